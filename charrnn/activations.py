@@ -1,0 +1,85 @@
+"""Elementwise nonlinearities, each with its derivative written in terms of its *output*.
+
+Writing the derivative as a function of y = f(a) (not of a) is what lets the backward pass
+keep only the activations it already computed:
+
+    tanh          y = tanh(a)                      dy/da = 1 - y^2
+    sigmoid       y = 1 / (1 + e^-a)                dy/da = y (1 - y)
+    hard_sigmoid  y = clip(a / 6 + 1/2, 0, 1)       dy/da = 1/6 where 0 < y < 1, else 0
+    relu          y = max(a, 0)                     dy/da = 1 where y > 0, else 0
+
+`hard_sigmoid` is PyTorch's `nn.Hardsigmoid` (relu6(a + 3) / 6).
+
+Why tanh for the state and sigmoid for the gates: a gate multiplies something, so it must lie
+in (0, 1) -- "how much to let through" -- which is sigmoid's range. The state is added to and
+fed back, so it wants a range centred on zero (tanh: (-1, 1)) whose slope is 1 at the origin;
+sigmoid's slope is at most 1/4, so a sigmoid state shrinks the gradient by >= 4x every step.
+
+All functions work in place when given `out=` and never change the dtype of their input.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def tanh(a, out=None):
+    return np.tanh(a, out=out)
+
+
+def dtanh(y):
+    return 1.0 - y * y
+
+
+def sigmoid(a, out=None):
+    # 1/(1+e^-a) overflows e^-a for a << 0; 0.5*(1+tanh(a/2)) is the same function, never overflows.
+    out = np.multiply(a, 0.5, out=out)
+    np.tanh(out, out=out)
+    out += 1.0
+    out *= 0.5
+    return out
+
+
+def dsigmoid(y):
+    return y * (1.0 - y)
+
+
+def hard_sigmoid(a, out=None):
+    out = np.multiply(a, 1.0 / 6.0, out=out)
+    out += 0.5
+    np.clip(out, 0.0, 1.0, out=out)
+    return out
+
+
+def dhard_sigmoid(y):
+    return ((y > 0.0) & (y < 1.0)).astype(y.dtype) * (1.0 / 6.0)
+
+
+def relu(a, out=None):
+    return np.maximum(a, 0.0, out=out)
+
+
+def drelu(y):
+    return (y > 0.0).astype(y.dtype)
+
+
+# name -> (f, df/da as a function of f's output)
+ACTIVATIONS = {
+    "tanh": (tanh, dtanh),
+    "sigmoid": (sigmoid, dsigmoid),
+    "hard_sigmoid": (hard_sigmoid, dhard_sigmoid),
+    "relu": (relu, drelu),
+}
+
+STATE_ACTIVATIONS = ("tanh", "relu", "sigmoid")  # choices for the vanilla RNN's state
+GATE_ACTIVATIONS = ("sigmoid", "hard_sigmoid")  # choices for GRU / LSTM gates
+
+
+def get(name: str):
+    """Return (f, df) for an activation name; ValueError naming the choices otherwise."""
+    try:
+        return ACTIVATIONS[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}"
+        ) from None

@@ -1,0 +1,208 @@
+"""TRAIN TIME: teacher forcing and backpropagation through time (BPTT) over one window.
+
+Teacher forcing: the input at step t is the *observed* character t of the text, never the
+model's own guess, and the target is the observed character t+1:
+
+    ids   (T+1, B)      a window of B parallel streams
+    x_t = ids[t]        y_t = ids[t+1]                      t = 0 .. T-1
+    h_t = cell(x_t, h_{t-1}; W, b)     the same W, b at every t
+    o_t = softmax(W_dec h_t + b_dec)
+    L   = mean over t and b of -log o_t[y_t]                nats per character
+
+The initial state h_{-1} is given: carried over from the previous window of the same streams,
+it lets the model use context longer than T while the gradient is cut at the window edge
+(truncated BPTT).
+
+Backward is BPTT, in three phases:
+  1. dL/do_t for all T*B positions at once (softmax minus one-hot, / T*B), and the decoder's
+     gradient as one matrix product over all positions;
+  2. dL/dh_t from t = T-1 down to 0, one step at a time, because h_t's gradient needs
+     h_{t+1}'s (that is the "through time"); each step records the gradient of its gate
+     pre-activations dA_t (B, G*H);
+  3. every shared weight's gradient as the sum over t of its per-step contributions, written
+     as one product over all T*B rows:  dW_hh = sum_t dA_t^T h_{t-1} = dA(T*B, G*H)^T H_prev(T*B, H).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from charrnn.model import ModelConfig, decode, input_projection, layer_names, log_softmax
+
+
+@dataclass
+class LayerTape:
+    """What layer k's backward pass needs from its forward pass."""
+
+    x: np.ndarray  # (T, B) ids for layer 0, else (T, B, H) input after dropout
+    h: np.ndarray  # (T+1, B, H): h[0] is the initial state, h[t+1] the output at step t
+    caches: list  # T per-step caches from cell.step_forward
+    dropout_mask: np.ndarray | None  # (T, B, H) mask applied to this layer's input, or None
+
+
+@dataclass
+class Tape:
+    ids: np.ndarray  # (T+1, B)
+    layers: list[LayerTape]
+    log_probs: np.ndarray  # (T*B, V) log o_t for every position
+    nll: np.ndarray  # (T, B) -log o_t[y_t], nats
+
+
+@dataclass
+class StepResult:
+    loss: float  # mean cross-entropy, nats/char
+    grads: dict  # parameter name -> dL/dparam (same shape and dtype)
+    dstate0: np.ndarray  # dL/d(initial state), (L, S, B, H)
+    final_state: np.ndarray  # the state after the window, to carry into the next, (L, S, B, H)
+
+
+@dataclass
+class BackwardTrace:
+    """Per-step quantities of the backward pass, kept only on request (gradients.py reads them).
+
+    For layer k: dAx[t] = dL/d(ax_t), dAh[t] = dL/d(h_{t-1} W_hh^T + b_hh), both (T, B, G*H),
+    and dh[t] = dL/dh_t, the full gradient arriving at h_t (from above and from t+1), (T, B, H).
+    """
+
+    dAx: list = field(default_factory=list)
+    dAh: list = field(default_factory=list)
+    dh: list = field(default_factory=list)
+
+
+def forward(
+    params: dict,
+    config: ModelConfig,
+    ids: np.ndarray,
+    state0: np.ndarray,
+    dropout_rng: np.random.Generator | None = None,
+) -> tuple[float, np.ndarray, Tape]:
+    """Run the window forward. Returns (mean loss in nats/char, final state, tape).
+
+    ids (T+1, B) int; state0 (L, S, B, H). Dropout is applied between layers only when a
+    `dropout_rng` is given (training); without one the pass is deterministic (evaluation).
+    """
+    cell = config.make_cell()
+    T = ids.shape[0] - 1
+    dtype = params["decoder.weight"].dtype
+    final_state = np.empty_like(state0)
+    layers = []
+    x = ids[:-1]  # (T, B) observed characters: teacher forcing
+    for k in range(config.num_layers):
+        _, W_hh, _, b_hh = (params[n] for n in layer_names(k))
+        mask = None
+        if k > 0 and config.dropout > 0.0 and dropout_rng is not None:
+            keep = 1.0 - config.dropout
+            mask = (dropout_rng.random(x.shape) < keep).astype(dtype) / dtype.type(keep)
+            x = x * mask
+        ax = input_projection(params, k, x)  # (T, B, G*H), all steps at once
+        h = np.empty((T + 1,) + state0.shape[2:], dtype=dtype)  # (T+1, B, H)
+        h[0] = state0[k, 0]
+        state = tuple(state0[k, s] for s in range(config.state_size))
+        caches = []
+        for t in range(T):
+            state, cache = cell.step_forward(ax[t], state, W_hh, b_hh)
+            caches.append(cache)
+            h[t + 1] = state[0]
+        final_state[k] = np.stack(state)
+        layers.append(LayerTape(x=x, h=h, caches=caches, dropout_mask=mask))
+        x = h[1:]  # (T, B, H) the next layer's input
+
+    B = ids.shape[1]
+    top = x.reshape(T * B, -1)  # (T*B, H)
+    log_probs = log_softmax(decode(params, top))  # (T*B, V)
+    y = ids[1:].reshape(-1)  # (T*B,) targets: the next observed character
+    nll = -log_probs[np.arange(T * B), y].reshape(T, B)
+    loss = float(nll.mean(dtype=np.float64))
+    return loss, final_state, Tape(ids=ids, layers=layers, log_probs=log_probs, nll=nll)
+
+
+def output_gradient(tape: Tape) -> np.ndarray:
+    """dL/dlogits for L = mean cross-entropy: (softmax - onehot(y)) / (T*B), (T*B, V)."""
+    TB = tape.log_probs.shape[0]
+    dlogits = np.exp(tape.log_probs)
+    dlogits[np.arange(TB), tape.ids[1:].reshape(-1)] -= 1.0
+    dlogits *= 1.0 / TB
+    return dlogits
+
+
+def backward(
+    params: dict,
+    config: ModelConfig,
+    tape: Tape,
+    dlogits: np.ndarray | None = None,
+    trace: BackwardTrace | None = None,
+) -> tuple[dict, np.ndarray]:
+    """BPTT. Returns (grads by parameter name, dL/d(initial state) (L, S, B, H)).
+
+    `dlogits` defaults to the gradient of the mean cross-entropy; gradients.py passes others
+    (for instance the gradient of the last step's loss alone) to watch gradient flow.
+    """
+    cell = config.make_cell()
+    if dlogits is None:
+        dlogits = output_gradient(tape)
+    T, B = tape.ids.shape[0] - 1, tape.ids.shape[1]
+    top = tape.layers[-1].h[1:].reshape(T * B, -1)  # (T*B, H)
+    grads = {
+        "decoder.weight": dlogits.T @ top,  # (V, H): all positions in one product
+        "decoder.bias": dlogits.sum(axis=0),  # (V,)
+    }
+    dH = (dlogits @ params["decoder.weight"]).reshape(T, B, -1)  # (T, B, H) dL/dh_t from o_t
+    dstate0 = np.empty((config.num_layers, config.state_size, B, dH.shape[2]), dtype=dH.dtype)
+
+    for k in reversed(range(config.num_layers)):
+        lt = tape.layers[k]
+        w_ih, w_hh, b_ih, b_hh = layer_names(k)
+        W_hh = params[w_hh]
+        GH = W_hh.shape[0]
+        dAx = np.empty((T, B, GH), dtype=dH.dtype)
+        dAh = np.empty((T, B, GH), dtype=dH.dtype)
+        dh_kept = np.empty_like(dH) if trace is not None else None
+        # the gradient flowing back along the recurrence, starting at zero after the window
+        dstate = tuple(np.zeros_like(dH[0]) for _ in range(config.state_size))
+        for t in reversed(range(T)):
+            dh_t = dH[t] + dstate[0]  # from the output at t, and from step t+1
+            if dh_kept is not None:
+                dh_kept[t] = dh_t
+            dstate, dAx[t], dAh[t] = cell.step_backward((dh_t,) + dstate[1:], lt.caches[t], W_hh)
+        dstate0[k] = np.stack(dstate)
+
+        # every step's contribution to the shared weights, summed as one product over T*B rows
+        dAx2 = dAx.reshape(T * B, GH)
+        dAh2 = dAh.reshape(T * B, GH)
+        grads[w_hh] = dAh2.T @ lt.h[:-1].reshape(T * B, -1)  # sum_t dAh_t^T h_{t-1}
+        grads[b_hh] = dAh2.sum(axis=0)
+        grads[b_ih] = dAx2.sum(axis=0)
+        if k == 0:
+            grads[w_ih] = onehot_weight_gradient(dAx2, lt.x.reshape(-1), config.vocab_size)
+        else:
+            grads[w_ih] = dAx2.T @ lt.x.reshape(T * B, -1)  # sum_t dAx_t^T x_t
+            dX = (dAx2 @ params[w_ih]).reshape(T, B, -1)  # dL/d(input of layer k)
+            dH = dX * lt.dropout_mask if lt.dropout_mask is not None else dX
+        if trace is not None:
+            trace.dAx.insert(0, dAx)
+            trace.dAh.insert(0, dAh)
+            trace.dh.insert(0, dh_kept)
+    return {name: grads[name] for name in params}, dstate0
+
+
+def onehot_weight_gradient(dAx: np.ndarray, x: np.ndarray, V: int) -> np.ndarray:
+    """dW_ih for one-hot inputs: sum_t dAx_t^T onehot(x_t), i.e. column v collects the rows
+    of dAx whose input character is v. (N, G*H), (N,) -> (G*H, V), without building a one-hot."""
+    dWT = np.zeros((V, dAx.shape[1]), dtype=dAx.dtype)  # (V, G*H)
+    np.add.at(dWT, x, dAx)
+    return np.ascontiguousarray(dWT.T)
+
+
+def loss_and_grads(
+    params: dict,
+    config: ModelConfig,
+    ids: np.ndarray,
+    state0: np.ndarray,
+    dropout_rng: np.random.Generator | None = None,
+) -> StepResult:
+    """One training step's worth of math: forward, then BPTT backward."""
+    loss, final_state, tape = forward(params, config, ids, state0, dropout_rng)
+    grads, dstate0 = backward(params, config, tape)
+    return StepResult(loss=loss, grads=grads, dstate0=dstate0, final_state=final_state)

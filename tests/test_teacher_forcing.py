@@ -1,0 +1,135 @@
+"""The training unroll: gradient checks, loss at init, carried state, memorisation."""
+
+import math
+
+import numpy as np
+import pytest
+
+from charrnn import teacher_forcing
+from charrnn.gradients import CHECK_TOLERANCE, check_gradients, step_contributions
+from charrnn.model import ModelConfig, init_params, param_shapes, zero_state
+from charrnn.optim import clip_by_global_norm, make_optimizer
+
+from conftest import PANGRAMS
+
+CELL_VARIANTS = [
+    ("rnn", "tanh", "sigmoid"),
+    ("rnn", "relu", "sigmoid"),
+    ("rnn", "sigmoid", "sigmoid"),
+    ("gru", "tanh", "sigmoid"),
+    ("gru", "tanh", "hard_sigmoid"),
+    ("lstm", "tanh", "sigmoid"),
+    ("lstm", "tanh", "hard_sigmoid"),
+]
+
+
+def small_problem(cell, activation, gate_activation, num_layers, dropout=0.0, seed=0):
+    V, H, T, B = 7, 5, 6, 3
+    config = ModelConfig(
+        vocab_size=V, hidden_size=H, num_layers=num_layers, cell=cell,
+        activation=activation, gate_activation=gate_activation, dropout=dropout,
+    )
+    rng = np.random.default_rng(seed)
+    params = init_params(config, rng, np.float64)
+    for p in params.values():
+        p *= 3.0  # larger weights: saturate some units, push hard_sigmoid past its clip points
+    ids = rng.integers(0, V, size=(T + 1, B))
+    state0 = rng.normal(scale=0.5, size=zero_state(config, B).shape)
+    return config, params, ids, state0
+
+
+@pytest.mark.parametrize("num_layers", [1, 2])
+@pytest.mark.parametrize("cell,activation,gate_activation", CELL_VARIANTS)
+def test_gradient_check_every_tensor_and_initial_state(cell, activation, gate_activation, num_layers):
+    config, params, ids, state0 = small_problem(cell, activation, gate_activation, num_layers)
+    results = check_gradients(params, config, ids, state0)
+    assert [r.name for r in results] == list(param_shapes(config)) + ["initial_state"]
+    for r in results:
+        assert r.rel_error < CHECK_TOLERANCE, (r.name, r.rel_error)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_gradient_check_with_dropout_between_layers(cell):
+    config, params, ids, state0 = small_problem(cell, "tanh", "sigmoid", 2, dropout=0.4)
+    results = check_gradients(params, config, ids, state0, dropout_seed=7)
+    assert max(r.rel_error for r in results) < CHECK_TOLERANCE
+
+
+def test_gradient_check_catches_a_wrong_backward():
+    config, params, ids, state0 = small_problem("lstm", "tanh", "sigmoid", 1)
+
+    def buggy_backward(p, c, tape, **kw):
+        grads, dstate0 = teacher_forcing.backward(p, c, tape, **kw)
+        grads["rnn.bias_hh_l0"] = grads["rnn.bias_hh_l0"] * 1.01
+        return grads, dstate0
+
+    results = {r.name: r for r in check_gradients(params, config, ids, state0, backward=buggy_backward)}
+    assert not results["rnn.bias_hh_l0"].passed
+    assert results["rnn.weight_hh_l0"].passed
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_loss_at_initialisation_is_close_to_ln_V(cell, rng):
+    V = 65
+    config = ModelConfig(vocab_size=V, hidden_size=128, num_layers=2, cell=cell)
+    params = init_params(config, rng)
+    ids = rng.integers(0, V, size=(51, 16))
+    loss, _, _ = teacher_forcing.forward(params, config, ids, zero_state(config, 16))
+    assert abs(loss - math.log(V)) < 0.05
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_float32_stays_float32(cell, rng):
+    config = ModelConfig(vocab_size=11, hidden_size=8, num_layers=2, cell=cell, dropout=0.2)
+    params = init_params(config, rng)
+    ids = rng.integers(0, 11, size=(5, 2))
+    r = teacher_forcing.loss_and_grads(params, config, ids, zero_state(config, 2), rng)
+    assert all(g.dtype == np.float32 for g in r.grads.values())
+    assert r.dstate0.dtype == np.float32 and r.final_state.dtype == np.float32
+    assert {n: g.shape for n, g in r.grads.items()} == param_shapes(config)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_two_carried_windows_equal_one_long_window(cell, rng):
+    config = ModelConfig(vocab_size=9, hidden_size=6, num_layers=2, cell=cell)
+    params = init_params(config, rng, np.float64)
+    T, B = 8, 3
+    ids = rng.integers(0, 9, size=(2 * T + 1, B))
+    state0 = zero_state(config, B, np.float64)
+    long_loss, long_final, long_tape = teacher_forcing.forward(params, config, ids, state0)
+    loss1, mid, tape1 = teacher_forcing.forward(params, config, ids[: T + 1], state0)
+    loss2, final, tape2 = teacher_forcing.forward(params, config, ids[T:], mid)
+    np.testing.assert_allclose((loss1 + loss2) / 2, long_loss, rtol=1e-12)
+    np.testing.assert_allclose(np.concatenate([tape1.nll, tape2.nll]), long_tape.nll, rtol=1e-12)
+    np.testing.assert_allclose(final, long_final, rtol=1e-12)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_step_contributions_add_up_to_the_full_gradient(cell, rng):
+    config = ModelConfig(vocab_size=9, hidden_size=6, num_layers=2, cell=cell)
+    params = init_params(config, rng, np.float64)
+    ids = rng.integers(0, 9, size=(11, 4))
+    contrib, grads = step_contributions(params, config, ids, zero_state(config, 4, np.float64))
+    assert set(contrib) == set(grads)
+    for name, c in contrib.items():
+        assert c.shape == (10,) + grads[name].shape
+        np.testing.assert_allclose(c.sum(axis=0), grads[name], rtol=1e-10, atol=1e-14)
+        # a shared weight really is updated by many steps, not just one
+        assert np.count_nonzero(np.abs(c).reshape(10, -1).sum(axis=1)) > 1
+
+
+@pytest.mark.parametrize("cell,num_layers", [("lstm", 2), ("gru", 1), ("rnn", 1)])
+def test_memorises_a_short_string(cell, num_layers):
+    text = PANGRAMS[:200]
+    chars = sorted(set(text))
+    ids = np.array([chars.index(c) for c in text]).reshape(-1, 1)  # (200, 1): one stream
+    config = ModelConfig(vocab_size=len(chars), hidden_size=64, num_layers=num_layers, cell=cell)
+    params = init_params(config, np.random.default_rng(0))
+    opt = make_optimizer("adam", 1e-2)
+    for _ in range(500):
+        r = teacher_forcing.loss_and_grads(params, config, ids, zero_state(config, 1))
+        if r.loss < 0.05:
+            break
+        clip_by_global_norm(r.grads, 5.0)
+        opt.step(params, r.grads)
+    assert r.loss < 0.05
