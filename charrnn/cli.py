@@ -1,16 +1,264 @@
 """The `charrnn` command: a thin Click layer. Each command validates its options, calls the
-library, and hands the result to `render`. Heavy modules are imported inside the commands so
-that `charrnn --help` starts fast."""
+library, and hands the result to `render`. Heavy modules (numpy, rich, tqdm) are imported
+inside the commands so that `charrnn --help` starts fast.
+
+Every user mistake ends as one line on stderr ("Error: ...") and a non-zero exit code."""
 
 from __future__ import annotations
+
+import os
+import re
+import shlex
+import sys
+import time
 
 import click
 
 from charrnn import __version__
 
+RUNS_ENV = "CHARRNN_RUNS"
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class OneLineErrors(click.Group):
+    """Click prints a usage block before a usage error; here every error is one line."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as e:
+            hint = f" (see 'charrnn {e.ctx.info_name} --help')" if e.ctx and e.ctx.parent else ""
+            click.echo(f"Error: {e.format_message()}{hint}", err=True)
+            sys.exit(e.exit_code)
+        except click.ClickException as e:
+            click.echo(f"Error: {e.format_message()}", err=True)
+            sys.exit(e.exit_code)
+        except click.exceptions.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+class Duration(click.ParamType):
+    """90s, 10m, 1h, 1h30m, or plain seconds."""
+
+    name = "DURATION"
+    _part = re.compile(r"(\d+(?:\.\d+)?)([smh])")
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (int, float)):
+            return float(value)
+        text = str(value).strip().lower()
+        try:
+            seconds = float(text)
+        except ValueError:
+            parts = self._part.findall(text)
+            if not parts or "".join(n + u for n, u in parts) != text:
+                self.fail(f"{value!r} is not a duration; write it like 90s, 10m, 1h or 1h30m", param, ctx)
+            seconds = sum(float(n) * {"s": 1, "m": 60, "h": 3600}[u] for n, u in parts)
+        if seconds <= 0:
+            self.fail(f"{value!r}: a duration must be positive", param, ctx)
+        return seconds
+
+
+def runs_dir() -> str:
+    return os.environ.get(RUNS_ENV, "runs")
+
+
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="charrnn")
 def main():
     """Train a character-level RNN (RNN, GRU, LSTM) in NumPy on any text file, sample from it,
-    and watch backpropagation through time at work."""
+    and watch backpropagation through time at work.
+
+    \b
+      charrnn train corpus.txt --time 10m     teacher forcing + BPTT
+      charrnn sample --length 500             free running: its own output fed back in
+      charrnn inspect-gradients               gradient checks, vanishing/exploding gradients
+    """
+
+
+# ------------------------------------------------------------------------------------ train
+MODEL_DEFAULTS = dict(cell="lstm", hidden_size=512, num_layers=1, activation="tanh",
+                      gate_activation="sigmoid", dropout=0.0)
+
+
+@main.command()
+@click.argument("corpus", type=click.Path(dir_okay=True, path_type=str))
+@click.option("--cell", type=click.Choice(["lstm", "gru", "rnn"]), default=None, help="Recurrent cell.  [default: lstm]")
+@click.option("--hidden-size", type=click.IntRange(1, 16384), default=None, help="Hidden units per layer (H).  [default: 512]")
+@click.option("--num-layers", type=click.IntRange(1, 32), default=None, help="Stacked recurrent layers.  [default: 1]")
+@click.option("--activation", type=click.Choice(["tanh", "relu", "sigmoid"]), default=None, help="State nonlinearity of the rnn cell.  [default: tanh]")
+@click.option("--gate-activation", type=click.Choice(["sigmoid", "hard_sigmoid"]), default=None, help="Gate nonlinearity of gru/lstm.  [default: sigmoid]")
+@click.option("--dropout", type=click.FloatRange(0.0, 1.0, max_open=True), default=None, help="Dropout between stacked layers.  [default: 0]")
+@click.option("--optimizer", type=click.Choice(["adam", "adagrad", "rmsprop", "sgd"]), default=None, help="Optimiser.  [default: adam]")
+@click.option("--lr", type=click.FloatRange(0.0, min_open=True), default=None, help="Learning rate.  [default: 0.002]")
+@click.option("--lr-schedule", type=click.Choice(["auto", "constant", "cosine"]), default=None,
+              help="auto: cosine decay to 10%% of --lr over --time when a time is given, else constant.  [default: auto]")
+@click.option("--clip", type=click.FloatRange(0.0), default=None, help="Clip the global gradient norm to this; 0 = off.  [default: 5]")
+@click.option("--seq-len", type=click.IntRange(1), default=None, help="BPTT window T (characters per window).  [default: 100]")
+@click.option("--batch-size", type=click.IntRange(1), default=None, help="B parallel streams.  [default: 32]")
+@click.option("--dtype", type=click.Choice(["float32", "float64"]), default=None, help="Training precision.  [default: float32]")
+@click.option("--steps", type=click.IntRange(1), default=None, help="Stop after N (more) steps.")
+@click.option("--epochs", type=click.IntRange(1), default=None, help="Stop after N (more) epochs.")
+@click.option("--time", "time_budget", type=Duration(), default=None, help="Stop after this long (90s, 10m, 1h); evaluation included.")
+@click.option("--val-frac", type=click.FloatRange(0.0, 1.0, max_open=True), default=None, help="The last fraction of the text validates.  [default: 0.1]")
+@click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of CORPUS.")
+@click.option("--seed", type=int, default=None, help="Random seed (weights, dropout, state resets).  [default: 0]")
+@click.option("--out", type=click.Path(file_okay=False, path_type=str), default=None,
+              help=f"Run directory.  [default: a new directory under ./runs (or ${RUNS_ENV})]")
+@click.option("--resume", type=click.Path(dir_okay=False, path_type=str), default=None, help="Continue from this checkpoint.")
+@click.option("--eval-every", type=click.IntRange(0), default=None, help="Evaluate and checkpoint every N steps; 0 = at the end only.  [default: 500]")
+@click.option("--sample-every", type=click.IntRange(0), default=None, help="Print a preview sample every N steps; 0 = never.  [default: 0]")
+@click.option("--state-reset", type=click.FloatRange(0.0, 1.0), default=None,
+              help="Chance per window and stream of starting from a zero state, so the model also learns to start fresh.  [default: 0.01]")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def train(corpus, quiet, resume, out, encoding, steps, epochs, time_budget, **given):
+    """Train on the text file CORPUS by teacher forcing and backpropagation through time.
+
+    With no --steps, --epochs or --time a new run trains for 10 epochs. Ctrl-C saves a
+    checkpoint and prints the command that resumes it.
+    """
+    import dataclasses
+    import signal
+
+    from charrnn import checkpoint as ckpt_mod
+    from charrnn import render
+    from charrnn.data import Corpus, CorpusError, read_text
+    from charrnn.model import ModelConfig
+    from charrnn.trainer import BEST, Budget, TrainOptions, Trainer, TrainingDiverged
+
+    model_given = {k: given.pop(k) for k in MODEL_DEFAULTS if k in given}
+    model_given = {k: v for k, v in model_given.items() if v is not None}
+    opts_given = {k: v for k, v in given.items() if v is not None}
+
+    try:
+        text = read_text(corpus, encoding)
+        prior = ckpt_mod.load(resume) if resume else None
+        if prior is not None:
+            config = check_resume(prior, model_given, opts_given, text)
+            options = TrainOptions(**{**prior.train["options"], **opts_given})
+            corpus_data = Corpus.from_text(text, options.val_frac, vocab=prior.vocab)
+            out = out or os.path.dirname(os.path.abspath(resume))
+            budget = resume_budget(prior, steps, epochs, time_budget)
+        else:
+            options = TrainOptions(**opts_given)
+            corpus_data = Corpus.from_text(text, options.val_frac)
+            config = ModelConfig(vocab_size=len(corpus_data.vocab), **{**MODEL_DEFAULTS, **model_given})
+            out = out or new_run_dir(corpus)
+            if not steps and not epochs and not time_budget:
+                epochs = 10
+            budget = Budget(end_step=steps, end_epoch=epochs, end_time=time_budget)
+        progress = render.TrainProgress(quiet=quiet)
+        trainer = Trainer(corpus_data, config, options, out, budget, resume=prior,
+                          corpus_info={"name": os.path.basename(corpus), "encoding": encoding},
+                          callbacks=progress)
+        prepare_out_dir(out, resuming=prior is not None)
+        if trainer.batch_size < options.batch_size:
+            click.echo(f"note: the training split is short, so --batch-size is {trainer.batch_size} "
+                       f"instead of {options.batch_size}", err=True)
+    except (CorpusError, ckpt_mod.CheckpointError, ValueError) as e:
+        raise click.ClickException(str(e)) from None
+
+    def on_signal(signum, frame):
+        if trainer.stop_requested:  # a second Ctrl-C: leave at once; files on disk are whole
+            raise KeyboardInterrupt
+        trainer.stop_requested = "interrupt" if signum == signal.SIGINT else "terminate"
+
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        result = trainer.run()
+    except TrainingDiverged as e:
+        progress.close()
+        raise click.ClickException(f"{e}; the last good checkpoint is kept in {out}") from None
+    except KeyboardInterrupt:
+        progress.close()
+        click.echo(f"stopped at once; the last saved checkpoint is in {out}", err=True)
+        sys.exit(130)
+    except OSError as e:
+        progress.close()
+        raise click.ClickException(f"cannot write to {out}: {e.strerror or e}") from None
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+    progress.close()
+    last = os.path.join(out, "last.safetensors")
+    resume_cmd = f"charrnn train {shlex.quote(corpus)} --resume {shlex.quote(last)}"
+    sample_cmd = f"charrnn sample {shlex.quote(os.path.join(out, BEST))}"
+    if result.stopped_by in ("interrupt", "terminate"):
+        click.echo(f"{result.stopped_by}ed at step {result.steps}; saved {last}", err=True)
+        click.echo(f"resume with:  {resume_cmd}", err=True)
+        sys.exit(130 if result.stopped_by == "interrupt" else 143)
+    render.train_summary(result, sample_cmd, resume_cmd)
+
+
+def check_resume(prior, model_given: dict, opts_given: dict, text: str):
+    """Refuse a resume whose corpus or options do not fit the checkpoint; return its config."""
+    from charrnn.data import sha256_text
+
+    path = prior.path
+    if prior.corpus.get("sha256") != sha256_text(text):
+        raise ValueError(f"{path} was trained on a different corpus "
+                         f"({prior.corpus.get('name', '?')}); resume it with the same text")
+    config = prior.config
+    for k, v in model_given.items():
+        if getattr(config, k) != v:
+            raise ValueError(f"--{k.replace('_', '-')} {v} differs from the checkpoint's "
+                             f"{getattr(config, k)}; a resumed run keeps its model")
+    from charrnn.trainer import TrainOptions
+
+    saved = prior.train["options"]
+    for k in TrainOptions.FIXED_ON_RESUME:
+        if k in opts_given and opts_given[k] != saved[k]:
+            raise ValueError(f"--{k.replace('_', '-')} {opts_given[k]} differs from the checkpoint's "
+                             f"{saved[k]}; a resumed run keeps it")
+    if prior.carried_state is None or "rng_state" not in prior.train:
+        raise ValueError(f"{path} holds weights only, no training state to resume")
+    return config
+
+
+def resume_budget(prior, steps, epochs, time_budget):
+    """No budget options: finish the saved budget. Otherwise: this much *more* training."""
+    from charrnn.trainer import Budget
+
+    t = prior.train
+    if not (steps or epochs or time_budget):
+        budget = Budget(**t["budget"])
+        if ((budget.end_step is not None and t["step"] >= budget.end_step)
+                or (budget.end_epoch is not None and t["epoch"] >= budget.end_epoch)
+                or (budget.end_time is not None and t["elapsed"] >= budget.end_time)):
+            raise ValueError(f"{prior.path} finished its budget; add --steps, --epochs or --time to train more")
+        return budget
+    return Budget(
+        end_step=t["step"] + steps if steps else None,
+        end_epoch=t["epoch"] + epochs if epochs else None,
+        end_time=t["elapsed"] + time_budget if time_budget else None,
+        start_step=t["step"], start_epoch=float(t["epoch"]), start_time=t["elapsed"],
+    )
+
+
+def new_run_dir(corpus: str) -> str:
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", os.path.splitext(os.path.basename(corpus))[0]) or "corpus"
+    base = os.path.join(runs_dir(), f"{time.strftime('%Y%m%d-%H%M%S')}-{stem}")
+    path, n = base, 1
+    while os.path.exists(path):
+        n += 1
+        path = f"{base}-{n}"
+    return path
+
+
+def prepare_out_dir(out: str, resuming: bool) -> None:
+    """Create the run directory; refuse one that holds another run or cannot be written."""
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise ValueError(f"--out {out} is a file, not a directory")
+    if not resuming and os.path.isdir(out) and any(
+        f.endswith(".safetensors") or f == "metrics.jsonl" for f in os.listdir(out)
+    ):
+        raise ValueError(f"{out} already holds a run; choose another --out, or --resume its checkpoint")
+    try:
+        os.makedirs(out, exist_ok=True)
+        probe = os.path.join(out, ".write-test")
+        with open(probe, "w") as f:
+            f.write("ok")
+        os.unlink(probe)
+    except OSError as e:
+        raise ValueError(f"cannot write to --out {out}: {e.strerror or e}") from None

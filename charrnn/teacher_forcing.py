@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from charrnn.model import ModelConfig, decode, input_projection, layer_names, log_softmax
+from charrnn.data import val_windows
+from charrnn.model import ModelConfig, decode, input_projection, layer_names, log_softmax, zero_state
 
 
 @dataclass
@@ -206,3 +207,19 @@ def loss_and_grads(
     loss, final_state, tape = forward(params, config, ids, state0, dropout_rng)
     grads, dstate0 = backward(params, config, tape)
     return StepResult(loss=loss, grads=grads, dstate0=dstate0, final_state=final_state)
+
+
+def evaluate_stream(
+    params: dict, config: ModelConfig, ids: np.ndarray, seq_len: int = 256
+) -> tuple[float, int]:
+    """Mean cross-entropy (nats/char) of a text read as ONE stream: state carried from its
+    first character to its last, every character after the first predicted once, no dropout.
+
+    Returns (mean loss, number of characters predicted)."""
+    state = zero_state(config, 1, params["decoder.weight"].dtype)
+    total, count = 0.0, 0
+    for window in val_windows(ids, seq_len):  # (T'+1, 1)
+        _, state, tape = forward(params, config, window, state)
+        total += float(tape.nll.sum(dtype=np.float64))
+        count += tape.nll.size
+    return (total / count if count else float("nan")), count

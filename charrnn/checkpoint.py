@@ -1,0 +1,206 @@
+"""One checkpoint = one safetensors file.
+
+Tensors:
+    rnn.weight_ih_l0 ... decoder.bias     the weights, under PyTorch's names (torch can load them)
+    optim/<param name>/<slot>             optimiser state (Adam: exp_avg, exp_avg_sq)
+    train/state                           the carried hidden state (L, S, B, H) of the B streams
+Metadata (the safetensors header's string map, each value JSON):
+    format ("charrnn-checkpoint"), format_version, charrnn_version, config (ModelConfig),
+    vocab (list of characters), corpus (sha256, split sizes, ...), train (options and progress:
+    step, epoch, window, elapsed time, optimiser step count, random generator state, loss
+    history, best validation loss)
+
+safetensors is a JSON header plus raw little-endian arrays: loading it parses JSON and copies
+bytes, and never runs code from the file (unlike pickle / torch.load). Every field is checked
+against the config before a model is built from it.
+
+Saving is atomic: the bytes go to a temporary file in the same directory, are flushed to disk,
+and the file is renamed over the old one; a crash at any moment leaves either the old or the new
+checkpoint, never a half-written one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import tempfile
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from charrnn import __version__
+from charrnn.model import ModelConfig, param_shapes
+from charrnn.vocab import Vocab
+
+FORMAT = "charrnn-checkpoint"
+FORMAT_VERSION = 1
+MAX_HEADER_BYTES = 100 * 1024 * 1024  # a header larger than this is not one of ours
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used; the message is one line naming the file."""
+
+
+@dataclass
+class Checkpoint:
+    config: ModelConfig
+    vocab: Vocab
+    params: dict  # name -> array
+    corpus: dict = field(default_factory=dict)
+    train: dict = field(default_factory=dict)  # options, progress, history, rng state
+    optim_state: dict = field(default_factory=dict)  # "<param>/<slot>" -> array
+    carried_state: np.ndarray | None = None  # (L, S, B, H)
+    path: str | None = None
+
+
+def to_bytes(ckpt: Checkpoint) -> bytes:
+    from safetensors.numpy import save
+
+    tensors = {name: np.ascontiguousarray(p) for name, p in ckpt.params.items()}
+    for key, a in ckpt.optim_state.items():
+        tensors[f"optim/{key}"] = np.ascontiguousarray(a)
+    if ckpt.carried_state is not None:
+        tensors["train/state"] = np.ascontiguousarray(ckpt.carried_state)
+    metadata = {
+        "format": FORMAT,
+        "format_version": str(FORMAT_VERSION),
+        "charrnn_version": __version__,
+        "config": json.dumps(ckpt.config.to_dict()),
+        "vocab": json.dumps(ckpt.vocab.chars, ensure_ascii=True),
+        "corpus": json.dumps(ckpt.corpus),
+        "train": json.dumps(ckpt.train),
+    }
+    return save(tensors, metadata=metadata)
+
+
+def save(ckpt: Checkpoint, path: str | os.PathLike) -> None:
+    """Write atomically: temporary file in the same directory, fsync, rename."""
+    path = os.fspath(path)
+    data = to_bytes(ckpt)
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".safetensors", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:  # make the rename itself durable
+        dfd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:
+        pass
+
+
+def read_header(data: bytes, path: str) -> dict:
+    if len(data) < 8:
+        raise CheckpointError(f"{path}: too short to be a checkpoint ({len(data)} bytes)")
+    (n,) = struct.unpack("<Q", data[:8])
+    if n > min(len(data) - 8, MAX_HEADER_BYTES) or n < 2:
+        raise CheckpointError(f"{path}: not a charrnn checkpoint (not a safetensors file, or truncated)")
+    try:
+        header = json.loads(data[8 : 8 + n].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise CheckpointError(f"{path}: damaged checkpoint header") from None
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{path}: damaged checkpoint header")
+    return header
+
+
+def _meta_json(meta: dict, key: str, path: str):
+    try:
+        return json.loads(meta[key])
+    except (KeyError, TypeError, json.JSONDecodeError):
+        raise CheckpointError(f"{path}: damaged checkpoint metadata ({key!r})") from None
+
+
+def load(path: str | os.PathLike) -> Checkpoint:
+    """Read and validate a checkpoint; CheckpointError (one line) for anything wrong."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise CheckpointError(f"{path}: no such checkpoint")
+    if os.path.isdir(path):
+        raise CheckpointError(f"{path}: is a directory; give a .safetensors checkpoint file")
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise CheckpointError(f"{path}: cannot read ({e.strerror})") from None
+    header = read_header(data, path)
+    meta = header.get("__metadata__")
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a charrnn checkpoint (a safetensors file from something else)")
+    if meta.get("format_version") != str(FORMAT_VERSION):
+        raise CheckpointError(
+            f"{path}: checkpoint format version {meta.get('format_version')!r}; "
+            f"this charrnn ({__version__}) reads version {FORMAT_VERSION}"
+        )
+    try:
+        config = ModelConfig.from_dict(_meta_json(meta, "config", path))
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{path}: invalid model config ({e})") from None
+    chars = _meta_json(meta, "vocab", path)
+    if not isinstance(chars, list) or not all(isinstance(c, str) and len(c) == 1 for c in chars):
+        raise CheckpointError(f"{path}: damaged vocabulary")
+    try:
+        vocab = Vocab(chars)
+    except ValueError:
+        raise CheckpointError(f"{path}: damaged vocabulary (not sorted and distinct)") from None
+    if len(vocab) != config.vocab_size:
+        raise CheckpointError(
+            f"{path}: the vocabulary has {len(vocab)} characters but the model expects {config.vocab_size}"
+        )
+    corpus = _meta_json(meta, "corpus", path)
+    train = _meta_json(meta, "train", path)
+    if not isinstance(corpus, dict) or not isinstance(train, dict):
+        raise CheckpointError(f"{path}: damaged checkpoint metadata")
+
+    try:
+        from safetensors.numpy import load as st_load
+
+        tensors = st_load(data)
+    except Exception as e:  # safetensors reports damage with several exception types
+        raise CheckpointError(f"{path}: damaged tensor data ({str(e).splitlines()[0][:120]})") from None
+    del data
+
+    params = {}
+    for name, shape in param_shapes(config).items():
+        a = tensors.get(name)
+        if a is None:
+            raise CheckpointError(f"{path}: missing weight {name}")
+        if a.shape != shape:
+            raise CheckpointError(f"{path}: {name} has shape {a.shape}, the config needs {shape}")
+        if a.dtype not in (np.float32, np.float64):
+            raise CheckpointError(f"{path}: {name} has dtype {a.dtype}; expected float32 or float64")
+        if not np.isfinite(a).all():
+            raise CheckpointError(f"{path}: {name} holds NaN or infinite values")
+        params[name] = a
+    if len({a.dtype for a in params.values()}) != 1:
+        raise CheckpointError(f"{path}: the weights have mixed dtypes")
+    optim_state = {}
+    for key, a in tensors.items():
+        if key.startswith("optim/"):
+            name = key[len("optim/") :].rsplit("/", 1)[0]
+            if name not in params or a.shape != params[name].shape:
+                raise CheckpointError(f"{path}: optimiser state {key} does not match the weights")
+            optim_state[key[len("optim/") :]] = a
+    carried = tensors.get("train/state")
+    if carried is not None and (
+        carried.ndim != 4 or carried.shape[:2] != (config.num_layers, config.state_size)
+        or carried.shape[3] != config.hidden_size
+    ):
+        raise CheckpointError(f"{path}: the carried state has shape {carried.shape}, which does not fit the config")
+    return Checkpoint(
+        config=config, vocab=vocab, params=params, corpus=corpus, train=train,
+        optim_state=optim_state, carried_state=carried, path=path,
+    )

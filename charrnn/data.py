@@ -1,0 +1,137 @@
+"""Corpus -> character ids -> train/validation split -> B contiguous streams -> windows.
+
+A window is ids (T+1, B): column b is T+1 consecutive characters of stream b; the model reads
+rows 0..T-1 and predicts rows 1..T (x and y = x shifted by one). Window w+1 of a stream starts
+where window w ended, so the hidden state at the end of one window is the right initial state
+for the next (truncated BPTT). Only compact ids are held (uint8 for up to 256 characters);
+no one-hot matrix of the corpus is ever built.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from charrnn.vocab import Vocab
+
+
+class CorpusError(ValueError):
+    """A corpus the tool cannot use; the message is one line for the user."""
+
+
+def read_text(path: str | os.PathLike, encoding: str = "utf-8") -> str:
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise CorpusError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise CorpusError(f"{path}: is a directory; give a text file")
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise CorpusError(f"unknown encoding {encoding!r}; try utf-8 or latin-1") from None
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise CorpusError(f"{path}: cannot read ({e.strerror})") from None
+    if not data:
+        raise CorpusError(f"{path}: the file is empty; give a text file with some text in it")
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as e:
+        raise CorpusError(
+            f"{path}: not valid {encoding}: byte 0x{data[e.start]:02x} at byte offset {e.start}; "
+            f"if the file is in another encoding, pass it with --encoding (for example --encoding latin-1)"
+        ) from None
+    if "\x00" in text:
+        raise CorpusError(f"{path}: holds NUL characters, so it looks binary, not text")
+    return text
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def split_sizes(n: int, val_frac: float) -> tuple[int, int]:
+    """The first int(n * (1 - val_frac)) characters train, the rest validate (as nanoGPT)."""
+    n_train = int(n * (1.0 - val_frac))
+    return n_train, n - n_train
+
+
+@dataclass
+class Corpus:
+    text_sha256: str
+    vocab: Vocab
+    train: np.ndarray  # (N_train,) ids
+    val: np.ndarray  # (N_val,) ids
+
+    @classmethod
+    def from_text(cls, text: str, val_frac: float = 0.1, vocab: Vocab | None = None) -> "Corpus":
+        if not 0.0 <= val_frac < 1.0:
+            raise CorpusError(f"--val-frac must be in [0, 1), got {val_frac}")
+        vocab = vocab or Vocab.from_text(text)
+        if len(vocab) < 2:
+            raise CorpusError(
+                f"the corpus has only {len(vocab)} distinct character; there is nothing to "
+                f"predict -- give a text with at least two different characters"
+            )
+        ids = vocab.encode(text)
+        n_train, n_val = split_sizes(len(ids), val_frac)
+        if val_frac > 0 and n_val < 2:
+            raise CorpusError(
+                f"the validation split ({n_val} characters) is too short to measure; "
+                f"use a longer corpus or --val-frac 0"
+            )
+        return cls(sha256_text(text), vocab, ids[:n_train], ids[n_train:])
+
+
+def fit_batch_size(n: int, batch_size: int, seq_len: int) -> int:
+    """The largest batch size <= batch_size for which each stream holds one window (T+1 chars).
+
+    Raises CorpusError when even a single stream is too short."""
+    fitting = n // (seq_len + 1)
+    if fitting < 1:
+        raise CorpusError(
+            f"the training split has {n} characters; one window of --seq-len {seq_len} needs "
+            f"{seq_len + 1}: use a longer corpus or a smaller --seq-len (at most {max(n - 1, 1)})"
+        )
+    return min(batch_size, fitting)
+
+
+class Streams:
+    """B contiguous streams over the training ids, cut into windows of T steps."""
+
+    def __init__(self, ids: np.ndarray, batch_size: int, seq_len: int):
+        self.B, self.T = batch_size, seq_len
+        S = len(ids) // batch_size  # characters per stream
+        self.streams = ids[: S * batch_size].reshape(batch_size, S)  # (B, S), a view
+        self.windows_per_epoch = (S - 1) // seq_len
+        if self.windows_per_epoch < 1:
+            raise CorpusError(f"{len(ids)} characters are too few for {batch_size} streams of {seq_len + 1}")
+
+    def window(self, w: int) -> np.ndarray:
+        """Window w of every stream: (T+1, B) ids as intp (ready for indexing)."""
+        start = w * self.T
+        return self.streams[:, start : start + self.T + 1].T.astype(np.intp)
+
+
+def val_windows(ids: np.ndarray, seq_len: int):
+    """The validation split as ONE continuous stream, in windows of up to T steps that overlap
+    by one character: (T'+1, 1) each, so every character after the first is predicted once,
+    with the state carried from the first character to the last."""
+    for start in range(0, len(ids) - 1, seq_len):
+        chunk = ids[start : start + seq_len + 1]
+        if len(chunk) >= 2:
+            yield chunk.astype(np.intp).reshape(-1, 1)
+
+
+def unigram_entropy(ids: np.ndarray, V: int) -> float:
+    """Entropy (nats/char) of the split's own character frequencies: the loss of the best
+    model that ignores context, and so the baseline a char-RNN must beat."""
+    counts = np.bincount(ids, minlength=V).astype(np.float64)
+    p = counts[counts > 0] / counts.sum()
+    return float(-(p * np.log(p)).sum())

@@ -1,0 +1,159 @@
+"""TEST TIME: free-running generation. There is no observed text to read: the input at step t
+is the character the model itself sampled at step t-1.
+
+    x_0   = last character of the prime (or a newline)
+    h_t   = cell(x_t, h_{t-1}; W, b)            the same cell code as training (cells.py)
+    o_t   = softmax((W_dec h_t + b_dec) / temperature), optionally cut to top-k / top-p
+    y_t  ~ o_t                                   and y_t becomes x_{t+1}
+
+The prime text, if given, is run through the model first with the observed characters as
+inputs (teacher forced, as in training) only to warm up the state.
+
+Each sample owns its random generator, so sample i of a batch is the same text whether it is
+drawn alone or together with others: a batch is only a faster way to draw independent samples.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import numpy as np
+
+from charrnn.model import ModelConfig, decode, input_projection, layer_names, log_softmax, zero_state
+from charrnn.vocab import Vocab
+
+
+def step(params: dict, config: ModelConfig, cell, x: np.ndarray, state: list) -> tuple[np.ndarray, list]:
+    """One time step of the whole stack for B streams: ids x (B,) -> logits (B, V), new state.
+
+    `state` is a list over layers of per-layer state tuples ((h,) or (h, c), each (B, H))."""
+    new_state = []
+    inp = x
+    for k in range(config.num_layers):
+        _, W_hh, _, b_hh = (params[n] for n in layer_names(k))
+        ax = input_projection(params, k, inp)  # (B, G*H)
+        layer_state, _ = cell.step_forward(ax, state[k], W_hh, b_hh)
+        new_state.append(layer_state)
+        inp = layer_state[0]  # h, the next layer's input
+    return decode(params, inp), new_state
+
+
+def sampling_distribution(logits, temperature=1.0, top_k=None, top_p=None) -> np.ndarray:
+    """Probabilities (B, V) in float64 from logits (B, V): divide by the temperature, keep the
+    k most likely characters and/or the smallest set whose probability reaches top_p."""
+    z = logits.astype(np.float64) / temperature
+    if top_k is not None and top_k < z.shape[1]:
+        kth = np.partition(z, -top_k, axis=1)[:, -top_k][:, None]
+        z = np.where(z >= kth, z, -np.inf)
+    p = np.exp(log_softmax(z))
+    if top_p is not None and top_p < 1.0:
+        order = np.argsort(-p, axis=1, kind="stable")
+        sorted_p = np.take_along_axis(p, order, axis=1)
+        before = np.cumsum(sorted_p, axis=1) - sorted_p  # probability mass ranked above each
+        keep_sorted = before < top_p  # always keeps the most likely character
+        keep = np.zeros_like(keep_sorted)
+        np.put_along_axis(keep, order, keep_sorted, axis=1)
+        p = np.where(keep, p, 0.0)
+        p /= p.sum(axis=1, keepdims=True)
+    return p
+
+
+@dataclass
+class SampleSettings:
+    length: int = 500
+    temperature: float = 1.0
+    top_k: int | None = None
+    top_p: float | None = None
+    greedy: bool = False
+    stop: str | None = None
+
+    def __post_init__(self):
+        if self.length < 0:
+            raise ValueError(f"length must be >= 0, got {self.length}")
+        if not self.temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {self.temperature}")
+        if self.top_k is not None and self.top_k < 1:
+            raise ValueError(f"top-k must be >= 1, got {self.top_k}")
+        if self.top_p is not None and not 0 < self.top_p <= 1:
+            raise ValueError(f"top-p must be in (0, 1], got {self.top_p}")
+        if self.stop == "":
+            raise ValueError("the stop string must not be empty")
+
+
+@dataclass
+class SampleStats:
+    generated: list = field(default_factory=list)  # characters generated, per sample
+    log_prob: list = field(default_factory=list)  # sum of log o_t[y_t] (temperature 1), per sample
+
+
+def sample_seeds(seed: int | None, num_samples: int) -> list:
+    """Sample i of a run with --seed S draws from its own generator seeded (S, i)."""
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy % (2**63))
+    return [np.random.default_rng([seed, i]) for i in range(num_samples)]
+
+
+def generate(
+    params: dict,
+    config: ModelConfig,
+    vocab: Vocab,
+    settings: SampleSettings,
+    rngs: list,
+    prime: str = "",
+    stats: SampleStats | None = None,
+) -> Iterator[list[str]]:
+    """Yield, at every step, the list of new characters, one per sample ("" once a sample has
+    stopped). One sample per generator in `rngs`; all samples advance together as a batch.
+    Memory is constant in `settings.length`. The prime is not yielded (the caller has it)."""
+    cell = config.make_cell()
+    B = len(rngs)
+    dtype = params["decoder.weight"].dtype
+    state0 = zero_state(config, B, dtype)
+    state = [tuple(state0[k, s] for s in range(config.state_size)) for k in range(config.num_layers)]
+    if prime:
+        warm = vocab.encode(prime)
+    elif "\n" in vocab.index:
+        warm = vocab.encode("\n")  # start as at the beginning of a line
+    else:
+        warm = np.array([rngs[0].integers(len(vocab))])
+    # warm-up: the observed prime characters are the inputs (teacher forced), outputs unused
+    for c in warm[:-1]:
+        _, state = step(params, config, cell, np.full(B, c, dtype=np.intp), state)
+    x = np.full(B, warm[-1], dtype=np.intp)
+
+    if stats is not None:
+        stats.generated = [0] * B
+        stats.log_prob = [0.0] * B
+    done = np.zeros(B, dtype=bool)
+    tails = [""] * B  # the last len(stop) characters of each sample, to detect the stop string
+    for _ in range(settings.length):
+        logits, state = step(params, config, cell, x, state)  # (B, V)
+        if settings.greedy:
+            y = logits.argmax(axis=1)
+        else:
+            p = sampling_distribution(logits, settings.temperature, settings.top_k, settings.top_p)
+            cdf = np.cumsum(p, axis=1)
+            u = np.array([r.random() for r in rngs]) * cdf[:, -1]
+            y = np.minimum((cdf <= u[:, None]).sum(axis=1), len(vocab) - 1)
+            y = np.where(p[np.arange(B), y] > 0, y, p.argmax(axis=1))  # guard against round-off
+        if stats is not None:
+            lp = log_softmax(logits.astype(np.float64))[np.arange(B), y]
+        out = []
+        for b in range(B):
+            if done[b]:
+                out.append("")
+                continue
+            ch = vocab.chars[y[b]]
+            out.append(ch)
+            if stats is not None:
+                stats.generated[b] += 1
+                stats.log_prob[b] += float(lp[b])
+            if settings.stop is not None:
+                tails[b] = (tails[b] + ch)[-len(settings.stop) :]
+                if tails[b] == settings.stop:
+                    done[b] = True
+        yield out
+        if done.all():
+            return
+        x = y.astype(np.intp)

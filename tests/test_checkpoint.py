@@ -1,0 +1,128 @@
+import json
+import pickle
+import struct
+
+import numpy as np
+import pytest
+
+from charrnn import checkpoint
+from charrnn.checkpoint import Checkpoint, CheckpointError
+from charrnn.model import ModelConfig, init_params, zero_state
+from charrnn.optim import make_optimizer
+from charrnn.vocab import Vocab
+
+
+def make_ckpt(cell="lstm"):
+    vocab = Vocab.from_text("abcdefg\n ")
+    config = ModelConfig(vocab_size=len(vocab), hidden_size=6, num_layers=2, cell=cell)
+    params = init_params(config, np.random.default_rng(0))
+    opt = make_optimizer("adam", 1e-3)
+    opt.step(params, {k: np.ones_like(v) for k, v in params.items()})
+    return Checkpoint(
+        config=config, vocab=vocab, params=params, corpus={"sha256": "00" * 32},
+        train={"step": 1, "history": [{"step": 1, "val_loss": 2.0}]},
+        optim_state=opt.state_arrays(), carried_state=zero_state(config, 3) + 0.5,
+    )
+
+
+def test_round_trip(tmp_path):
+    ck = make_ckpt()
+    path = tmp_path / "c.safetensors"
+    checkpoint.save(ck, path)
+    back = checkpoint.load(path)
+    assert back.config == ck.config and back.vocab == ck.vocab
+    assert back.train == ck.train and back.corpus == ck.corpus
+    for n in ck.params:
+        assert np.array_equal(back.params[n], ck.params[n])
+    for k in ck.optim_state:
+        assert np.array_equal(back.optim_state[k], ck.optim_state[k])
+    assert np.array_equal(back.carried_state, ck.carried_state)
+    assert [p.name for p in tmp_path.iterdir()] == ["c.safetensors"]  # no temporary left behind
+
+
+def test_weights_are_plain_safetensors_under_pytorch_names(tmp_path):
+    from safetensors.numpy import load_file
+
+    ck = make_ckpt("gru")
+    checkpoint.save(ck, tmp_path / "c.safetensors")
+    tensors = load_file(tmp_path / "c.safetensors")
+    assert tensors["rnn.weight_hh_l1"].shape == (18, 6)
+    assert np.array_equal(tensors["decoder.weight"], ck.params["decoder.weight"])
+
+
+def test_save_replaces_atomically_and_keeps_the_old_file_on_failure(tmp_path, monkeypatch):
+    path = tmp_path / "c.safetensors"
+    checkpoint.save(make_ckpt(), path)
+    before = path.read_bytes()
+
+    def full_disk(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(checkpoint.os, "fsync", full_disk)
+    with pytest.raises(OSError):
+        checkpoint.save(make_ckpt("gru"), path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["c.safetensors"]
+
+
+def write_variant(tmp_path, mutate):
+    """Save a valid checkpoint, then rewrite its header JSON through `mutate`."""
+    path = tmp_path / "c.safetensors"
+    checkpoint.save(make_ckpt(), path)
+    data = path.read_bytes()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8 : 8 + n])
+    mutate(header)
+    raw = json.dumps(header).encode()
+    path.write_bytes(struct.pack("<Q", len(raw)) + raw + data[8 + n :])
+    return path
+
+
+@pytest.mark.parametrize(
+    "mutate,message",
+    [
+        (lambda h: h["__metadata__"].update(format="other"), "not a charrnn checkpoint"),
+        (lambda h: h["__metadata__"].update(format_version="99"), "format version"),
+        (lambda h: h["__metadata__"].update(config=json.dumps({"vocab_size": 9, "hidden_size": 7, "num_layers": 2})),
+         "shape"),
+        (lambda h: h["__metadata__"].update(vocab=json.dumps(list("abc"))), "vocabulary"),
+        (lambda h: h["__metadata__"].update(config="{not json"), "metadata"),
+        (lambda h: h["decoder.bias"].update(dtype="I32"), "dtype"),
+        (lambda h: h["decoder.bias"].update(data_offsets=[0, 10**12]), "damaged"),
+    ],
+)
+def test_damaged_metadata_gets_one_clear_error(tmp_path, mutate, message):
+    path = write_variant(tmp_path, mutate)
+    with pytest.raises(CheckpointError, match=message) as e:
+        checkpoint.load(path)
+    assert str(path) in str(e.value) and "\n" not in str(e.value)
+
+
+def test_nan_weights_are_refused(tmp_path):
+    ck = make_ckpt()
+    ck.params["decoder.bias"][0] = np.nan
+    checkpoint.save(ck, tmp_path / "c.safetensors")
+    with pytest.raises(CheckpointError, match="NaN"):
+        checkpoint.load(tmp_path / "c.safetensors")
+
+
+def test_files_that_are_not_checkpoints(tmp_path):
+    cases = {
+        "empty.safetensors": b"",
+        "pickle.safetensors": pickle.dumps({"a": 1}),
+        "npz.safetensors": b"PK\x03\x04" + b"\x00" * 100,
+        "huge-header.safetensors": struct.pack("<Q", 2**62) + b"{}",
+    }
+    for name, data in cases.items():
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(CheckpointError):
+            checkpoint.load(tmp_path / name)
+    good = tmp_path / "good.safetensors"
+    checkpoint.save(make_ckpt(), good)
+    data = good.read_bytes()
+    for cut in (7, 20, len(data) // 2, len(data) - 1):
+        (tmp_path / "cut.safetensors").write_bytes(data[:cut])
+        with pytest.raises(CheckpointError):
+            checkpoint.load(tmp_path / "cut.safetensors")
+    with pytest.raises(CheckpointError, match="no such"):
+        checkpoint.load(tmp_path / "missing.safetensors")

@@ -1,0 +1,95 @@
+import numpy as np
+import pytest
+
+from charrnn.data import (Corpus, CorpusError, Streams, fit_batch_size, read_text, split_sizes,
+                          unigram_entropy, val_windows)
+from charrnn.vocab import UnknownCharacters, Vocab
+
+
+def test_vocab_is_sorted_code_points_and_round_trips_any_script():
+    text = "猫が好き。cats, 猫!"
+    v = Vocab.from_text(text)
+    assert v.chars == sorted(set(text))
+    assert v.decode(v.encode(text)) == text
+    assert Vocab.from_text(text[::-1]).chars == v.chars  # order of appearance does not matter
+
+
+def test_vocab_uses_compact_ids():
+    assert Vocab.from_text("abc").encode("abcabc").dtype == np.uint8
+    big = "".join(chr(0x4E00 + i) for i in range(3000))
+    v = Vocab.from_text(big)
+    assert v.encode(big).dtype == np.uint16
+    assert v.decode(v.encode(big[::7])) == big[::7]
+
+
+def test_unknown_characters_are_listed_or_dropped():
+    v = Vocab.from_text("hello")
+    with pytest.raises(UnknownCharacters) as e:
+        v.encode("help!")
+    assert e.value.chars == ["!", "p"]
+    assert v.decode(v.encode("help!", unknown="drop")) == "hel"
+
+
+def test_split_matches_nanogpt_on_tinyshakespeare_sizes():
+    assert split_sizes(1_115_394, 0.1) == (1_003_854, 111_540)
+
+
+def test_tinyshakespeare_split(tinyshakespeare):
+    c = Corpus.from_text(read_text(tinyshakespeare))
+    assert (len(c.train), len(c.val), len(c.vocab)) == (1_003_854, 111_540, 65)
+
+
+def test_streams_are_contiguous_and_windows_continue_each_other():
+    ids = np.arange(103, dtype=np.uint16)
+    s = Streams(ids, batch_size=3, seq_len=10)  # 3 streams of 34 characters
+    w0, w1 = s.window(0), s.window(1)
+    assert w0.shape == (11, 3)
+    assert list(w0[:, 1]) == list(range(34, 45))
+    assert w1[0, 1] == w0[-1, 1]  # window 1 starts where window 0 ended: state can carry
+    assert s.windows_per_epoch == 3
+
+
+def test_validation_windows_cover_the_split_once_as_one_stream():
+    ids = np.arange(25)
+    windows = list(val_windows(ids, 10))
+    targets = np.concatenate([w[1:, 0] for w in windows])
+    assert list(targets) == list(range(1, 25))
+    assert all(w.shape[1] == 1 for w in windows)
+
+
+def test_fit_batch_size():
+    assert fit_batch_size(1000, 32, 100) == 9
+    assert fit_batch_size(100_000, 32, 100) == 32
+    with pytest.raises(CorpusError, match="--seq-len"):
+        fit_batch_size(50, 32, 100)
+
+
+def test_unigram_entropy():
+    assert unigram_entropy(np.array([0, 1, 0, 1]), 3) == pytest.approx(np.log(2))
+
+
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        (b"", "empty"),
+        (b"abc\xff\xfedef", "byte offset 3"),
+        (b"ab\x00cd", "binary"),
+    ],
+)
+def test_read_text_errors(tmp_path, content, message):
+    f = tmp_path / "c.txt"
+    f.write_bytes(content)
+    with pytest.raises(CorpusError, match=message):
+        read_text(f)
+
+
+def test_read_text_missing_and_directory(tmp_path):
+    with pytest.raises(CorpusError, match="no such file"):
+        read_text(tmp_path / "nope.txt")
+    with pytest.raises(CorpusError, match="directory"):
+        read_text(tmp_path)
+
+
+def test_one_character_vocabulary_is_refused():
+    with pytest.raises(CorpusError, match="distinct"):
+        Corpus.from_text("aaaaaaaa")
