@@ -262,3 +262,104 @@ def prepare_out_dir(out: str, resuming: bool) -> None:
         os.unlink(probe)
     except OSError as e:
         raise ValueError(f"cannot write to --out {out}: {e.strerror or e}") from None
+
+
+# ----------------------------------------------------------------------------------- sample
+def newest_best_checkpoint() -> str:
+    """The best checkpoint of the most recently updated run under the runs directory."""
+    root = runs_dir()
+    found = []
+    if os.path.isdir(root):
+        for name in os.listdir(root):
+            path = os.path.join(root, name, "best.safetensors")
+            if os.path.isfile(path):
+                found.append((os.path.getmtime(path), path))
+    if not found:
+        raise click.ClickException(
+            f"no checkpoint given and no runs in {root}/; train one with 'charrnn train CORPUS' "
+            f"or give a checkpoint path"
+        )
+    return max(found)[1]
+
+
+@main.command()
+@click.argument("checkpoint", required=False, type=click.Path(dir_okay=False, path_type=str))
+@click.option("--length", type=int, default=500, show_default=True, help="New characters per sample (after the prime).")
+@click.option("--prime", default="", help="Text to warm the state with (teacher forced); printed, then continued.")
+@click.option("--drop-unknown", is_flag=True, help="Leave out prime characters the model never saw instead of refusing.")
+@click.option("--temperature", type=float, default=1.0, show_default=True, help="> 0; lower is more conservative.")
+@click.option("--top-k", type=int, default=None, help="Sample only from the K most likely characters.")
+@click.option("--top-p", type=float, default=None, help="Sample only from the smallest set of characters holding probability P.")
+@click.option("--greedy", is_flag=True, help="Always take the most likely character (argmax).")
+@click.option("--seed", type=int, default=None, help="The same seed gives the same text.  [default: random]")
+@click.option("--num-samples", type=click.IntRange(1, 10000), default=1, show_default=True, help="Independent samples, computed together as a batch.")
+@click.option("--stop", default=None, help="End a sample once it produces this string.")
+@click.option("--verbose", "-v", is_flag=True, help="Settings, log-probability per character and speed on stderr.")
+def sample(checkpoint, length, prime, drop_unknown, temperature, top_k, top_p, greedy, seed, num_samples, stop, verbose):
+    """Generate text from CHECKPOINT (default: the newest run's best checkpoint), feeding each
+    sampled character back in as the next input. Only the text goes to stdout."""
+    from charrnn import checkpoint as ckpt_mod
+    from charrnn import sampling
+    from charrnn.vocab import UnknownCharacters
+
+    try:
+        settings = sampling.SampleSettings(length=length, temperature=temperature, top_k=top_k,
+                                           top_p=top_p, greedy=greedy, stop=stop)
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
+    if checkpoint is None:
+        checkpoint = newest_best_checkpoint()
+        click.echo(f"sampling from {checkpoint}", err=True)
+    try:
+        ck = ckpt_mod.load(checkpoint)
+        try:
+            ck.vocab.encode(prime)
+        except UnknownCharacters as e:
+            if not drop_unknown:
+                raise ValueError(f"the prime has {e}; remove them or pass --drop-unknown") from None
+            prime = "".join(c for c in prime if c in ck.vocab.index)
+    except (ckpt_mod.CheckpointError, ValueError) as e:
+        raise click.ClickException(str(e)) from None
+
+    if seed is None:
+        seed = sampling.random_seed()
+    rngs = sampling.sample_seeds(seed, num_samples)
+    stats = sampling.SampleStats()
+    out = click.get_text_stream("stdout")
+    buffers = [[prime] for _ in range(num_samples)]  # samples after the first wait their turn
+    started = time.perf_counter()
+
+    def header(i):
+        if num_samples == 1:
+            return ""
+        return ("\n" if i else "") + f"----- sample {i + 1}/{num_samples} -----\n"
+
+    out.write(header(0) + prime)
+    out.flush()
+    pending, last_flush = [], time.perf_counter()
+    for chars in sampling.generate(ck.params, ck.config, ck.vocab, settings, rngs, prime, stats):
+        pending.append(chars[0])
+        for i in range(1, num_samples):
+            buffers[i].append(chars[i])
+        if len(pending) >= 256 or time.perf_counter() - last_flush > 0.05:
+            out.write("".join(pending))
+            out.flush()
+            pending, last_flush = [], time.perf_counter()
+    out.write("".join(pending))
+    for i in range(1, num_samples):
+        out.write(header(i) + "".join(buffers[i]))
+    out.write("\n")
+    out.flush()
+    seconds = time.perf_counter() - started
+    if verbose:
+        total = sum(stats.generated)
+        mean_lp = sum(stats.log_prob) / max(total, 1)
+        click.echo(
+            f"checkpoint {checkpoint} ({ck.config.cell} {ck.config.num_layers}x{ck.config.hidden_size}, "
+            f"step {ck.train.get('step', '?')})\n"
+            f"settings: length {length}, temperature {temperature}, top-k {top_k}, top-p {top_p}, "
+            f"greedy {greedy}, seed {seed}, samples {num_samples}, stop {stop!r}\n"
+            f"mean log-probability per generated character: {mean_lp:.4f} nats\n"
+            f"{total} characters in {seconds:.2f} s: {total / max(seconds, 1e-9):,.0f} chars/s",
+            err=True,
+        )

@@ -87,10 +87,12 @@ class SampleStats:
     log_prob: list = field(default_factory=list)  # sum of log o_t[y_t] (temperature 1), per sample
 
 
-def sample_seeds(seed: int | None, num_samples: int) -> list:
+def random_seed() -> int:
+    return int(np.random.SeedSequence().entropy % (2**63))
+
+
+def sample_seeds(seed: int, num_samples: int) -> list:
     """Sample i of a run with --seed S draws from its own generator seeded (S, i)."""
-    if seed is None:
-        seed = int(np.random.SeedSequence().entropy % (2**63))
     return [np.random.default_rng([seed, i]) for i in range(num_samples)]
 
 
