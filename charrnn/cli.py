@@ -150,7 +150,8 @@ def train(corpus, quiet, resume, out, encoding, steps, epochs, time_budget, **gi
             budget = Budget(end_step=steps, end_epoch=epochs, end_time=time_budget)
         progress = render.TrainProgress(quiet=quiet)
         trainer = Trainer(corpus_data, config, options, out, budget, resume=prior,
-                          corpus_info={"name": os.path.basename(corpus), "encoding": encoding},
+                          corpus_info={"name": os.path.basename(corpus), "path": os.path.abspath(corpus),
+                                       "encoding": encoding},
                           callbacks=progress)
         prepare_out_dir(out, resuming=prior is not None)
         if trainer.batch_size < options.batch_size:
@@ -363,3 +364,115 @@ def sample(checkpoint, length, prime, drop_unknown, temperature, top_k, top_p, g
             f"{total} characters in {seconds:.2f} s: {total / max(seconds, 1e-9):,.0f} chars/s",
             err=True,
         )
+
+
+# -------------------------------------------------------------------------- inspect-gradients
+@main.command("inspect-gradients")
+@click.argument("checkpoint", required=False, type=click.Path(dir_okay=False, path_type=str))
+@click.option("--corpus", type=click.Path(dir_okay=True, path_type=str), default=None,
+              help="Text to take the window from.  [default: the checkpoint's corpus; without a checkpoint, Python's bundled documentation]")
+@click.option("--encoding", default="utf-8", show_default=True, help="Encoding of --corpus.")
+@click.option("--seq-len", type=click.IntRange(2, 10000), default=100, show_default=True, help="Window length T.")
+@click.option("--batch-size", type=click.IntRange(1, 1024), default=4, show_default=True, help="Streams B in the window.")
+@click.option("--hidden-size", type=click.IntRange(1, 4096), default=64, show_default=True, help="Fresh models only: hidden size.")
+@click.option("--num-layers", type=click.IntRange(1, 8), default=1, show_default=True, help="Fresh models only: layers.")
+@click.option("--train-steps", type=click.IntRange(0), default=0, show_default=True,
+              help="Fresh models only: train each this many steps first, to see trained gates rather than initial ones.")
+@click.option("--clip", type=click.FloatRange(0.0), default=5.0, show_default=True, help="Clipping threshold to compare the global norm with.")
+@click.option("--check-steps", type=click.IntRange(1), default=20, show_default=True, help="Steps of the window used by the gradient check.")
+@click.option("--check-elements", type=click.IntRange(2), default=12, show_default=True, help="Elements checked per large tensor.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Chooses the window, the fresh weights and the checked elements.")
+@click.option("--json", "as_json", is_flag=True, help="Write the report as JSON on stdout instead of tables.")
+@click.option("--svg", type=click.Path(dir_okay=False, path_type=str), default=None, help="Also save the rendered report as an SVG picture.")
+@click.option("--html", type=click.Path(dir_okay=False, path_type=str), default=None, help="Also save the rendered report as HTML.")
+def inspect_gradients(checkpoint, corpus, encoding, seq_len, batch_size, hidden_size, num_layers, train_steps,
+                      clip, check_steps, check_elements, seed, as_json, svg, html):
+    """See backpropagation through time at work: gradient check, gradient flow back through
+    time, per-step contributions to the shared weights, per-gate biases, clipping.
+
+    Given a CHECKPOINT, inspects that model; without one, builds fresh models of every kind
+    (rnn with tanh, sigmoid and relu; gru; lstm with sigmoid and hard-sigmoid gates) side by
+    side on the same window. Exits non-zero if a gradient check fails."""
+    import io
+    import json
+
+    import numpy as np
+    from rich.console import Console
+
+    from charrnn import checkpoint as ckpt_mod
+    from charrnn import gradients, render
+    from charrnn.data import CorpusError, Streams, fit_batch_size, python_docs_text, read_text, sha256_text
+    from charrnn.model import ModelConfig, init_params
+    from charrnn.vocab import Vocab
+
+    rng = np.random.default_rng(seed)
+    try:
+        if checkpoint:
+            ck = ckpt_mod.load(checkpoint)
+            if corpus is None:
+                corpus = ck.corpus.get("path")
+                if not corpus or not os.path.isfile(corpus):
+                    raise CorpusError(f"the corpus {checkpoint} was trained on is not at hand; pass --corpus FILE")
+                text = read_text(corpus, ck.corpus.get("encoding", "utf-8"))
+                if sha256_text(text) != ck.corpus.get("sha256"):
+                    raise CorpusError(f"{corpus} changed since {checkpoint} was trained on it; pass --corpus FILE")
+            else:
+                text = read_text(corpus, encoding)
+            vocab, source = ck.vocab, os.path.basename(corpus)
+            models = [(ck.config, ck.params)]
+        else:
+            text = read_text(corpus, encoding) if corpus else python_docs_text()
+            source = os.path.basename(corpus) if corpus else "Python's bundled documentation (pydoc_data)"
+            vocab = Vocab.from_text(text)
+            models = []
+            for cell, act, gate in gradients.FRESH_MODELS:
+                config = ModelConfig(vocab_size=len(vocab), hidden_size=hidden_size, num_layers=num_layers,
+                                     cell=cell, activation=act, gate_activation=gate)
+                models.append((config, init_params(config, np.random.default_rng(seed))))
+        ids = vocab.encode(text, unknown="drop")
+        B = fit_batch_size(len(ids), batch_size, seq_len)
+        streams = Streams(ids, B, seq_len)
+    except (ckpt_mod.CheckpointError, CorpusError, ValueError) as e:
+        raise click.ClickException(str(e)) from None
+
+    window = streams.window(int(rng.integers(streams.windows_per_epoch)))  # (T+1, B)
+    reports = []
+    for config, params in models:
+        if not checkpoint and train_steps:
+            gradients.warm_up(params, config, streams, train_steps)
+        rep = gradients.inspect(params, config, window, clip=clip, check_steps=check_steps,
+                                check_elements=check_elements, seed=seed)
+        reports.append(rep)
+    report = {
+        "window": {"seq_len": seq_len, "batch_size": B, "source": source,
+                   "checkpoint": checkpoint, "train_steps": 0 if checkpoint else train_steps},
+        "tolerance": gradients.CHECK_TOLERANCE,
+        "models": reports,
+        "all_checks_passed": all(r["gradient_check"]["passed"] for r in reports),
+    }
+    console = Console(file=io.StringIO() if as_json else None, record=bool(svg or html),
+                      width=None if sys.stdout.isatty() and not (svg or html) else 160,
+                      highlight=False)
+    render.inspect_report(report, console)
+    if as_json:
+        click.echo(json.dumps(finite_or_none(report), indent=1))
+    if svg:
+        console.save_svg(svg, title="charrnn inspect-gradients", clear=False)
+    if html:
+        console.save_html(html, clear=False)
+    if not report["all_checks_passed"]:
+        click.echo("Error: a gradient check failed: the BPTT gradient disagrees with finite differences", err=True)
+        sys.exit(1)
+
+
+def finite_or_none(x):
+    """JSON has no NaN or infinity: write them as null."""
+    import math
+
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: finite_or_none(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [finite_or_none(v) for v in x]
+    return x

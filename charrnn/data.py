@@ -135,3 +135,11 @@ def unigram_entropy(ids: np.ndarray, V: int) -> float:
     counts = np.bincount(ids, minlength=V).astype(np.float64)
     p = counts[counts > 0] / counts.sum()
     return float(-(p * np.log(p)).sum())
+
+
+def python_docs_text() -> str:
+    """English prose that ships with every CPython: the reference documentation topics in
+    `pydoc_data` (about 465,000 characters). A corpus that needs no file and no network."""
+    from pydoc_data.topics import topics
+
+    return "".join(topics[k] for k in sorted(topics))

@@ -1,0 +1,104 @@
+"""`charrnn inspect-gradients`: the report, its JSON, and that its checks can fail."""
+
+import json
+
+import numpy as np
+import pytest
+
+from charrnn import cells
+
+from conftest import SMALL, invoke
+
+FAST = ["--seq-len", "100", "--hidden-size", "16", "--check-steps", "6", "--check-elements", "6", "--batch-size", "2"]
+
+
+def by_name(report):
+    out = {}
+    for m in report["models"]:
+        c = m["model"]
+        key = c["cell"] + ("-" + c["activation"] if c["cell"] == "rnn" else "-" + c["gate_activation"])
+        out[key] = m
+    return out
+
+
+@pytest.fixture(scope="module")
+def fresh_report():
+    r = invoke("inspect-gradients", "--json", *FAST)
+    assert r.exit_code == 0, r.output
+    return json.loads(r.stdout)
+
+
+def test_fresh_models_of_every_kind_side_by_side(fresh_report):
+    models = by_name(fresh_report)
+    assert set(models) == {"rnn-tanh", "rnn-sigmoid", "rnn-relu", "gru-sigmoid", "lstm-sigmoid", "lstm-hard_sigmoid"}
+    assert fresh_report["window"]["seq_len"] == 100
+    assert fresh_report["all_checks_passed"] is True
+
+
+def test_json_holds_every_section(fresh_report):
+    for m in fresh_report["models"]:
+        assert {"gradient_check", "gradient_flow", "parameter_sharing", "gates", "clipping", "loss"} <= set(m)
+        names = [t["name"] for t in m["gradient_check"]["tensors"]]
+        assert names[-1] == "initial_state" and "decoder.weight" in names and "rnn.bias_hh_l0" in names
+        assert all(t["rel_error"] < fresh_report["tolerance"] for t in m["gradient_check"]["tensors"])
+        assert len(m["gradient_flow"]["norms"]) == 100
+        assert {"global_norm", "clip", "would_clip"} <= set(m["clipping"])
+    lstm = by_name(fresh_report)["lstm-sigmoid"]
+    gates = [(g["gate"], g["nonlinearity"]) for g in lstm["gates"] if g["layer"] == 0]
+    assert gates == [("i", "sigmoid"), ("f", "sigmoid"), ("g", "tanh"), ("o", "sigmoid")]
+    assert lstm["gates"][1]["tensors"][2]["name"] == "rnn.bias_ih_l0[16:32]"
+
+
+def test_contributions_add_up(fresh_report):
+    for m in fresh_report["models"]:
+        for s in m["parameter_sharing"]:
+            assert s["sum_matches_full"], (m["model"], s["name"])
+            assert len(s["step_norms"]) == 100
+
+
+def test_sigmoid_rnn_gradient_vanishes_faster_than_lstm(fresh_report):
+    models = by_name(fresh_report)
+    sig, tanh, lstm = (models[k]["gradient_flow"] for k in ("rnn-sigmoid", "rnn-tanh", "lstm-sigmoid"))
+    assert sig["vanish_steps"] is not None
+    assert lstm["vanish_steps"] is None or sig["vanish_steps"] < lstm["vanish_steps"]
+    assert sig["vanish_steps"] < tanh["vanish_steps"]
+    # after 20 steps back, the sigmoid RNN keeps far less of the gradient than the LSTM
+    assert sig["norms"][20] / sig["norms"][0] < 1e-3 * lstm["norms"][20] / lstm["norms"][0]
+
+
+def test_a_planted_backward_bug_fails_the_check(monkeypatch):
+    real = cells.LSTMCell.step_backward
+
+    def wrong(self, dstate, cache, W_hh):
+        (dh_prev, dc_prev), dax, dah = real(self, dstate, cache, W_hh)
+        return (dh_prev, dc_prev * 1.1), dax, dah  # dc_{t-1} = dc * f, off by 10%
+
+    monkeypatch.setattr(cells.LSTMCell, "step_backward", wrong)
+    r = invoke("inspect-gradients", "--json", *FAST)
+    assert r.exit_code == 1
+    report = json.loads(r.stdout)
+    models = by_name(report)
+    assert not models["lstm-sigmoid"]["gradient_check"]["passed"]
+    assert models["gru-sigmoid"]["gradient_check"]["passed"]
+    assert "gradient check failed" in r.stderr
+
+
+def test_with_a_checkpoint_and_rendered_report(corpus_file, tmp_path, runs):
+    assert invoke("train", corpus_file, *SMALL, "--steps", "3", "--out", tmp_path / "r").exit_code == 0
+    ck = tmp_path / "r" / "best.safetensors"
+    r = invoke("inspect-gradients", ck, "--seq-len", "30", "--svg", tmp_path / "report.svg")
+    assert r.exit_code == 0, r.output
+    for heading in ("1. Gradient check", "2. Gradient flow", "3. Parameter sharing", "4. Biases", "5. Clipping"):
+        assert heading in r.stdout
+    assert "lstm (sigmoid gates) 1x16" in r.stdout
+    assert (tmp_path / "report.svg").read_text().startswith("<svg")
+    r = invoke("inspect-gradients", ck, "--seq-len", "30", "--json", "--corpus", corpus_file)
+    report = json.loads(r.stdout)
+    assert len(report["models"]) == 1 and report["models"][0]["model"]["hidden_size"] == 16
+
+
+def test_checkpoint_without_its_corpus_is_one_line(corpus_file, tmp_path, runs):
+    assert invoke("train", corpus_file, *SMALL, "--steps", "2", "--out", tmp_path / "r").exit_code == 0
+    corpus_file.unlink()
+    r = invoke("inspect-gradients", tmp_path / "r" / "best.safetensors")
+    assert r.exit_code == 1 and r.stderr.count("\n") == 1 and "--corpus" in r.stderr
