@@ -54,15 +54,18 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=20, help="timed steps per configuration")
     ap.add_argument("--only", default=None, help="run only the configuration with this label")
+    ap.add_argument("--tiny", action="store_true", help="a seconds-long smoke run on a tiny model")
     args = ap.parse_args()
+    configs = [("LSTM 1x16 B=4", "lstm", 1, 16, 4)] if args.tiny else CONFIGS
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"numpy {np.__version__}, T=100, V=65, float32, Adam, clip 5")
-    print(f"| config | chars/s (median) | p10 .. p90 |")
-    print(f"|---|---|---|")
-    for label, cell, layers, hidden, batch in CONFIGS:
+    print("| config | chars/s (median) | p10 .. p90 |")
+    print("|---|---|---|")
+    for label, cell, layers, hidden, batch in configs:
         if args.only and args.only != label:
             continue
-        med, lo, hi = measure(cell, layers, hidden, batch, steps=args.steps)
+        med, lo, hi = measure(cell, layers, hidden, batch, steps=2 if args.tiny else args.steps,
+                              T=10 if args.tiny else 100)
         print(f"| {label} | {med:,.0f} | {lo:,.0f} .. {hi:,.0f} |", flush=True)
 
 

@@ -36,6 +36,7 @@ from charrnn.vocab import Vocab
 FORMAT = "charrnn-checkpoint"
 FORMAT_VERSION = 1
 MAX_HEADER_BYTES = 100 * 1024 * 1024  # a header larger than this is not one of ours
+TMP_PREFIX = ".tmp-"
 
 
 class CheckpointError(ValueError):
@@ -79,7 +80,7 @@ def save(ckpt: Checkpoint, path: str | os.PathLike) -> None:
     path = os.fspath(path)
     data = to_bytes(ckpt)
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".safetensors", dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=".safetensors", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

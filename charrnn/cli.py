@@ -79,19 +79,19 @@ def main():
 
 # ------------------------------------------------------------------------------------ train
 MODEL_DEFAULTS = dict(cell="lstm", hidden_size=512, num_layers=1, activation="tanh",
-                      gate_activation="sigmoid", dropout=0.0)
+                      gate_activation="sigmoid", dropout=0.1)
 
 
 @main.command()
-@click.argument("corpus", type=click.Path(dir_okay=True, path_type=str))
+@click.argument("corpus", required=False, default=None)
 @click.option("--cell", type=click.Choice(["lstm", "gru", "rnn"]), default=None, help="Recurrent cell.  [default: lstm]")
 @click.option("--hidden-size", type=click.IntRange(1, 16384), default=None, help="Hidden units per layer (H).  [default: 512]")
 @click.option("--num-layers", type=click.IntRange(1, 32), default=None, help="Stacked recurrent layers.  [default: 1]")
 @click.option("--activation", type=click.Choice(["tanh", "relu", "sigmoid"]), default=None, help="State nonlinearity of the rnn cell.  [default: tanh]")
 @click.option("--gate-activation", type=click.Choice(["sigmoid", "hard_sigmoid"]), default=None, help="Gate nonlinearity of gru/lstm.  [default: sigmoid]")
-@click.option("--dropout", type=click.FloatRange(0.0, 1.0, max_open=True), default=None, help="Dropout between stacked layers.  [default: 0]")
+@click.option("--dropout", type=click.FloatRange(0.0, 1.0, max_open=True), default=None, help="Dropout on every layer's output (between layers and before the decoder).  [default: 0.1]")
 @click.option("--optimizer", type=click.Choice(["adam", "adagrad", "rmsprop", "sgd"]), default=None, help="Optimiser.  [default: adam]")
-@click.option("--lr", type=click.FloatRange(0.0, min_open=True), default=None, help="Learning rate.  [default: 0.002]")
+@click.option("--lr", type=click.FloatRange(0.0, min_open=True), default=None, help="Learning rate.  [default: 0.004]")
 @click.option("--lr-schedule", type=click.Choice(["auto", "constant", "cosine"]), default=None,
               help="auto: cosine decay to 10%% of --lr over --time when a time is given, else constant.  [default: auto]")
 @click.option("--clip", type=click.FloatRange(0.0), default=None, help="Clip the global gradient norm to this; 0 = off.  [default: 5]")
@@ -113,8 +113,10 @@ MODEL_DEFAULTS = dict(cell="lstm", hidden_size=512, num_layers=1, activation="ta
               help="Chance per window and stream of starting from a zero state, so the model also learns to start fresh.  [default: 0.01]")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(corpus, quiet, resume, out, encoding, steps, epochs, time_budget, **given):
-    """Train on the text file CORPUS by teacher forcing and backpropagation through time.
+    """Train on CORPUS by teacher forcing and backpropagation through time.
 
+    CORPUS is a text file or a named corpus: tinyshakespeare (downloaded on first use) or
+    pydoc (Python's bundled documentation, the default: no file or network needed).
     With no --steps, --epochs or --time a new run trains for 10 epochs. Ctrl-C saves a
     checkpoint and prints the command that resumes it.
     """
@@ -122,17 +124,19 @@ def train(corpus, quiet, resume, out, encoding, steps, epochs, time_budget, **gi
     import signal
 
     from charrnn import checkpoint as ckpt_mod
-    from charrnn import render
-    from charrnn.data import Corpus, CorpusError, read_text
+    from charrnn import corpora, render
+    from charrnn.data import Corpus, CorpusError
     from charrnn.model import ModelConfig
-    from charrnn.trainer import BEST, Budget, TrainOptions, Trainer, TrainingDiverged
+    from charrnn.trainer import BEST, Budget, RunLocked, TrainOptions, Trainer, TrainingDiverged
 
     model_given = {k: given.pop(k) for k in MODEL_DEFAULTS if k in given}
     model_given = {k: v for k, v in model_given.items() if v is not None}
     opts_given = {k: v for k, v in given.items() if v is not None}
 
     try:
-        text = read_text(corpus, encoding)
+        source = corpora.load(corpus, encoding, progress=render.download_progress())
+        text = source.text
+        corpus = corpus or corpora.DEFAULT
         prior = ckpt_mod.load(resume) if resume else None
         if prior is not None:
             config = check_resume(prior, model_given, opts_given, text)
@@ -144,14 +148,13 @@ def train(corpus, quiet, resume, out, encoding, steps, epochs, time_budget, **gi
             options = TrainOptions(**opts_given)
             corpus_data = Corpus.from_text(text, options.val_frac)
             config = ModelConfig(vocab_size=len(corpus_data.vocab), **{**MODEL_DEFAULTS, **model_given})
-            out = out or new_run_dir(corpus)
+            out = out or new_run_dir(source.name)
             if not steps and not epochs and not time_budget:
                 epochs = 10
             budget = Budget(end_step=steps, end_epoch=epochs, end_time=time_budget)
         progress = render.TrainProgress(quiet=quiet)
         trainer = Trainer(corpus_data, config, options, out, budget, resume=prior,
-                          corpus_info={"name": os.path.basename(corpus), "path": os.path.abspath(corpus),
-                                       "encoding": encoding},
+                          corpus_info={"name": source.name, "path": source.path, "encoding": source.encoding},
                           callbacks=progress)
         prepare_out_dir(out, resuming=prior is not None)
         if trainer.batch_size < options.batch_size:
@@ -171,6 +174,9 @@ def train(corpus, quiet, resume, out, encoding, steps, epochs, time_budget, **gi
     except TrainingDiverged as e:
         progress.close()
         raise click.ClickException(f"{e}; the last good checkpoint is kept in {out}") from None
+    except RunLocked as e:
+        progress.close()
+        raise click.ClickException(str(e)) from None
     except KeyboardInterrupt:
         progress.close()
         click.echo(f"stopped at once; the last saved checkpoint is in {out}", err=True)
@@ -400,8 +406,8 @@ def inspect_gradients(checkpoint, corpus, encoding, seq_len, batch_size, hidden_
     from rich.console import Console
 
     from charrnn import checkpoint as ckpt_mod
-    from charrnn import gradients, render
-    from charrnn.data import CorpusError, Streams, fit_batch_size, python_docs_text, read_text, sha256_text
+    from charrnn import corpora, gradients, render
+    from charrnn.data import CorpusError, Streams, fit_batch_size
     from charrnn.model import ModelConfig, init_params
     from charrnn.vocab import Vocab
 
@@ -409,20 +415,13 @@ def inspect_gradients(checkpoint, corpus, encoding, seq_len, batch_size, hidden_
     try:
         if checkpoint:
             ck = ckpt_mod.load(checkpoint)
-            if corpus is None:
-                corpus = ck.corpus.get("path")
-                if not corpus or not os.path.isfile(corpus):
-                    raise CorpusError(f"the corpus {checkpoint} was trained on is not at hand; pass --corpus FILE")
-                text = read_text(corpus, ck.corpus.get("encoding", "utf-8"))
-                if sha256_text(text) != ck.corpus.get("sha256"):
-                    raise CorpusError(f"{corpus} changed since {checkpoint} was trained on it; pass --corpus FILE")
-            else:
-                text = read_text(corpus, encoding)
-            vocab, source = ck.vocab, os.path.basename(corpus)
+            text, source = checkpoint_corpus(ck, corpus, encoding)
+            vocab = ck.vocab
             models = [(ck.config, ck.params)]
         else:
-            text = read_text(corpus, encoding) if corpus else python_docs_text()
-            source = os.path.basename(corpus) if corpus else "Python's bundled documentation (pydoc_data)"
+            src = corpora.load(corpus, encoding, progress=render.download_progress())
+            text = src.text
+            source = src.name if corpus else "Python's bundled documentation (pydoc_data)"
             vocab = Vocab.from_text(text)
             models = []
             for cell, act, gate in gradients.FRESH_MODELS:
@@ -465,6 +464,27 @@ def inspect_gradients(checkpoint, corpus, encoding, seq_len, batch_size, hidden_
         sys.exit(1)
 
 
+def checkpoint_corpus(ck, corpus: str | None, encoding: str) -> tuple[str, str]:
+    """(text, display name) for a checkpoint: --corpus if given, else the text it was trained
+    on (its file, or its named corpus), verified by SHA-256."""
+    from charrnn import corpora
+    from charrnn.data import CorpusError, sha256_text
+
+    if corpus is not None:
+        src = corpora.load(corpus, encoding)
+        return src.text, src.name
+    name, path = ck.corpus.get("name"), ck.corpus.get("path")
+    if path and os.path.isfile(path):
+        src = corpora.load(path, ck.corpus.get("encoding", "utf-8"))
+    elif name in corpora.NAMES:
+        src = corpora.load(name)
+    else:
+        raise CorpusError(f"the corpus {ck.path} was trained on is not at hand; pass --corpus FILE")
+    if sha256_text(src.text) != ck.corpus.get("sha256"):
+        raise CorpusError(f"{src.path or src.name} changed since {ck.path} was trained on it; pass --corpus FILE")
+    return src.text, src.name
+
+
 def finite_or_none(x):
     """JSON has no NaN or infinity: write them as null."""
     import math
@@ -476,3 +496,74 @@ def finite_or_none(x):
     if isinstance(x, (list, tuple)):
         return [finite_or_none(v) for v in x]
     return x
+
+
+# ------------------------------------------------------------------------------- eval, info
+@main.command("eval")
+@click.argument("checkpoint", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("text")
+@click.option("--encoding", default="utf-8", show_default=True, help="Encoding of TEXT.")
+@click.option("--json", "as_json", is_flag=True, help="Write the result as JSON.")
+def eval_command(checkpoint, text, encoding, as_json):
+    """Loss of CHECKPOINT on TEXT (a file or a named corpus), teacher forced with the state
+    carried through the whole text: nats/char, bits/char and perplexity, beside the unigram
+    baseline of the same text. Characters the model never saw are left out and counted."""
+    import json
+    import math
+
+    from charrnn import checkpoint as ckpt_mod
+    from charrnn import corpora, render
+    from charrnn.data import CorpusError, unigram_entropy
+    from charrnn.teacher_forcing import evaluate_stream
+
+    try:
+        ck = ckpt_mod.load(checkpoint)
+        src = corpora.load(text, encoding, progress=render.download_progress())
+    except (ckpt_mod.CheckpointError, CorpusError) as e:
+        raise click.ClickException(str(e)) from None
+    ids = ck.vocab.encode(src.text, unknown="drop")
+    if len(ids) < 2:
+        raise click.ClickException(f"{src.name} has fewer than two characters the model knows; nothing to evaluate")
+    loss, predicted = evaluate_stream(ck.params, ck.config, ids)
+    result = {
+        "checkpoint": checkpoint, "text": src.name, "loss": loss, "bits": loss / math.log(2),
+        "perplexity": math.exp(loss), "unigram": unigram_entropy(ids, ck.config.vocab_size),
+        "predicted": predicted, "unknown_count": len(src.text) - len(ids),
+        "unknown_chars": ck.vocab.unknown(src.text),
+    }
+    if as_json:
+        click.echo(json.dumps(result, indent=1))
+    else:
+        render.eval_report(result)
+
+
+@main.command()
+@click.argument("checkpoint", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--json", "as_json", is_flag=True, help="Write the information as JSON.")
+def info(checkpoint, as_json):
+    """What a checkpoint holds: model config, parameters per tensor (PyTorch names),
+    vocabulary, corpus, training progress and the loss curve."""
+    import json
+
+    from charrnn import checkpoint as ckpt_mod
+    from charrnn import render
+
+    try:
+        ck = ckpt_mod.load(checkpoint)
+    except ckpt_mod.CheckpointError as e:
+        raise click.ClickException(str(e)) from None
+    t = ck.train
+    result = {
+        "checkpoint": checkpoint,
+        "config": ck.config.to_dict(),
+        "parameters": int(sum(p.size for p in ck.params.values())),
+        "tensors": [{"name": n, "shape": list(p.shape), "count": int(p.size)} for n, p in ck.params.items()],
+        "vocab": ck.vocab.chars,
+        "corpus": ck.corpus,
+        "training": {k: t.get(k) for k in ("step", "epoch", "elapsed", "best_val_loss", "options", "batch_size")},
+        "history": t.get("history", []),
+    }
+    if as_json:
+        click.echo(json.dumps(finite_or_none(result), indent=1))
+    else:
+        render.info_report(result, result["history"])

@@ -47,13 +47,18 @@ def read_text(path: str | os.PathLike, encoding: str = "utf-8") -> str:
             f"{path}: not valid {encoding}: byte 0x{data[e.start]:02x} at byte offset {e.start}; "
             f"if the file is in another encoding, pass it with --encoding (for example --encoding latin-1)"
         ) from None
+    del data  # keep one copy of a large corpus, not two
     if "\x00" in text:
         raise CorpusError(f"{path}: holds NUL characters, so it looks binary, not text")
     return text
 
 
 def sha256_text(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    """SHA-256 of the text encoded as UTF-8 (in pieces: no second copy of a large corpus)."""
+    h = hashlib.sha256()
+    for start in range(0, len(text), 1 << 22):
+        h.update(text[start : start + (1 << 22)].encode("utf-8"))
+    return h.hexdigest()
 
 
 def split_sizes(n: int, val_frac: float) -> tuple[int, int]:
@@ -132,7 +137,9 @@ def val_windows(ids: np.ndarray, seq_len: int):
 def unigram_entropy(ids: np.ndarray, V: int) -> float:
     """Entropy (nats/char) of the split's own character frequencies: the loss of the best
     model that ignores context, and so the baseline a char-RNN must beat."""
-    counts = np.bincount(ids, minlength=V).astype(np.float64)
+    counts = np.zeros(V, dtype=np.float64)
+    for start in range(0, len(ids), 1 << 22):  # bincount widens to int64: count in pieces
+        counts += np.bincount(ids[start : start + (1 << 22)], minlength=V)
     p = counts[counts > 0] / counts.sum()
     return float(-(p * np.log(p)).sum())
 

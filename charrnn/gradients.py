@@ -146,7 +146,7 @@ def step_contributions(
         else:
             contrib[w_ih] = np.einsum("tbg,tbd->tgd", dAx, lt.x)
     dlog = dlogits.reshape(T, B, -1)
-    top = tape.layers[-1].h[1:]
+    top = tape.top.reshape(T, B, -1)
     contrib["decoder.weight"] = np.einsum("tbv,tbh->tvh", dlog, top)
     contrib["decoder.bias"] = dlog.sum(axis=1)
     return contrib, grads

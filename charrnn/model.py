@@ -5,7 +5,11 @@ A char-RNN is L stacked recurrent layers over one-hot characters and a linear de
     x_t  = onehot(char_t)                       (B, V)
     h^0_t = cell_0(x_t, h^0_{t-1})              layer 0 reads characters
     h^k_t = cell_k(dropout(h^{k-1}_t), h^k_{t-1})   layer k reads the layer below
-    o_t  = softmax(h^{L-1}_t W_dec^T + b_dec)   (B, V)  next-character distribution
+    o_t  = softmax(dropout(h^{L-1}_t) W_dec^T + b_dec)   (B, V)  next-character distribution
+
+Dropout (training only) acts on every layer's output, as in char-rnn: between stacked layers,
+where PyTorch's `nn.LSTM(dropout=p)` puts it, and also before the decoder, so that it
+regularises a one-layer model too.
 
 Parameter names, shapes and gate orders are exactly those of `torch.nn.RNN` / `GRU` / `LSTM`
 (inside a module attribute called `rnn`) and `torch.nn.Linear` (called `decoder`):
@@ -45,7 +49,7 @@ class ModelConfig:
     cell: str = "lstm"  # rnn | gru | lstm
     activation: str = "tanh"  # the vanilla RNN's state nonlinearity: tanh | relu | sigmoid
     gate_activation: str = "sigmoid"  # GRU/LSTM gates: sigmoid | hard_sigmoid
-    dropout: float = 0.0  # between stacked layers (PyTorch's `dropout=`), training only
+    dropout: float = 0.0  # on every layer's output (between layers and before the decoder), training only
 
     def __post_init__(self):
         if self.cell not in CELLS:

@@ -63,6 +63,23 @@ class TrainProgress(Callbacks):
             self.bar = None
 
 
+def download_progress():
+    """A callback(done, total) drawing a tqdm bar on stderr while a corpus downloads."""
+    state = {}
+
+    def update(done: int, total: int):
+        from tqdm import tqdm
+
+        bar = state.get("bar")
+        if bar is None:
+            bar = state["bar"] = tqdm(total=total, unit="B", unit_scale=True, desc="download", file=sys.stderr)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return update
+
+
 def train_summary(result: TrainResult, sample_cmd: str, resume_cmd: str) -> None:
     """The end-of-run table, on stdout."""
     from rich.console import Console
@@ -209,3 +226,72 @@ def inspect_report(report: dict, console) -> None:
     console.print(t)
     verdict = "all gradient checks passed" if report["all_checks_passed"] else "SOME GRADIENT CHECKS FAILED"
     console.print(f"\n[bold]{verdict}[/bold]")
+
+
+# -------------------------------------------------------------------------------- eval, info
+def loss_chart(history: list[dict], width: int = 60, height: int = 12) -> str:
+    """A terminal chart of the training ('t') and validation ('v') loss against the step."""
+    pts = [(h["step"], h.get(k), mark) for h in history for k, mark in (("train_loss", "t"), ("val_loss", "v"))
+           if h.get(k) is not None and math.isfinite(h.get(k))]
+    if not pts:
+        return "(no evaluations recorded)"
+    s_lo, s_hi = min(p[0] for p in pts), max(p[0] for p in pts)
+    l_lo, l_hi = min(p[1] for p in pts), max(p[1] for p in pts)
+    grid = [[" "] * width for _ in range(height)]
+    for step, loss, mark in pts:
+        x = 0 if s_hi == s_lo else round((step - s_lo) / (s_hi - s_lo) * (width - 1))
+        y = 0 if l_hi == l_lo else round((l_hi - loss) / (l_hi - l_lo) * (height - 1))
+        grid[y][x] = "*" if grid[y][x] not in (" ", mark) else mark
+    lines = []
+    for i, row in enumerate(grid):
+        label = l_hi - (l_hi - l_lo) * i / max(height - 1, 1)
+        lines.append(f"{label:7.3f} |{''.join(row)}")
+    lines.append(" " * 8 + "+" + "-" * width)
+    lines.append(" " * 9 + f"step {s_lo}".ljust(width - 12) + f"step {s_hi}")
+    lines.append(" " * 9 + "t = train loss (mean of the last 100 steps), v = validation loss, nats/char")
+    return "\n".join(lines)
+
+
+def eval_report(r: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=f"charrnn eval: {r['checkpoint']} on {r['text']}", show_header=True, title_justify="left")
+    for col in ("", "nats/char", "bits/char", "perplexity"):
+        t.add_column(col, justify="right" if col else "left")
+    t.add_row("model", f"{r['loss']:.4f}", f"{bits(r['loss']):.4f}", f"{r['perplexity']:.3f}")
+    t.add_row("unigram baseline", f"{r['unigram']:.4f}", f"{bits(r['unigram']):.4f}", f"{math.exp(r['unigram']):.3f}")
+    c = Console(file=sys.stdout, highlight=False, soft_wrap=True)
+    c.print(t)
+    c.print(f"{r['predicted']:,} characters predicted, as one stream (state carried throughout)")
+    if r["unknown_count"]:
+        shown = ", ".join(repr(ch) for ch in r["unknown_chars"][:20])
+        c.print(f"{r['unknown_count']:,} characters the model never saw were left out: {shown}")
+
+
+def info_report(r: dict, history: list) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    c = Console(file=sys.stdout, highlight=False, soft_wrap=True)
+    t = Table(title=f"charrnn info: {r['checkpoint']}", show_header=False, title_justify="left")
+    t.add_column(style="bold")
+    t.add_column()
+    for k, v in r["config"].items():
+        t.add_row(k, str(v))
+    t.add_row("vocabulary", f"{len(r['vocab'])} characters: {''.join(r['vocab'])!r}")
+    for k in ("name", "sha256", "train_chars", "val_chars"):
+        if k in r["corpus"]:
+            t.add_row(f"corpus {k}", f"{r['corpus'][k]:,}" if isinstance(r["corpus"][k], int) else str(r["corpus"][k]))
+    for k in ("step", "epoch", "elapsed", "best_val_loss"):
+        v = r["training"].get(k)
+        if v is not None:
+            t.add_row(k, f"{v:.4f}" if isinstance(v, float) else str(v))
+    c.print(t)
+    p = Table(title=f"parameters: {r['parameters']:,}", title_justify="left")
+    for col in ("name", "shape", "count"):
+        p.add_column(col, justify="right" if col == "count" else "left")
+    for row in r["tensors"]:
+        p.add_row(row["name"], "x".join(map(str, row["shape"])), f"{row['count']:,}")
+    c.print(p)
+    c.print(loss_chart(history))

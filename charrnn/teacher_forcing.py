@@ -37,16 +37,17 @@ from charrnn.model import ModelConfig, decode, input_projection, layer_names, lo
 class LayerTape:
     """What layer k's backward pass needs from its forward pass."""
 
-    x: np.ndarray  # (T, B) ids for layer 0, else (T, B, H) input after dropout
+    x: np.ndarray  # (T, B) ids for layer 0, else (T, B, H): the layer below's output after dropout
     h: np.ndarray  # (T+1, B, H): h[0] is the initial state, h[t+1] the output at step t
     caches: list  # T per-step caches from cell.step_forward
-    dropout_mask: np.ndarray | None  # (T, B, H) mask applied to this layer's input, or None
+    dropout_mask: np.ndarray | None  # (T, B, H) mask applied to this layer's output, or None
 
 
 @dataclass
 class Tape:
     ids: np.ndarray  # (T+1, B)
     layers: list[LayerTape]
+    top: np.ndarray  # (T*B, H) the decoder's input: the top layer's output after dropout
     log_probs: np.ndarray  # (T*B, V) log o_t for every position
     nll: np.ndarray  # (T, B) -log o_t[y_t], nats
 
@@ -81,8 +82,10 @@ def forward(
 ) -> tuple[float, np.ndarray, Tape]:
     """Run the window forward. Returns (mean loss in nats/char, final state, tape).
 
-    ids (T+1, B) int; state0 (L, S, B, H). Dropout is applied between layers only when a
-    `dropout_rng` is given (training); without one the pass is deterministic (evaluation).
+    ids (T+1, B) int; state0 (L, S, B, H). Dropout (inverted: kept units scaled by 1/(1-p))
+    is applied to the output of every layer -- between stacked layers, as PyTorch's `dropout=`,
+    and before the decoder, as char-rnn does -- only when a `dropout_rng` is given (training);
+    without one the pass is deterministic (evaluation).
     """
     cell = config.make_cell()
     T = ids.shape[0] - 1
@@ -92,11 +95,6 @@ def forward(
     x = ids[:-1]  # (T, B) observed characters: teacher forcing
     for k in range(config.num_layers):
         _, W_hh, _, b_hh = (params[n] for n in layer_names(k))
-        mask = None
-        if k > 0 and config.dropout > 0.0 and dropout_rng is not None:
-            keep = 1.0 - config.dropout
-            mask = (dropout_rng.random(x.shape) < keep).astype(dtype) / dtype.type(keep)
-            x = x * mask
         ax = input_projection(params, k, x)  # (T, B, G*H), all steps at once
         h = np.empty((T + 1,) + state0.shape[2:], dtype=dtype)  # (T+1, B, H)
         h[0] = state0[k, 0]
@@ -107,8 +105,14 @@ def forward(
             caches.append(cache)
             h[t + 1] = state[0]
         final_state[k] = np.stack(state)
+        out, mask = h[1:], None  # (T, B, H)
+        if config.dropout > 0.0 and dropout_rng is not None:
+            keep = 1.0 - config.dropout
+            mask = (dropout_rng.random(out.shape, dtype=np.float32) < keep).astype(dtype)
+            mask *= dtype.type(1.0 / keep)
+            out = out * mask
         layers.append(LayerTape(x=x, h=h, caches=caches, dropout_mask=mask))
-        x = h[1:]  # (T, B, H) the next layer's input
+        x = out  # the next layer's input (or the decoder's)
 
     B = ids.shape[1]
     top = x.reshape(T * B, -1)  # (T*B, H)
@@ -116,7 +120,7 @@ def forward(
     y = ids[1:].reshape(-1)  # (T*B,) targets: the next observed character
     nll = -log_probs[np.arange(T * B), y].reshape(T, B)
     loss = float(nll.mean(dtype=np.float64))
-    return loss, final_state, Tape(ids=ids, layers=layers, log_probs=log_probs, nll=nll)
+    return loss, final_state, Tape(ids=ids, layers=layers, top=top, log_probs=log_probs, nll=nll)
 
 
 def output_gradient(tape: Tape) -> np.ndarray:
@@ -144,9 +148,8 @@ def backward(
     if dlogits is None:
         dlogits = output_gradient(tape)
     T, B = tape.ids.shape[0] - 1, tape.ids.shape[1]
-    top = tape.layers[-1].h[1:].reshape(T * B, -1)  # (T*B, H)
     grads = {
-        "decoder.weight": dlogits.T @ top,  # (V, H): all positions in one product
+        "decoder.weight": dlogits.T @ tape.top,  # (V, H): all positions in one product
         "decoder.bias": dlogits.sum(axis=0),  # (V,)
     }
     dH = (dlogits @ params["decoder.weight"]).reshape(T, B, -1)  # (T, B, H) dL/dh_t from o_t
@@ -157,6 +160,8 @@ def backward(
         w_ih, w_hh, b_ih, b_hh = layer_names(k)
         W_hh = params[w_hh]
         GH = W_hh.shape[0]
+        if lt.dropout_mask is not None:
+            dH = dH * lt.dropout_mask  # through this layer's output dropout
         dAx = np.empty((T, B, GH), dtype=dH.dtype)
         dAh = np.empty((T, B, GH), dtype=dH.dtype)
         dh_kept = np.empty_like(dH) if trace is not None else None
@@ -179,8 +184,7 @@ def backward(
             grads[w_ih] = onehot_weight_gradient(dAx2, lt.x.reshape(-1), config.vocab_size)
         else:
             grads[w_ih] = dAx2.T @ lt.x.reshape(T * B, -1)  # sum_t dAx_t^T x_t
-            dX = (dAx2 @ params[w_ih]).reshape(T, B, -1)  # dL/d(input of layer k)
-            dH = dX * lt.dropout_mask if lt.dropout_mask is not None else dX
+            dH = (dAx2 @ params[w_ih]).reshape(T, B, -1)  # dL/d(output of layer k-1, dropped)
         if trace is not None:
             trace.dAx.insert(0, dAx)
             trace.dAh.insert(0, dAh)

@@ -14,7 +14,8 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -26,6 +27,7 @@ from charrnn.optim import clip_by_global_norm, make_optimizer
 from charrnn.teacher_forcing import evaluate_stream, loss_and_grads
 
 BEST, LAST, METRICS = "best.safetensors", "last.safetensors", "metrics.jsonl"
+DIVERGE_STEPS = 20  # consecutive steps with a loss above 3 ln V that count as divergence
 DTYPES = {"float32": np.float32, "float64": np.float64}
 
 
@@ -33,10 +35,43 @@ class TrainingDiverged(RuntimeError):
     """The loss or the gradient became NaN or infinite."""
 
 
+class RunLocked(RuntimeError):
+    """Another live process is training into the same run directory."""
+
+
+@contextmanager
+def run_lock(out_dir: str):
+    """Hold an exclusive lock on out_dir/.lock for the duration of a run.
+
+    flock locks belong to the open file, so the kernel drops them when the process dies, even
+    by SIGKILL: a crashed run never leaves the directory locked."""
+    try:
+        import fcntl
+    except ImportError:  # no flock on this platform: run unlocked
+        yield
+        return
+    path = os.path.join(out_dir, ".lock")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+        os.close(fd)
+        raise RunLocked(f"{out_dir} is being written by another charrnn train (pid {holder}); "
+                        f"wait for it to finish or choose another --out") from None
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        yield
+    finally:
+        os.unlink(path)
+        os.close(fd)
+
+
 @dataclass
 class TrainOptions:
     optimizer: str = "adam"
-    lr: float = 2e-3
+    lr: float = 4e-3
     lr_schedule: str = "auto"  # auto: cosine over --time when given, else constant | constant | cosine
     min_lr_frac: float = 0.1  # cosine decays lr to lr * min_lr_frac
     clip: float = 5.0  # global gradient norm; 0 = off
@@ -248,6 +283,13 @@ class Trainer:
 
     def run(self) -> TrainResult:
         os.makedirs(self.out_dir, exist_ok=True)
+        with run_lock(self.out_dir):
+            return self._run()
+
+    def _run(self) -> TrainResult:
+        for name in os.listdir(self.out_dir):  # left by a process killed while saving
+            if name.startswith(ckpt_mod.TMP_PREFIX):
+                os.unlink(os.path.join(self.out_dir, name))
         metrics = open(os.path.join(self.out_dir, METRICS), "a", encoding="utf-8")
         self.callbacks.on_start(self)
         start = time.monotonic()
@@ -257,6 +299,8 @@ class Trainer:
         recent: list[float] = []
         chars_done = 0
         step_time = 0.0
+
+        diverged_above = 3.0 * math.log(self.config.vocab_size)
 
         def elapsed() -> float:
             return self.elapsed_before + time.monotonic() - start
@@ -313,6 +357,12 @@ class Trainer:
                 chars_done += T * B
                 step_time += time.monotonic() - t0
                 recent = (recent + [r.loss])[-100:]
+                if len(recent) >= DIVERGE_STEPS and min(recent[-DIVERGE_STEPS:]) > diverged_above:
+                    raise TrainingDiverged(
+                        f"the loss diverged: above {diverged_above:.2f} nats/char (3 ln V, far worse than "
+                        f"guessing uniformly) for {DIVERGE_STEPS} steps up to step {self.step}; lower --lr "
+                        f"(now {self.opts.lr:g})"
+                    )
                 if self.step % self.opts.log_every == 0:
                     metrics.write(json.dumps({
                         "step": self.step, "elapsed": round(elapsed(), 3), "train_loss": r.loss,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+ENCODE_CHUNK = 1 << 22  # characters
+
 
 class UnknownCharacters(ValueError):
     """Text holds characters outside the vocabulary; `.chars` lists them (sorted, unique)."""
@@ -48,8 +50,16 @@ class Vocab:
             if unknown == "error":
                 raise UnknownCharacters(missing)
             text = "".join(c for c in text if c in self.index)
+        # encode in pieces so that a 100 MB text needs only its ids (and one piece) beside it
+        ids = np.empty(len(text), dtype=self.dtype)
+        for start in range(0, len(text), ENCODE_CHUNK):
+            piece = text[start : start + ENCODE_CHUNK]
+            ids[start : start + len(piece)] = self._encode_piece(piece)
+        return ids
+
+    def _encode_piece(self, text: str) -> np.ndarray:
         if len(self.chars) <= 256 and all(ord(c) < 256 for c in self.chars):
-            # fast path for byte-range vocabularies: translate via a 256-entry table
+            # byte-range vocabularies: translate through a 256-entry table
             table = np.zeros(256, dtype=self.dtype)
             table[[ord(c) for c in self.chars]] = np.arange(len(self.chars), dtype=self.dtype)
             return table[np.frombuffer(text.encode("latin-1"), dtype=np.uint8)]

@@ -48,9 +48,10 @@ def test_gradient_check_every_tensor_and_initial_state(cell, activation, gate_ac
         assert r.rel_error < CHECK_TOLERANCE, (r.name, r.rel_error)
 
 
+@pytest.mark.parametrize("num_layers", [1, 2])
 @pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
-def test_gradient_check_with_dropout_between_layers(cell):
-    config, params, ids, state0 = small_problem(cell, "tanh", "sigmoid", 2, dropout=0.4)
+def test_gradient_check_with_dropout(cell, num_layers):
+    config, params, ids, state0 = small_problem(cell, "tanh", "sigmoid", num_layers, dropout=0.4)
     results = check_gradients(params, config, ids, state0, dropout_seed=7)
     assert max(r.rel_error for r in results) < CHECK_TOLERANCE
 

@@ -1,0 +1,203 @@
+"""charrnn against PyTorch on the same CPU, in the same run: training and sampling throughput.
+
+    pip install -e '.[bench]'                 # torch==2.13.0, CPU
+    python benchmarks/compare_torch.py        # the full table (takes several minutes)
+    python benchmarks/compare_torch.py --tiny # a seconds-long smoke run
+
+For each configuration both frameworks get the same weights (charrnn's, loaded into
+torch.nn.LSTM/GRU/RNN + Linear under the same names), the same windows and the same initial
+state, and the script checks that their first-step losses agree, so the comparison is of equal
+work. A training step is: forward over T x B one-hot characters, cross-entropy, BPTT backward,
+global-norm clip at 5, Adam step. The two frameworks alternate in rounds on the same machine;
+the table gives the median chars/s over all timed steps, the p10..p90 spread, the ratio, and
+the matrix-product rate in GFLOP/s against this machine's float32 peak, measured in the same
+run as the median rate of a 2048^3 float32 matrix product.
+
+FLOPs per character (multiply-add = 2), counted the same way for both:
+    per layer: 6 * G*H * (D + H)     (forward, input-gradient and weight-gradient products;
+                                      D = V for layer 0, H above)
+    decoder:   6 * V * H
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+
+import numpy as np
+
+from charrnn import sampling
+from charrnn.model import ModelConfig, init_params, zero_state
+from charrnn.optim import clip_by_global_norm, make_optimizer
+from charrnn.teacher_forcing import loss_and_grads
+from charrnn.vocab import Vocab
+
+TRAIN_CONFIGS = [  # label, cell, layers, hidden, batch
+    ("LSTM 1x128 B=32", "lstm", 1, 128, 32),
+    ("tanh RNN 1x256 B=32", "rnn", 1, 256, 32),
+    ("LSTM 2x256 B=32", "lstm", 2, 256, 32),
+    ("GRU 2x256 B=32", "gru", 2, 256, 32),
+    ("LSTM 1x512 B=64", "lstm", 1, 512, 64),
+    ("LSTM 2x512 B=64", "lstm", 2, 512, 64),
+]
+TINY = [("LSTM 1x16 B=4", "lstm", 1, 16, 4), ("GRU 1x16 B=4", "gru", 1, 16, 4)]
+
+
+def flops_per_char(cell, layers, H, V):
+    G = {"rnn": 1, "gru": 3, "lstm": 4}[cell]
+    return sum(6 * G * H * ((V if k == 0 else H) + H) for k in range(layers)) + 6 * V * H
+
+
+def peak_gflops(n=2048, repeats=5):
+    a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
+    b = a.copy()
+    a @ b
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - t0)
+    return 2 * n**3 / statistics.median(times) / 1e9
+
+
+def torch_model(torch, config, params):
+    cls = {"rnn": torch.nn.RNN, "gru": torch.nn.GRU, "lstm": torch.nn.LSTM}[config.cell]
+    kw = {"nonlinearity": config.activation} if config.cell == "rnn" else {}
+    rnn = cls(config.vocab_size, config.hidden_size, num_layers=config.num_layers, **kw)
+    rnn.load_state_dict({k[4:]: torch.from_numpy(v.copy()) for k, v in params.items() if k.startswith("rnn.")})
+    dec = torch.nn.Linear(config.hidden_size, config.vocab_size)
+    dec.load_state_dict({"weight": torch.from_numpy(params["decoder.weight"].copy()),
+                         "bias": torch.from_numpy(params["decoder.bias"].copy())})
+    return rnn, dec
+
+
+def torch_state(torch, config, state):
+    h = torch.from_numpy(state[:, 0].copy())
+    return (h, torch.from_numpy(state[:, 1].copy())) if config.cell == "lstm" else h
+
+
+def compare_training(torch, label, cell, layers, H, B, T, V, rounds, steps_per_round):
+    rng = np.random.default_rng(0)
+    config = ModelConfig(vocab_size=V, hidden_size=H, num_layers=layers, cell=cell)
+    params = init_params(config, rng)
+    rnn, dec = torch_model(torch, config, params)
+    opt_t = torch.optim.Adam(list(rnn.parameters()) + list(dec.parameters()), lr=2e-3)
+    opt_c = make_optimizer("adam", 2e-3)
+    windows = [rng.integers(0, V, size=(T + 1, B)) for _ in range(8)]
+    state_c = zero_state(config, B)
+    state_t = torch_state(torch, config, state_c)
+
+    def step_c(ids):
+        nonlocal state_c
+        r = loss_and_grads(params, config, ids, state_c)
+        clip_by_global_norm(r.grads, 5.0)
+        opt_c.step(params, r.grads)
+        state_c = r.final_state
+        return r.loss
+
+    def step_t(ids):
+        nonlocal state_t
+        x = torch.nn.functional.one_hot(torch.from_numpy(ids[:-1]), V).float()  # (T, B, V)
+        y = torch.from_numpy(ids[1:]).reshape(-1)
+        out, new_state = rnn(x, state_t)
+        loss = torch.nn.functional.cross_entropy(dec(out).reshape(-1, V), y)
+        opt_t.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(list(rnn.parameters()) + list(dec.parameters()), 5.0)
+        opt_t.step()
+        state_t = tuple(s.detach() for s in new_state) if isinstance(new_state, tuple) else new_state.detach()
+        return float(loss)
+
+    first_c, first_t = step_c(windows[0]), step_t(windows[0])
+    assert abs(first_c - first_t) < 1e-4, f"{label}: first-step losses differ: {first_c} vs {first_t}"
+    times = {"charrnn": [], "torch": []}
+    for r in range(rounds):
+        for name, fn in (("charrnn", step_c), ("torch", step_t)) if r % 2 == 0 else (("torch", step_t), ("charrnn", step_c)):
+            for i in range(steps_per_round):
+                t0 = time.perf_counter()
+                fn(windows[(r * steps_per_round + i) % len(windows)])
+                times[name].append(time.perf_counter() - t0)
+    chars = T * B
+    out = {"first_loss": (first_c, first_t)}
+    for name, ts in times.items():
+        rates = sorted(chars / t for t in ts)
+        out[name] = (statistics.median(rates), rates[len(rates) // 10], rates[-1 - len(rates) // 10])
+    return out
+
+
+def compare_sampling(torch, cell, layers, H, V, length, num_samples):
+    config = ModelConfig(vocab_size=V, hidden_size=H, num_layers=layers, cell=cell)
+    params = init_params(config, np.random.default_rng(0))
+    vocab = Vocab([chr(33 + i) for i in range(V)])
+    settings = sampling.SampleSettings(length=length)
+
+    def run_c():
+        t0 = time.perf_counter()
+        for _ in sampling.generate(params, config, vocab, settings, sampling.sample_seeds(1, num_samples)):
+            pass
+        return length * num_samples / (time.perf_counter() - t0)
+
+    rnn, dec = torch_model(torch, config, params)
+    gen = torch.Generator().manual_seed(1)
+
+    @torch.no_grad()
+    def run_t():
+        t0 = time.perf_counter()
+        state = torch_state(torch, config, zero_state(config, num_samples))
+        x = torch.zeros(num_samples, dtype=torch.long)
+        for _ in range(length):
+            out, state = rnn(torch.nn.functional.one_hot(x, V).float()[None], state)
+            p = torch.softmax(dec(out[0]), dim=-1)
+            x = torch.multinomial(p, 1, generator=gen)[:, 0]
+        return length * num_samples / (time.perf_counter() - t0)
+
+    c, t = [], []
+    for _ in range(3):
+        c.append(run_c())
+        t.append(run_t())
+    return statistics.median(c), statistics.median(t)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--tiny", action="store_true", help="a seconds-long smoke run")
+    ap.add_argument("--rounds", type=int, default=6)
+    ap.add_argument("--steps", type=int, default=4, help="timed steps per framework per round")
+    ap.add_argument("--only", default=None, help="only the configuration with this label")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    T, V = (10, 20) if args.tiny else (100, 65)
+    configs = TINY if args.tiny else TRAIN_CONFIGS
+    peak = peak_gflops(256 if args.tiny else 2048)
+    print(f"# {platform.machine()}, {os.cpu_count()} cores, numpy {np.__version__}, torch {torch.__version__} "
+          f"({args.threads} threads); float32 matmul peak {peak:.1f} GFLOP/s; T={T}, V={V}, Adam, clip 5")
+    print("| config | charrnn chars/s (p10..p90) | PyTorch chars/s (p10..p90) | ratio | charrnn GFLOP/s (% of peak) |")
+    print("|---|---|---|---|---|")
+    rounds, steps = (2, 2) if args.tiny else (args.rounds, args.steps)
+    for label, cell, layers, H, B in configs:
+        if args.only and args.only != label:
+            continue
+        r = compare_training(torch, label, cell, layers, H, B, T, V, rounds, steps)
+        (c, c_lo, c_hi), (t, t_lo, t_hi) = r["charrnn"], r["torch"]
+        gf = c * flops_per_char(cell, layers, H, V) / 1e9
+        print(f"| {label} | {c:,.0f} ({c_lo:,.0f}..{c_hi:,.0f}) | {t:,.0f} ({t_lo:,.0f}..{t_hi:,.0f}) | "
+              f"{c / t:.2f}x | {gf:.1f} ({100 * gf / peak:.0f}%) |", flush=True)
+    print()
+    print("| sampling | charrnn chars/s | PyTorch chars/s | ratio |")
+    print("|---|---|---|---|")
+    scfg = ("lstm", 1, 16) if args.tiny else ("lstm", 2, 512)
+    length = 50 if args.tiny else 2000
+    for n in (1, 32):
+        c, t = compare_sampling(torch, *scfg, V, length if n == 1 else length // 4, n)
+        print(f"| LSTM {scfg[1]}x{scfg[2]}, {n} sample(s) | {c:,.0f} | {t:,.0f} | {c / t:.2f}x |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

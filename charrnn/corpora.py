@@ -1,0 +1,129 @@
+"""Named corpora, usable wherever a corpus path is: `charrnn train tinyshakespeare`.
+
+    tinyshakespeare   Karpathy's char-rnn benchmark text, downloaded on first use into the data
+                      directory and verified against its SHA-256
+    pydoc             Python's own reference documentation (`pydoc_data`, shipped with every
+                      CPython): English prose that needs no file and no network
+
+The data directory is $CHARRNN_DATA, else the `data/` folder of a source checkout, else
+~/.cache/charrnn. A download goes to a temporary file that is verified, then renamed: a failed,
+partial or corrupted download leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from charrnn.data import CorpusError, python_docs_text, read_text
+
+DATA_ENV = "CHARRNN_DATA"
+URL_ENV = "CHARRNN_TINYSHAKESPEARE_URL"  # a mirror (tests point it at a local server)
+
+
+@dataclass(frozen=True)
+class Download:
+    filename: str
+    url: str
+    sha256: str
+    size: int
+
+
+DOWNLOADS = {
+    "tinyshakespeare": Download(
+        filename="tinyshakespeare.txt",
+        url="https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt",
+        sha256="86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
+        size=1_115_394,
+    ),
+}
+EMBEDDED = {"pydoc": python_docs_text}
+NAMES = tuple(DOWNLOADS) + tuple(EMBEDDED)
+DEFAULT = "pydoc"
+
+
+def data_dir() -> Path:
+    if os.environ.get(DATA_ENV):
+        return Path(os.environ[DATA_ENV])
+    checkout = Path(__file__).resolve().parent.parent / "data"
+    if (checkout / "README.md").is_file():
+        return checkout
+    return Path.home() / ".cache" / "charrnn"
+
+
+def fetch(name: str, directory: Path | None = None, url: str | None = None, progress=None) -> Path:
+    """The local path of a downloadable corpus, downloading and verifying it if needed.
+
+    `progress(done_bytes, total_bytes)` is called as bytes arrive (the CLI draws a bar)."""
+    import urllib.error
+    import urllib.request
+
+    d = DOWNLOADS[name]
+    directory = Path(directory or data_dir())
+    path = directory / d.filename
+    if path.is_file() and sha256_file(path) == d.sha256:
+        return path
+    url = url or os.environ.get(URL_ENV) or d.url
+    offline = (f"offline? download {d.url} yourself and pass the file's path instead of "
+               f"'{name}'")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{d.filename}.", suffix=".part", dir=directory)
+    except OSError as e:
+        raise CorpusError(f"cannot write to {directory}: {e.strerror or e}; set ${DATA_ENV}") from None
+    try:
+        digest, got = hashlib.sha256(), 0
+        with os.fdopen(fd, "wb") as f, urllib.request.urlopen(url, timeout=30) as response:
+            while chunk := response.read(1 << 16):
+                f.write(chunk)
+                digest.update(chunk)
+                got += len(chunk)
+                if progress:
+                    progress(got, d.size)
+        if got != d.size or digest.hexdigest() != d.sha256:
+            raise CorpusError(
+                f"the download of {name} from {url} is damaged ({got:,} bytes, SHA-256 "
+                f"{digest.hexdigest()[:12]}...; expected {d.size:,} bytes, {d.sha256[:12]}...); "
+                f"nothing was kept; {offline}"
+            )
+        os.replace(tmp, path)
+        return path
+    except (urllib.error.URLError, OSError, ValueError) as e:
+        reason = getattr(e, "reason", None) or getattr(e, "strerror", None) or e
+        raise CorpusError(f"could not download {name} from {url} ({reason}); {offline}") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass
+class Source:
+    text: str
+    name: str  # what the user called it
+    path: str | None  # a file the text can be read from again, if any
+    encoding: str
+
+
+def load(name_or_path: str | None, encoding: str = "utf-8", progress=None) -> Source:
+    """A file path, or one of the named corpora; None means the embedded default."""
+    name_or_path = name_or_path or DEFAULT
+    if name_or_path in NAMES and not os.path.exists(name_or_path):
+        if name_or_path in EMBEDDED:
+            return Source(EMBEDDED[name_or_path](), name_or_path, None, "utf-8")
+        path = fetch(name_or_path, progress=progress)
+        return Source(read_text(path), name_or_path, str(path), "utf-8")
+    if not os.path.exists(name_or_path) and os.sep not in name_or_path:
+        raise CorpusError(f"{name_or_path}: no such file, and not a named corpus ({', '.join(NAMES)})")
+    return Source(read_text(name_or_path, encoding), os.path.basename(name_or_path),
+                  os.path.abspath(name_or_path), encoding)

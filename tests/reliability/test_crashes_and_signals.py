@@ -1,0 +1,99 @@
+"""Killed, interrupted or terminated runs never lose what was saved, and resume."""
+
+import os
+import random
+import signal
+
+from charrnn import checkpoint
+
+from .conftest import FAST, start_train, wait_for
+
+
+def loadable(path):
+    checkpoint.load(path)  # raises CheckpointError if damaged
+    return True
+
+
+def test_sigkill_at_random_moments_never_damages_checkpoints(corpus, tmp_path):
+    """Checkpoint at every step (so a kill often lands inside a save), kill -9 at random
+    moments, check that best and last always load, then resume from last."""
+    out = tmp_path / "run"
+    rnd = random.Random(0)
+    steps_seen = []
+    kills = 0
+    for attempt in range(12):
+        last = out / "last.safetensors"
+        args = [corpus, *FAST, "--steps", "100000", "--eval-every", "1", "--out", out]
+        if last.exists():
+            args = [corpus, "--quiet", "--steps", "100000", "--resume", last]
+        p = start_train(*args)
+        assert wait_for(lambda: last.exists() or p.poll() is not None, timeout=60)
+        assert p.poll() is None, p.stderr.read()
+        before = checkpoint.load(last).train["step"] if attempt else 0
+        # let it save a few more times, then kill at a random moment
+        wait_for(lambda: False, timeout=rnd.uniform(0.05, 0.6))
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        kills += 1
+        assert loadable(out / "best.safetensors") and loadable(last)
+        step = checkpoint.load(last).train["step"]
+        assert step >= before
+        steps_seen.append(step)
+    assert kills == 12
+    assert steps_seen[-1] > steps_seen[0]  # each resume continued from where the last stopped
+    # the lock of a killed run does not block the next one, and leftovers are cleaned up
+    p = start_train(corpus, "--quiet", "--steps", "2", "--resume", out / "last.safetensors")
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 0, err
+    assert not [n for n in os.listdir(out) if n.startswith(".tmp-")]
+
+
+def test_ctrl_c_saves_and_prints_how_to_resume(corpus, tmp_path):
+    out = tmp_path / "run"
+    p = start_train(corpus, *FAST, "--steps", "100000", "--eval-every", "20", "--out", out)
+    assert wait_for(lambda: (out / "last.safetensors").exists(), timeout=60)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 130
+    assert "Traceback" not in err
+    assert "--resume" in err and str(out / "last.safetensors") in err
+    ck = checkpoint.load(out / "last.safetensors")
+    assert ck.train["step"] > 20  # saved where it stopped, not only at the last evaluation
+
+
+def test_sigterm_saves_and_exits_143(corpus, tmp_path):
+    out = tmp_path / "run"
+    p = start_train(corpus, *FAST, "--steps", "100000", "--eval-every", "20", "--out", out)
+    assert wait_for(lambda: (out / "last.safetensors").exists(), timeout=60)
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 143 and "Traceback" not in err
+    assert checkpoint.load(out / "last.safetensors").train["step"] > 20
+
+
+def test_second_ctrl_c_exits_at_once_without_damage(corpus, tmp_path):
+    out = tmp_path / "run"
+    p = start_train(corpus, *FAST, "--steps", "100000", "--eval-every", "1", "--out", out)
+    assert wait_for(lambda: (out / "last.safetensors").exists(), timeout=60)
+    p.send_signal(signal.SIGINT)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 130 and "Traceback" not in err
+    assert loadable(out / "last.safetensors") and loadable(out / "best.safetensors")
+
+
+def test_two_runs_one_directory(corpus, tmp_path):
+    out = tmp_path / "run"
+    p = start_train(corpus, *FAST, "--steps", "100000", "--eval-every", "5", "--out", out)
+    try:
+        assert wait_for(lambda: (out / "last.safetensors").exists(), timeout=60)
+        q = start_train(corpus, "--quiet", "--steps", "5", "--resume", out / "last.safetensors")
+        _, err = q.communicate(timeout=60)
+        assert q.returncode == 1 and "being written by another" in err and err.count("\n") == 1
+        q = start_train(corpus, *FAST, "--steps", "5", "--out", out)
+        _, err = q.communicate(timeout=60)
+        assert q.returncode == 1 and err.count("\n") == 1
+    finally:
+        p.send_signal(signal.SIGINT)
+        p.communicate(timeout=60)
+    assert p.returncode == 130

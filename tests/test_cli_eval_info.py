@@ -1,0 +1,69 @@
+"""`charrnn eval` and `charrnn info`."""
+
+import json
+import math
+
+import pytest
+
+from charrnn import checkpoint
+from charrnn.data import unigram_entropy
+
+from conftest import SMALL, invoke
+
+
+@pytest.fixture
+def trained(corpus_file, tmp_path, runs):
+    r = invoke("train", corpus_file, *SMALL, "--steps", "12", "--eval-every", "4", "--out", tmp_path / "r")
+    assert r.exit_code == 0, r.output
+    return tmp_path / "r" / "best.safetensors"
+
+
+def test_eval_reports_loss_bits_perplexity_and_baseline(trained, corpus_file):
+    r = invoke("eval", trained, corpus_file, "--json")
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.stdout)
+    assert res["bits"] == pytest.approx(res["loss"] / math.log(2))
+    assert res["perplexity"] == pytest.approx(math.exp(res["loss"]))
+    assert res["predicted"] == len(corpus_file.read_text()) - 1 and res["unknown_count"] == 0
+    ck = checkpoint.load(trained)
+    assert res["unigram"] == pytest.approx(unigram_entropy(ck.vocab.encode(corpus_file.read_text()), len(ck.vocab)))
+    table = invoke("eval", trained, corpus_file)
+    assert "unigram baseline" in table.stdout and "perplexity" in table.stdout
+
+
+def test_eval_counts_unknown_characters(trained, tmp_path):
+    f = tmp_path / "other.txt"
+    f.write_text("The quick brown fox ~~ jumps €€€ over", encoding="utf-8")
+    r = invoke("eval", trained, f, "--json")
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.stdout)
+    assert res["unknown_count"] == 5 and res["unknown_chars"] == ["~", "€"]
+
+
+def test_eval_of_the_validation_text_is_the_runs_validation_loss(trained, corpus_file, tmp_path):
+    from charrnn.data import split_sizes
+
+    text = corpus_file.read_text()
+    n_train, _ = split_sizes(len(text), 0.1)
+    val = tmp_path / "val.txt"
+    val.write_text(text[n_train:])
+    res = json.loads(invoke("eval", trained, val, "--json").stdout)
+    assert res["loss"] == pytest.approx(checkpoint.load(trained).train["best_val_loss"], rel=1e-6)
+
+
+def test_info_shows_config_tensors_and_curve(trained):
+    r = invoke("info", trained)
+    assert r.exit_code == 0, r.output
+    for s in ("hidden_size", "rnn.weight_hh_l0", "64x16", "sha256", "t = train loss", "v"):
+        assert s in r.stdout
+    res = json.loads(invoke("info", trained, "--json").stdout)
+    assert res["parameters"] == sum(t["count"] for t in res["tensors"])
+    assert [h["step"] for h in res["history"]] == [4, 8, 12]
+
+
+def test_bad_checkpoint_is_one_line(tmp_path, corpus_file):
+    bad = tmp_path / "x.safetensors"
+    bad.write_bytes(b"garbage")
+    for args in (("eval", bad, corpus_file), ("info", bad)):
+        r = invoke(*args)
+        assert r.exit_code == 1 and r.stderr.count("\n") == 1 and "x.safetensors" in r.stderr

@@ -1,0 +1,106 @@
+"""Every `charrnn` command shown in the README runs, in order, so the README cannot go stale.
+
+Commands run through Click's CliRunner in a fresh directory. To keep the suite fast, training
+budgets and model sizes are shrunk (the substitutions below); every option the README shows is
+still parsed and used. Placeholders such as runs/RUN/best.safetensors become the newest run's
+checkpoint. The README's Python example (loading weights into PyTorch) runs when torch is
+installed.
+"""
+
+import json
+import os
+import pathlib
+import re
+import shlex
+
+import pytest
+
+from conftest import PANGRAMS, TINYSHAKESPEARE, invoke
+
+README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
+
+SHRINK = [  # (pattern, replacement) applied to each command line
+    (r"--time \S+", "--steps 3"),
+    (r"--steps \d+", "--steps 3"),
+    (r"--epochs \d+", "--steps 3"),
+    (r"--length \d+", "--length 40"),
+    (r"--seq-len \d+", "--seq-len 30"),
+    (r"--train-steps \d+", "--train-steps 2"),
+]
+TRAIN_FAST = ["--hidden-size", "16", "--batch-size", "4", "--seq-len", "20", "--eval-every", "0", "--quiet"]
+INSPECT_FAST = ["--hidden-size", "8", "--check-elements", "4", "--check-steps", "3"]
+
+
+def readme_commands():
+    text = README.read_text(encoding="utf-8")
+    for block in re.findall(r"```bash\n(.*?)```", text, re.S):
+        for line in block.splitlines():
+            line = line.split("  #")[0].strip()
+            for part in line.split("&&"):
+                part = part.strip()
+                if part.startswith("charrnn "):
+                    yield part
+
+
+def python_examples():
+    text = README.read_text(encoding="utf-8")
+    return re.findall(r"```python\n(.*?)```", text, re.S)
+
+
+def test_readme_shows_commands():
+    cmds = list(readme_commands())
+    for sub in ("train", "sample", "inspect-gradients", "eval", "info"):
+        assert any(c.split()[1] == sub for c in cmds), sub
+
+
+def newest_best(runs: pathlib.Path) -> str:
+    bests = sorted(runs.glob("*/best.safetensors"), key=os.path.getmtime)
+    return str(bests[-1])
+
+
+def test_every_readme_command_runs(tmp_path, monkeypatch):
+    if not TINYSHAKESPEARE.exists():
+        pytest.skip("../shared/data/tinyshakespeare.txt is not present")
+    monkeypatch.chdir(tmp_path)
+    runs = tmp_path / "runs"
+    monkeypatch.setenv("CHARRNN_RUNS", str(runs))
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "tinyshakespeare.txt").write_bytes(TINYSHAKESPEARE.read_bytes())  # no download
+    monkeypatch.setenv("CHARRNN_DATA", str(data))
+    (tmp_path / "corpus.txt").write_text((PANGRAMS + "\n") * 40, encoding="utf-8")
+    ran = 0
+    for cmd in readme_commands():
+        for pattern, repl in SHRINK:
+            cmd = re.sub(pattern, repl, cmd)
+        args = shlex.split(cmd)[1:]
+        if any("RUN" in a or "<run>" in a for a in args):
+            args = [newest_best(runs) if ("RUN" in a or "<run>" in a) else a for a in args]
+        if args[0] == "train":
+            args += TRAIN_FAST
+        if args[0] == "inspect-gradients":
+            args += INSPECT_FAST
+        redirect = None
+        if ">" in args:  # a shell redirection of stdout
+            i = args.index(">")
+            args, redirect = args[:i], args[i + 1]
+        r = invoke(*args)
+        assert r.exit_code == 0, (cmd, r.output)
+        if redirect:
+            pathlib.Path(redirect).write_text(r.stdout)
+            if redirect.endswith(".json"):
+                json.loads(r.stdout)
+        ran += 1
+    assert ran >= 8
+
+
+def test_readme_python_example_loads_weights_into_torch(tmp_path, monkeypatch, corpus_file):
+    torch = pytest.importorskip("torch")
+    monkeypatch.setenv("CHARRNN_RUNS", str(tmp_path / "runs"))
+    assert invoke("train", corpus_file, "--steps", "2", *TRAIN_FAST).exit_code == 0
+    ckpt = newest_best(tmp_path / "runs")
+    for code in python_examples():
+        code = code.replace("runs/RUN/best.safetensors", ckpt)
+        scope = {}
+        exec(compile(code, "README.md", "exec"), scope)
+        assert isinstance(scope.get("lstm"), torch.nn.LSTM)
