@@ -34,15 +34,8 @@ from charrnn.model import ModelConfig, init_params, zero_state
 from charrnn.optim import clip_by_global_norm, make_optimizer
 from charrnn.teacher_forcing import loss_and_grads
 from charrnn.vocab import Vocab
+from throughput import CONFIGS as TRAIN_CONFIGS  # the same table as benchmarks/throughput.py
 
-TRAIN_CONFIGS = [  # label, cell, layers, hidden, batch
-    ("LSTM 1x128 B=32", "lstm", 1, 128, 32),
-    ("tanh RNN 1x256 B=32", "rnn", 1, 256, 32),
-    ("LSTM 2x256 B=32", "lstm", 2, 256, 32),
-    ("GRU 2x256 B=32", "gru", 2, 256, 32),
-    ("LSTM 1x512 B=64", "lstm", 1, 512, 64),
-    ("LSTM 2x512 B=64", "lstm", 2, 512, 64),
-]
 TINY = [("LSTM 1x16 B=4", "lstm", 1, 16, 4), ("GRU 1x16 B=4", "gru", 1, 16, 4)]
 
 

@@ -5,10 +5,7 @@ import time
 
 import pytest
 
-from conftest import PANGRAMS  # noqa: F401  (tests/ is on sys.path via the parent conftest)
-
 FAST = ["--hidden-size", "32", "--seq-len", "20", "--batch-size", "4", "--quiet"]
-
 
 def start_train(*args, cwd=None, env=None):
     """`python -m charrnn train ...` in a subprocess (its own process, like a user's)."""
@@ -18,7 +15,6 @@ def start_train(*args, cwd=None, env=None):
         env={**os.environ, **(env or {})},
     )
 
-
 def wait_for(predicate, timeout=60.0, interval=0.02):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -27,9 +23,6 @@ def wait_for(predicate, timeout=60.0, interval=0.02):
         time.sleep(interval)
     return False
 
-
 @pytest.fixture
-def corpus(tmp_path):
-    f = tmp_path / "corpus.txt"
-    f.write_text((PANGRAMS + "\n") * 60, encoding="utf-8")
-    return f
+def corpus(corpus_file):
+    return corpus_file
