@@ -45,6 +45,7 @@ class RNNCell:
     """
 
     name = "rnn"
+    hidden_grad_differs = False  # does step_backward's dah differ from its dax?
     gates = 1
     state_size = 1
 
@@ -91,6 +92,7 @@ class LSTMCell:
     """
 
     name = "lstm"
+    hidden_grad_differs = False  # does step_backward's dah differ from its dax?
     gates = 4
     state_size = 2
 
@@ -156,6 +158,7 @@ class GRUCell:
     """
 
     name = "gru"
+    hidden_grad_differs = True  # does step_backward's dah differ from its dax?
     gates = 3
     state_size = 1
 

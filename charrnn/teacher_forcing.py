@@ -163,7 +163,8 @@ def backward(
         if lt.dropout_mask is not None:
             dH = dH * lt.dropout_mask  # through this layer's output dropout
         dAx = np.empty((T, B, GH), dtype=dH.dtype)
-        dAh = np.empty((T, B, GH), dtype=dH.dtype)
+        # dAh differs from dAx only in a GRU; elsewhere one buffer serves as both
+        dAh = np.empty((T, B, GH), dtype=dH.dtype) if cell.hidden_grad_differs else dAx
         dh_kept = np.empty_like(dH) if trace is not None else None
         # the gradient flowing back along the recurrence, starting at zero after the window
         dstate = tuple(np.zeros_like(dH[0]) for _ in range(config.state_size))
@@ -171,7 +172,9 @@ def backward(
             dh_t = dH[t] + dstate[0]  # from the output at t, and from step t+1
             if dh_kept is not None:
                 dh_kept[t] = dh_t
-            dstate, dAx[t], dAh[t] = cell.step_backward((dh_t,) + dstate[1:], lt.caches[t], W_hh)
+            dstate, dAx[t], dah_t = cell.step_backward((dh_t,) + dstate[1:], lt.caches[t], W_hh)
+            if cell.hidden_grad_differs:
+                dAh[t] = dah_t
         dstate0[k] = np.stack(dstate)
 
         # every step's contribution to the shared weights, summed as one product over T*B rows
@@ -194,10 +197,21 @@ def backward(
 
 def onehot_weight_gradient(dAx: np.ndarray, x: np.ndarray, V: int) -> np.ndarray:
     """dW_ih for one-hot inputs: sum_t dAx_t^T onehot(x_t), i.e. column v collects the rows
-    of dAx whose input character is v. (N, G*H), (N,) -> (G*H, V), without building a one-hot."""
-    dWT = np.zeros((V, dAx.shape[1]), dtype=dAx.dtype)  # (V, G*H)
-    np.add.at(dWT, x, dAx)
-    return np.ascontiguousarray(dWT.T)
+    of dAx whose input character is v. (N, G*H), (N,) -> (G*H, V).
+
+    For a small vocabulary the one-hot product is a cheap BLAS call (N*V*G*H multiply-adds);
+    for a large one, the rows are sorted by character and summed per character instead, which
+    costs N*G*H whatever V is. (np.add.at does the same sum, but an order of magnitude slower.)"""
+    if V <= 256:
+        onehot = np.zeros((x.size, V), dtype=dAx.dtype)  # (N, V): one window, not the corpus
+        onehot[np.arange(x.size), x] = 1.0
+        return dAx.T @ onehot
+    order = np.argsort(x, kind="stable")
+    xs = x[order]
+    starts = np.flatnonzero(np.concatenate(([True], xs[1:] != xs[:-1])))
+    dW = np.zeros((dAx.shape[1], V), dtype=dAx.dtype)  # (G*H, V)
+    dW[:, xs[starts]] = np.add.reduceat(dAx[order], starts, axis=0).T
+    return dW
 
 
 def loss_and_grads(

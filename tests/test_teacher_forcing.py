@@ -134,3 +134,13 @@ def test_memorises_a_short_string(cell, num_layers):
         clip_by_global_norm(r.grads, 5.0)
         opt.step(params, r.grads)
     assert r.loss < 0.05
+
+
+@pytest.mark.parametrize("V", [7, 300])
+def test_onehot_weight_gradient_both_paths(V, rng):
+    dAx = rng.normal(size=(50, 12))
+    x = rng.integers(0, V, size=50)
+    expected = np.zeros((12, V))
+    for n in range(50):
+        expected[:, x[n]] += dAx[n]
+    np.testing.assert_allclose(teacher_forcing.onehot_weight_gradient(dAx, x, V), expected, rtol=1e-12)
