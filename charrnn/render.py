@@ -88,7 +88,7 @@ def train_summary(result: TrainResult, sample_cmd: str, resume_cmd: str) -> None
     console = Console(file=sys.stdout, highlight=False, soft_wrap=True)
     table = Table(title="charrnn train", show_header=False, title_justify="left")
     table.add_column(style="bold")
-    table.add_column()
+    table.add_column(overflow="fold")  # paths are for copying: never cut them short
     if result.best_val_loss is not None:
         table.add_row("best validation loss",
                       f"{result.best_val_loss:.4f} nats/char = {bits(result.best_val_loss):.3f} bits/char")
