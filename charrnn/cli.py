@@ -332,7 +332,7 @@ def sample(checkpoint, length, prime, drop_unknown, temperature, top_k, top_p, g
         seed = sampling.random_seed()
     rngs = sampling.sample_seeds(seed, num_samples)
     stats = sampling.SampleStats()
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     buffers = [[prime] for _ in range(num_samples)]  # samples after the first wait their turn
     started = time.perf_counter()
 
