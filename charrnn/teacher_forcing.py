@@ -101,9 +101,8 @@ def forward(
         state = tuple(state0[k, s] for s in range(config.state_size))
         caches = []
         for t in range(T):
-            state, cache = cell.step_forward(ax[t], state, W_hh, b_hh)
+            state, cache = cell.step_forward(ax[t], state, W_hh, b_hh, h_out=h[t + 1])
             caches.append(cache)
-            h[t + 1] = state[0]
         final_state[k] = np.stack(state)
         out, mask = h[1:], None  # (T, B, H)
         if config.dropout > 0.0 and dropout_rng is not None:
@@ -172,7 +171,7 @@ def backward(
             dh_t = dH[t] + dstate[0]  # from the output at t, and from step t+1
             if dh_kept is not None:
                 dh_kept[t] = dh_t
-            dstate, dAx[t], dah_t = cell.step_backward((dh_t,) + dstate[1:], lt.caches[t], W_hh)
+            dstate, _, dah_t = cell.step_backward((dh_t,) + dstate[1:], lt.caches[t], W_hh, dax_out=dAx[t])
             if cell.hidden_grad_differs:
                 dAh[t] = dah_t
         dstate0[k] = np.stack(dstate)
