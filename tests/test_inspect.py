@@ -69,8 +69,8 @@ def test_sigmoid_rnn_gradient_vanishes_faster_than_lstm(fresh_report):
 def test_a_planted_backward_bug_fails_the_check(monkeypatch):
     real = cells.LSTMCell.step_backward
 
-    def wrong(self, dstate, cache, W_hh):
-        (dh_prev, dc_prev), dax, dah = real(self, dstate, cache, W_hh)
+    def wrong(self, dstate, cache, W_hh, dax_out=None):
+        (dh_prev, dc_prev), dax, dah = real(self, dstate, cache, W_hh, dax_out)
         return (dh_prev, dc_prev * 1.1), dax, dah  # dc_{t-1} = dc * f, off by 10%
 
     monkeypatch.setattr(cells.LSTMCell, "step_backward", wrong)
