@@ -111,6 +111,9 @@ def generate(
     cell = config.make_cell()
     B = len(rngs)
     dtype = params["decoder.weight"].dtype
+    # the same values, stored column-major: every step's products x @ W.T and the input gather
+    # then read contiguous rows (see teacher_forcing.forward)
+    params = {n: np.asfortranarray(p) if n.startswith("rnn.weight") else p for n, p in params.items()}
     state0 = zero_state(config, B, dtype)
     state = [tuple(state0[k, s] for s in range(config.state_size)) for k in range(config.num_layers)]
     if prime:

@@ -95,6 +95,9 @@ def forward(
     x = ids[:-1]  # (T, B) observed characters: teacher forcing
     for k in range(config.num_layers):
         _, W_hh, _, b_hh = (params[n] for n in layer_names(k))
+        # the same values stored column-major: then W_hh.T is contiguous, and BLAS computes the
+        # per-step h @ W_hh.T 20-50% faster than from the transpose of a row-major array
+        W_hh = np.asfortranarray(W_hh)
         ax = input_projection(params, k, x)  # (T, B, G*H), all steps at once
         h = np.empty((T + 1,) + state0.shape[2:], dtype=dtype)  # (T+1, B, H)
         h[0] = state0[k, 0]
