@@ -74,7 +74,18 @@ class RNNCell:
         return (dh_prev,), da, da
 
 
-class LSTMCell:
+class GatedCell:
+    """What GRU and LSTM share: a choosable gate nonlinearity s and its slope s'."""
+
+    def __init__(self, activation: str = "tanh", gate_activation: str = "sigmoid"):
+        if gate_activation not in activations.GATE_ACTIVATIONS:
+            raise ValueError(
+                f"the gate activation must be one of {', '.join(activations.GATE_ACTIVATIONS)}"
+            )
+        self.gate, self.dgate = activations.get(gate_activation)
+
+
+class LSTMCell(GatedCell):
     """Long short-term memory, PyTorch `nn.LSTM` (gate order i, f, g, o):
 
         [a_i, a_f, a_g, a_o] = ax_t + h_{t-1} W_hh^T + b_hh          (B, 4H)
@@ -97,13 +108,6 @@ class LSTMCell:
     hidden_grad_differs = False  # does step_backward's dah differ from its dax?
     gates = 4
     state_size = 2
-
-    def __init__(self, activation: str = "tanh", gate_activation: str = "sigmoid"):
-        if gate_activation not in activations.GATE_ACTIVATIONS:
-            raise ValueError(
-                f"the gate activation must be one of {', '.join(activations.GATE_ACTIVATIONS)}"
-            )
-        self.gate, self.dgate = activations.get(gate_activation)
 
     def step_forward(self, ax_t, state_prev, W_hh, b_hh, h_out=None):
         h_prev, c_prev = state_prev  # (B, H) each
@@ -145,7 +149,7 @@ class LSTMCell:
         return (dh_prev, dc_prev), da, da
 
 
-class GRUCell:
+class GRUCell(GatedCell):
     """Gated recurrent unit, PyTorch `nn.GRU` (gate order r, z, n):
 
         [ax_r, ax_z, ax_n] = ax_t                     [ah_r, ah_z, ah_n] = h_{t-1} W_hh^T + b_hh
@@ -165,13 +169,6 @@ class GRUCell:
     hidden_grad_differs = True  # does step_backward's dah differ from its dax?
     gates = 3
     state_size = 1
-
-    def __init__(self, activation: str = "tanh", gate_activation: str = "sigmoid"):
-        if gate_activation not in activations.GATE_ACTIVATIONS:
-            raise ValueError(
-                f"the gate activation must be one of {', '.join(activations.GATE_ACTIVATIONS)}"
-            )
-        self.gate, self.dgate = activations.get(gate_activation)
 
     def step_forward(self, ax_t, state_prev, W_hh, b_hh, h_out=None):
         (h_prev,) = state_prev  # (B, H)

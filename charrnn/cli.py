@@ -120,7 +120,6 @@ def train(corpus, quiet, resume, out, encoding, steps, epochs, time_budget, **gi
     With no --steps, --epochs or --time a new run trains for 10 epochs. Ctrl-C saves a
     checkpoint and prints the command that resumes it.
     """
-    import dataclasses
     import signal
 
     from charrnn import checkpoint as ckpt_mod

@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-from charrnn import checkpoint, sampling
 from charrnn.model import ModelConfig, init_params
 from charrnn.sampling import SampleSettings, generate, sample_seeds, sampling_distribution
 from charrnn.vocab import Vocab

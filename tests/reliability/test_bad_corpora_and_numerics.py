@@ -1,8 +1,6 @@
 """Every kind of bad corpus trains or gets one clear line; numerics never overflow."""
 
 import resource
-import subprocess
-import sys
 
 import numpy as np
 import pytest
