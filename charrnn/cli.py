@@ -116,7 +116,8 @@ def train(corpus, quiet, resume, out, encoding, steps, epochs, time_budget, **gi
     """Train on CORPUS by teacher forcing and backpropagation through time.
 
     CORPUS is a text file or a named corpus: tinyshakespeare (downloaded on first use) or
-    pydoc (Python's bundled documentation, the default: no file or network needed).
+    pydoc (Python's bundled documentation, the default: no file or network needed). With
+    --resume and no CORPUS, the run's own corpus is used (found again and checked by SHA-256).
     With no --steps, --epochs or --time a new run trains for 10 epochs. Ctrl-C saves a
     checkpoint and prints the command that resumes it.
     """
@@ -133,10 +134,16 @@ def train(corpus, quiet, resume, out, encoding, steps, epochs, time_budget, **gi
     opts_given = {k: v for k, v in given.items() if v is not None}
 
     try:
-        source = corpora.load(corpus, encoding, progress=render.download_progress())
-        text = source.text
-        corpus = corpus or corpora.DEFAULT
         prior = ckpt_mod.load(resume) if resume else None
+        if prior is not None and corpus is None:  # resume on the text the run was trained on
+            text, _ = checkpoint_corpus(prior, None, encoding)
+            info = prior.corpus
+            source = corpora.Source(text, info.get("name", "corpus"), info.get("path"), info.get("encoding", "utf-8"))
+            corpus = source.path or source.name
+        else:
+            source = corpora.load(corpus, encoding, progress=render.download_progress())
+            corpus = corpus or corpora.DEFAULT
+        text = source.text
         if prior is not None:
             config = check_resume(prior, model_given, opts_given, text)
             options = TrainOptions(**{**prior.train["options"], **opts_given})
@@ -463,6 +470,9 @@ def inspect_gradients(checkpoint, corpus, encoding, seq_len, batch_size, hidden_
         sys.exit(1)
 
 
+GIVE_CORPUS = "give the corpus file explicitly (train: CORPUS; inspect-gradients: --corpus FILE)"
+
+
 def checkpoint_corpus(ck, corpus: str | None, encoding: str) -> tuple[str, str]:
     """(text, display name) for a checkpoint: --corpus if given, else the text it was trained
     on (its file, or its named corpus), verified by SHA-256."""
@@ -478,9 +488,9 @@ def checkpoint_corpus(ck, corpus: str | None, encoding: str) -> tuple[str, str]:
     elif name in corpora.NAMES:
         src = corpora.load(name)
     else:
-        raise CorpusError(f"the corpus {ck.path} was trained on is not at hand; pass --corpus FILE")
+        raise CorpusError(f"the corpus {ck.path} was trained on is not at hand; {GIVE_CORPUS}")
     if sha256_text(src.text) != ck.corpus.get("sha256"):
-        raise CorpusError(f"{src.path or src.name} changed since {ck.path} was trained on it; pass --corpus FILE")
+        raise CorpusError(f"{src.path or src.name} changed since {ck.path} was trained on it; {GIVE_CORPUS}")
     return src.text, src.name
 
 

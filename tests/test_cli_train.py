@@ -83,6 +83,16 @@ def test_resume_is_bit_for_bit(corpus_file, tmp_path, runs, extra):
     assert np.array_equal(whole.carried_state, split.carried_state)
 
 
+def test_resume_without_corpus_uses_the_runs_own(corpus_file, tmp_path, runs):
+    assert invoke("train", corpus_file, *SMALL, "--steps", "3", "--out", tmp_path / "r").exit_code == 0
+    r = invoke("train", "--quiet", "--resume", tmp_path / "r" / "last.safetensors", "--steps", "2")
+    assert r.exit_code == 0, r.output
+    assert checkpoint.load(tmp_path / "r" / "last.safetensors").train["step"] == 5
+    corpus_file.write_text("changed", encoding="utf-8")
+    r = invoke("train", "--quiet", "--resume", tmp_path / "r" / "last.safetensors", "--steps", "2")
+    assert r.exit_code == 1 and "changed since" in r.stderr and "--corpus" in r.stderr
+
+
 def test_resume_refuses_another_corpus_or_other_options(corpus_file, tmp_path, runs):
     assert invoke("train", corpus_file, *SMALL, "--steps", "3", "--out", tmp_path / "r").exit_code == 0
     last = tmp_path / "r" / "last.safetensors"
