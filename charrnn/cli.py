@@ -137,8 +137,8 @@ def train(corpus, quiet, resume, out, encoding, steps, epochs, time_budget, **gi
         prior = ckpt_mod.load(resume) if resume else None
         if prior is not None and corpus is None:  # resume on the text the run was trained on
             text, _ = checkpoint_corpus(prior, None, encoding)
-            info = prior.corpus
-            source = corpora.Source(text, info.get("name", "corpus"), info.get("path"), info.get("encoding", "utf-8"))
+            was = prior.corpus
+            source = corpora.Source(text, was.get("name", "corpus"), was.get("path"), was.get("encoding", "utf-8"))
             corpus = source.path or source.name
         else:
             source = corpora.load(corpus, encoding, progress=render.download_progress())
