@@ -367,6 +367,7 @@ class Trainer:
                     metrics.write(json.dumps({
                         "step": self.step, "elapsed": round(elapsed(), 3), "train_loss": r.loss,
                         "lr": lr, "grad_norm": norm, "clipped": clipped}) + "\n")
+                    metrics.flush()  # so that `tail -f metrics.jsonl` follows the run
                 self.callbacks.on_step(StepInfo(
                     step=self.step, epoch=self.epoch, loss=r.loss, grad_norm=norm, clipped=clipped,
                     lr=lr, elapsed=elapsed(), chars_per_sec=chars_done / max(step_time, 1e-9),

@@ -1,5 +1,6 @@
 """Killed, interrupted or terminated runs never lose what was saved, and resume."""
 
+import json
 import os
 import random
 import signal
@@ -7,6 +8,14 @@ import signal
 from charrnn import checkpoint
 
 from .conftest import FAST, start_train, wait_for
+
+
+def logged_step(out):
+    try:
+        lines = (out / "metrics.jsonl").read_text().splitlines()
+        return max(json.loads(line)["step"] for line in lines if line.endswith("}"))
+    except (OSError, ValueError):
+        return 0
 
 
 def loadable(path):
@@ -51,7 +60,8 @@ def test_sigkill_at_random_moments_never_damages_checkpoints(corpus, tmp_path):
 def test_ctrl_c_saves_and_prints_how_to_resume(corpus, tmp_path):
     out = tmp_path / "run"
     p = start_train(corpus, *FAST, "--steps", "100000", "--eval-every", "20", "--out", out)
-    assert wait_for(lambda: (out / "last.safetensors").exists(), timeout=60)
+    # past the first evaluation's save (step 20): the metrics log has reached step 30
+    assert wait_for(lambda: logged_step(out) >= 30, timeout=60)
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=60)
     assert p.returncode == 130
@@ -64,7 +74,8 @@ def test_ctrl_c_saves_and_prints_how_to_resume(corpus, tmp_path):
 def test_sigterm_saves_and_exits_143(corpus, tmp_path):
     out = tmp_path / "run"
     p = start_train(corpus, *FAST, "--steps", "100000", "--eval-every", "20", "--out", out)
-    assert wait_for(lambda: (out / "last.safetensors").exists(), timeout=60)
+    # past the first evaluation's save (step 20): the metrics log has reached step 30
+    assert wait_for(lambda: logged_step(out) >= 30, timeout=60)
     p.send_signal(signal.SIGTERM)
     _, err = p.communicate(timeout=60)
     assert p.returncode == 143 and "Traceback" not in err
