@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from charrnn import __version__
+from charrnn.data import read_file_bytes
 from charrnn.model import ModelConfig, param_shapes
 from charrnn.vocab import Vocab
 
@@ -128,15 +129,7 @@ def _meta_json(meta: dict, key: str, path: str):
 def load(path: str | os.PathLike) -> Checkpoint:
     """Read and validate a checkpoint; CheckpointError (one line) for anything wrong."""
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise CheckpointError(f"{path}: no such checkpoint")
-    if os.path.isdir(path):
-        raise CheckpointError(f"{path}: is a directory; give a .safetensors checkpoint file")
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as e:
-        raise CheckpointError(f"{path}: cannot read ({e.strerror})") from None
+    data = read_file_bytes(path, CheckpointError, "checkpoint", "a .safetensors checkpoint file")
     header = read_header(data, path)
     meta = header.get("__metadata__")
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:

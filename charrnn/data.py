@@ -23,21 +23,27 @@ class CorpusError(ValueError):
     """A corpus the tool cannot use; the message is one line for the user."""
 
 
+def read_file_bytes(path: str, error: type[Exception], what: str, expected: str) -> bytes:
+    """The bytes of a file the user named, or `error` with one line saying what is wrong
+    ("no such <what>", a directory where <expected> was wanted, unreadable)."""
+    if not os.path.exists(path):
+        raise error(f"{path}: no such {what}")
+    if os.path.isdir(path):
+        raise error(f"{path}: is a directory; give {expected}")
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise error(f"{path}: cannot read ({e.strerror})") from None
+
+
 def read_text(path: str | os.PathLike, encoding: str = "utf-8") -> str:
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise CorpusError(f"{path}: no such file")
-    if os.path.isdir(path):
-        raise CorpusError(f"{path}: is a directory; give a text file")
     try:
         codecs.lookup(encoding)
     except LookupError:
         raise CorpusError(f"unknown encoding {encoding!r}; try utf-8 or latin-1") from None
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as e:
-        raise CorpusError(f"{path}: cannot read ({e.strerror})") from None
+    data = read_file_bytes(path, CorpusError, "file", "a text file")
     if not data:
         raise CorpusError(f"{path}: the file is empty; give a text file with some text in it")
     try:

@@ -115,10 +115,10 @@ def check_gradients(
 
 def step_contributions(
     params: dict, config: ModelConfig, ids: np.ndarray, state0: np.ndarray
-) -> tuple[dict, dict]:
+) -> tuple[dict, dict, float]:
     """Each time step's contribution to each shared recurrent tensor's gradient.
 
-    Returns (contributions, grads): contributions[name] is (T, *shape) with
+    Returns (contributions, grads, loss): contributions[name] is (T, *shape) with
         dW_hh[t] = dAh_t^T h_{t-1}     db_hh[t] = sum_b dAh_t     (and likewise for ih)
     and grads the full gradients from `backward`; contributions[name].sum(0) == grads[name]
     up to rounding. Also the decoder: dW_dec[t] = dlogits_t^T h_t.
@@ -149,7 +149,7 @@ def step_contributions(
     top = tape.top.reshape(T, B, -1)
     contrib["decoder.weight"] = np.einsum("tbv,tbh->tvh", dlog, top)
     contrib["decoder.bias"] = dlog.sum(axis=1)
-    return contrib, grads
+    return contrib, grads, loss
 
 
 def gradient_flow(
@@ -217,8 +217,7 @@ def inspect(
     checks = check_gradients(p64, config, ids[: Tc + 1], state0, max_elements=check_elements,
                              rng=np.random.default_rng(seed))
     flow = gradient_flow(p64, config, ids, state0)  # (T,) for t = 0..T-1
-    contrib, grads = step_contributions(p64, config, ids, state0)
-    loss = teacher_forcing.forward(p64, config, ids, state0)[0]
+    contrib, grads, loss = step_contributions(p64, config, ids, state0)
 
     sharing = []
     for name, c in contrib.items():

@@ -145,7 +145,6 @@ class TrainResult:
     train_loss: float
     best_val_loss: float | None
     val_unigram: float | None
-    train_unigram: float
     best_path: str
     last_path: str
     stopped_by: str  # "steps" | "epochs" | "time" | or the reason given to stop_requested
@@ -205,7 +204,6 @@ class Trainer:
             self.best_val = t["best_val_loss"] if t.get("best_val_loss") is not None else math.inf
         self.budget = budget
         self.val_unigram = unigram_entropy(corpus.val, config.vocab_size) if len(corpus.val) > 1 else None
-        self.train_unigram = unigram_entropy(corpus.train, config.vocab_size)
 
     # --- learning rate -------------------------------------------------------------------
     def learning_rate(self, elapsed: float) -> float:
@@ -393,7 +391,7 @@ class Trainer:
             chars_per_sec=chars_done / max(step_time, 1e-9),
             train_loss=float(np.mean(recent)) if recent else float("nan"),
             best_val_loss=None if math.isinf(self.best_val) else self.best_val,
-            val_unigram=self.val_unigram, train_unigram=self.train_unigram,
+            val_unigram=self.val_unigram,
             best_path=os.path.join(self.out_dir, BEST), last_path=os.path.join(self.out_dir, LAST),
             stopped_by=stopped_by, batch_size=B,
         )

@@ -110,7 +110,7 @@ def test_step_contributions_add_up_to_the_full_gradient(cell, rng):
     config = ModelConfig(vocab_size=9, hidden_size=6, num_layers=2, cell=cell)
     params = init_params(config, rng, np.float64)
     ids = rng.integers(0, 9, size=(11, 4))
-    contrib, grads = step_contributions(params, config, ids, zero_state(config, 4, np.float64))
+    contrib, grads, _ = step_contributions(params, config, ids, zero_state(config, 4, np.float64))
     assert set(contrib) == set(grads)
     for name, c in contrib.items():
         assert c.shape == (10,) + grads[name].shape

@@ -5,6 +5,8 @@ import os
 import random
 import signal
 
+import pytest
+
 from charrnn import checkpoint
 
 from .conftest import FAST, start_train, wait_for
@@ -57,29 +59,19 @@ def test_sigkill_at_random_moments_never_damages_checkpoints(corpus, tmp_path):
     assert not [n for n in os.listdir(out) if n.startswith(".tmp-")]
 
 
-def test_ctrl_c_saves_and_prints_how_to_resume(corpus, tmp_path):
+@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_and_sigterm_save_and_print_how_to_resume(corpus, tmp_path, sig, code):
     out = tmp_path / "run"
     p = start_train(corpus, *FAST, "--steps", "100000", "--eval-every", "20", "--out", out)
     # past the first evaluation's save (step 20): the metrics log has reached step 30
     assert wait_for(lambda: logged_step(out) >= 30, timeout=60)
-    p.send_signal(signal.SIGINT)
+    p.send_signal(sig)
     _, err = p.communicate(timeout=60)
-    assert p.returncode == 130
+    assert p.returncode == code
     assert "Traceback" not in err
     assert "--resume" in err and str(out / "last.safetensors") in err
     ck = checkpoint.load(out / "last.safetensors")
     assert ck.train["step"] > 20  # saved where it stopped, not only at the last evaluation
-
-
-def test_sigterm_saves_and_exits_143(corpus, tmp_path):
-    out = tmp_path / "run"
-    p = start_train(corpus, *FAST, "--steps", "100000", "--eval-every", "20", "--out", out)
-    # past the first evaluation's save (step 20): the metrics log has reached step 30
-    assert wait_for(lambda: logged_step(out) >= 30, timeout=60)
-    p.send_signal(signal.SIGTERM)
-    _, err = p.communicate(timeout=60)
-    assert p.returncode == 143 and "Traceback" not in err
-    assert checkpoint.load(out / "last.safetensors").train["step"] > 20
 
 
 def test_second_ctrl_c_exits_at_once_without_damage(corpus, tmp_path):
