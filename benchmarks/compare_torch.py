@@ -44,6 +44,12 @@ def flops_per_char(cell, layers, H, V):
     return sum(6 * G * H * ((V if k == 0 else H) + H) for k in range(layers)) + 6 * V * H
 
 
+def sampling_flops_per_char(cell, layers, H, V):
+    """One generation step, forward only: layer 0's input product is a gather (no FLOPs)."""
+    G = {"rnn": 1, "gru": 3, "lstm": 4}[cell]
+    return sum(2 * G * H * ((0 if k == 0 else H) + H) for k in range(layers)) + 2 * V * H
+
+
 def peak_gflops(n=2048, repeats=5):
     a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
     b = a.copy()
@@ -188,9 +194,15 @@ def main():
     sample_configs = [("lstm", 1, 16)] if args.tiny else [("lstm", 2, 512), ("lstm", 1, 128)]
     length = 50 if args.tiny else 2000
     for scfg in sample_configs:
+        rates = {}
         for n in (1, 32):
             c, t = compare_sampling(torch, *scfg, V, length if n == 1 else length // 4, n)
+            rates[n] = c
             print(f"| LSTM {scfg[1]}x{scfg[2]}, {n} sample(s) | {c:,.0f} | {t:,.0f} | {c / t:.2f}x |", flush=True)
+        bound = peak * 1e9 / sampling_flops_per_char(*scfg, V)
+        print(f"#   LSTM {scfg[1]}x{scfg[2]}: 32 samples give {rates[32] / rates[1]:.1f}x one sample's chars/s; "
+              f"at this machine's peak a batch could give at most {bound:,.0f} chars/s "
+              f"= {bound / rates[1]:.1f}x one sample", flush=True)
 
 
 if __name__ == "__main__":
