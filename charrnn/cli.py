@@ -6,6 +6,7 @@ Every user mistake ends as one line on stderr ("Error: ...") and a non-zero exit
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shlex
@@ -60,6 +61,22 @@ class Duration(click.ParamType):
         return seconds
 
 
+def with_blas_threads(command):
+    """Adds --threads to a command and runs the command's body under that BLAS thread limit."""
+
+    @click.option("--threads", type=click.IntRange(1, 4096), default=None,
+                  help="Threads for the matrix products (BLAS); 1 is faster when other work keeps "
+                       "a core busy.  [default: one per core]")
+    @functools.wraps(command)
+    def run(*args, threads, **kwargs):
+        from charrnn.threads import blas_threads
+
+        with blas_threads(threads):
+            return command(*args, **kwargs)
+
+    return run
+
+
 def runs_dir() -> str:
     return os.environ.get(RUNS_ENV, "runs")
 
@@ -112,6 +129,7 @@ MODEL_DEFAULTS = dict(cell="lstm", hidden_size=512, num_layers=1, activation="ta
 @click.option("--state-reset", type=click.FloatRange(0.0, 1.0), default=None,
               help="Chance per window and stream of starting from a zero state, so the model also learns to start fresh.  [default: 0.01]")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@with_blas_threads
 def train(corpus, quiet, resume, out, encoding, steps, epochs, time_budget, **given):
     """Train on CORPUS by teacher forcing and backpropagation through time.
 
@@ -308,6 +326,7 @@ def newest_best_checkpoint() -> str:
 @click.option("--num-samples", type=click.IntRange(1, 10000), default=1, show_default=True, help="Independent samples, computed together as a batch.")
 @click.option("--stop", default=None, help="End a sample once it produces this string.")
 @click.option("--verbose", "-v", is_flag=True, help="Settings, log-probability per character and speed on stderr.")
+@with_blas_threads
 def sample(checkpoint, length, prime, drop_unknown, temperature, top_k, top_p, greedy, seed, num_samples, stop, verbose):
     """Generate text from CHECKPOINT (default: the newest run's best checkpoint), feeding each
     sampled character back in as the next input. Only the text goes to stdout."""
@@ -397,6 +416,7 @@ def sample(checkpoint, length, prime, drop_unknown, temperature, top_k, top_p, g
 @click.option("--json", "as_json", is_flag=True, help="Write the report as JSON on stdout instead of tables.")
 @click.option("--svg", type=click.Path(dir_okay=False, path_type=str), default=None, help="Also save the rendered report as an SVG picture.")
 @click.option("--html", type=click.Path(dir_okay=False, path_type=str), default=None, help="Also save the rendered report as HTML.")
+@with_blas_threads
 def inspect_gradients(checkpoint, corpus, encoding, seq_len, batch_size, hidden_size, num_layers, train_steps,
                       clip, check_steps, check_elements, seed, as_json, svg, html):
     """See backpropagation through time at work: gradient check, gradient flow back through
@@ -513,6 +533,7 @@ def finite_or_none(x):
 @click.argument("text")
 @click.option("--encoding", default="utf-8", show_default=True, help="Encoding of TEXT.")
 @click.option("--json", "as_json", is_flag=True, help="Write the result as JSON.")
+@with_blas_threads
 def eval_command(checkpoint, text, encoding, as_json):
     """Loss of CHECKPOINT on TEXT (a file or a named corpus), teacher forced with the state
     carried through the whole text: nats/char, bits/char and perplexity, beside the unigram
