@@ -19,6 +19,12 @@ def test_throughput_script_runs():
     assert "| LSTM 1x16 B=4 |" in r.stdout
 
 
+def test_throughput_threads_comparison_runs_beside_a_busy_core():
+    r = run("throughput.py", "--tiny", "--threads-compare", "--busy", "1")
+    assert r.returncode == 0, r.stderr
+    assert "1 core(s) kept busy" in r.stdout and "| LSTM 1x16 B=4 |" in r.stdout
+
+
 def test_compare_torch_script_runs():
     pytest.importorskip("torch")
     r = run("compare_torch.py", "--tiny")
