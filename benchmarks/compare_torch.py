@@ -30,23 +30,23 @@ import time
 import numpy as np
 
 from charrnn import sampling
+from charrnn.cells import CELLS
 from charrnn.model import ModelConfig, init_params, zero_state
-from charrnn.optim import clip_by_global_norm, make_optimizer
-from charrnn.teacher_forcing import loss_and_grads
 from charrnn.vocab import Vocab
 from throughput import CONFIGS as TRAIN_CONFIGS  # the same table as benchmarks/throughput.py
+from throughput import Run
 
 TINY = [("LSTM 1x16 B=4", "lstm", 1, 16, 4), ("GRU 1x16 B=4", "gru", 1, 16, 4)]
 
 
 def flops_per_char(cell, layers, H, V):
-    G = {"rnn": 1, "gru": 3, "lstm": 4}[cell]
+    G = CELLS[cell].gates
     return sum(6 * G * H * ((V if k == 0 else H) + H) for k in range(layers)) + 6 * V * H
 
 
 def sampling_flops_per_char(cell, layers, H, V):
     """One generation step, forward only: layer 0's input product is a gather (no FLOPs)."""
-    G = {"rnn": 1, "gru": 3, "lstm": 4}[cell]
+    G = CELLS[cell].gates
     return sum(2 * G * H * ((0 if k == 0 else H) + H) for k in range(layers)) + 2 * V * H
 
 
@@ -79,23 +79,15 @@ def torch_state(torch, config, state):
 
 
 def compare_training(torch, label, cell, layers, H, B, T, V, rounds, steps_per_round):
-    rng = np.random.default_rng(0)
-    config = ModelConfig(vocab_size=V, hidden_size=H, num_layers=layers, cell=cell)
-    params = init_params(config, rng)
-    rnn, dec = torch_model(torch, config, params)
+    run = Run(cell, layers, H, B, T, V)  # charrnn's training step (benchmarks/throughput.py)
+    config, windows = run.config, run.windows
+    rnn, dec = torch_model(torch, config, run.params)
     opt_t = torch.optim.Adam(list(rnn.parameters()) + list(dec.parameters()), lr=2e-3)
-    opt_c = make_optimizer("adam", 2e-3)
-    windows = [rng.integers(0, V, size=(T + 1, B)) for _ in range(8)]
-    state_c = zero_state(config, B)
-    state_t = torch_state(torch, config, state_c)
+    state_t = torch_state(torch, config, run.state)
 
     def step_c(ids):
-        nonlocal state_c
-        r = loss_and_grads(params, config, ids, state_c)
-        clip_by_global_norm(r.grads, 5.0)
-        opt_c.step(params, r.grads)
-        state_c = r.final_state
-        return r.loss
+        run.step(ids)
+        return run.loss
 
     def step_t(ids):
         nonlocal state_t

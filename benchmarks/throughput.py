@@ -49,15 +49,18 @@ class Run:
         self.chars = T * batch
         self.i = 0
 
-    def step(self) -> float:
-        """One training step; returns its chars/s."""
-        ids = self.windows[self.i % len(self.windows)]
-        self.i += 1
+    def step(self, ids=None) -> float:
+        """One training step on `ids` (default: the next of its windows); returns its chars/s
+        and keeps its loss in `self.loss`."""
+        if ids is None:
+            ids = self.windows[self.i % len(self.windows)]
+            self.i += 1
         t0 = time.perf_counter()
         r = loss_and_grads(self.params, self.config, ids, self.state)
         clip_by_global_norm(r.grads, 5.0)
         self.opt.step(self.params, r.grads)
         self.state = r.final_state
+        self.loss = r.loss
         return self.chars / (time.perf_counter() - t0)
 
 

@@ -145,7 +145,7 @@ def train(corpus, quiet, resume, out, encoding, steps, epochs, time_budget, **gi
     from charrnn import corpora, render
     from charrnn.data import Corpus, CorpusError
     from charrnn.model import ModelConfig
-    from charrnn.trainer import BEST, Budget, RunLocked, TrainOptions, Trainer, TrainingDiverged
+    from charrnn.trainer import BEST, LAST, Budget, RunLocked, TrainOptions, Trainer, TrainingDiverged
 
     model_given = {k: given.pop(k) for k in MODEL_DEFAULTS if k in given}
     model_given = {k: v for k, v in model_given.items() if v is not None}
@@ -212,11 +212,12 @@ def train(corpus, quiet, resume, out, encoding, steps, epochs, time_budget, **gi
         for s, h in old.items():
             signal.signal(s, h)
     progress.close()
-    last = os.path.join(out, "last.safetensors")
+    last = os.path.join(out, LAST)
     resume_cmd = f"charrnn train {shlex.quote(corpus)} --resume {shlex.quote(last)}"
     sample_cmd = f"charrnn sample {shlex.quote(os.path.join(out, BEST))}"
-    if result.stopped_by in ("interrupt", "terminate"):
-        click.echo(f"{result.stopped_by}ed at step {result.steps}; saved {last}", err=True)
+    stopped = {"interrupt": "interrupted", "terminate": "terminated"}.get(result.stopped_by)
+    if stopped:
+        click.echo(f"{stopped} at step {result.steps}; saved {last}", err=True)
         click.echo(f"resume with:  {resume_cmd}", err=True)
         sys.exit(130 if result.stopped_by == "interrupt" else 143)
     render.train_summary(result, sample_cmd, resume_cmd)
@@ -556,7 +557,7 @@ def eval_command(checkpoint, text, encoding, as_json):
         raise click.ClickException(f"{src.name} has fewer than two characters the model knows; nothing to evaluate")
     loss, predicted = evaluate_stream(ck.params, ck.config, ids)
     result = {
-        "checkpoint": checkpoint, "text": src.name, "loss": loss, "bits": loss / math.log(2),
+        "checkpoint": checkpoint, "text": src.name, "loss": loss, "bits": render.bits(loss),
         "perplexity": math.exp(loss), "unigram": unigram_entropy(ids, ck.config.vocab_size),
         "predicted": predicted, "unknown_count": len(src.text) - len(ids),
         "unknown_chars": ck.vocab.unknown(src.text),
@@ -577,6 +578,7 @@ def info(checkpoint, as_json):
 
     from charrnn import checkpoint as ckpt_mod
     from charrnn import render
+    from charrnn.model import num_params
 
     try:
         ck = ckpt_mod.load(checkpoint)
@@ -586,7 +588,7 @@ def info(checkpoint, as_json):
     result = {
         "checkpoint": checkpoint,
         "config": ck.config.to_dict(),
-        "parameters": int(sum(p.size for p in ck.params.values())),
+        "parameters": num_params(ck.config),
         "tensors": [{"name": n, "shape": list(p.shape), "count": int(p.size)} for n, p in ck.params.items()],
         "vocab": ck.vocab.chars,
         "corpus": ck.corpus,

@@ -91,6 +91,8 @@ def fetch(name: str, directory: Path | None = None, url: str | None = None, prog
             )
         os.replace(tmp, path)
         return path
+    except CorpusError:
+        raise
     except (urllib.error.URLError, OSError, ValueError) as e:
         reason = getattr(e, "reason", None) or getattr(e, "strerror", None) or e
         raise CorpusError(f"could not download {name} from {url} ({reason}); {offline}") from None

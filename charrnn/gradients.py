@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from charrnn import teacher_forcing
-from charrnn.model import ModelConfig, cast_params, layer_names
+from charrnn.model import ModelConfig, cast_params, layer_names, num_params, zero_state
+from charrnn.optim import clip_by_global_norm, global_norm, make_optimizer
 
 CHECK_EPS = 1e-5
 CHECK_TOLERANCE = 1e-6
@@ -206,12 +207,10 @@ def inspect(
 ) -> dict:
     """Everything `charrnn inspect-gradients` shows about one model on one window ids (T+1, B),
     as plain JSON-able data. All computed in float64."""
-    from charrnn.optim import global_norm
-
     p64 = cast_params(params, np.float64)
     T, B = ids.shape[0] - 1, ids.shape[1]
     H = config.hidden_size
-    state0 = np.zeros((config.num_layers, config.state_size, B, H))
+    state0 = zero_state(config, B, np.float64)
 
     Tc = min(T, check_steps)
     checks = check_gradients(p64, config, ids[: Tc + 1], state0, max_elements=check_elements,
@@ -250,7 +249,7 @@ def inspect(
 
     norm = global_norm(grads)
     return {
-        "model": {**config.to_dict(), "parameters": int(sum(p.size for p in params.values()))},
+        "model": {**config.to_dict(), "parameters": num_params(config)},
         "loss": loss,
         "gradient_check": {
             "steps": Tc,
@@ -281,9 +280,6 @@ FRESH_MODELS = [
 def warm_up(params: dict, config: ModelConfig, streams, steps: int, lr: float = 5e-3, clip: float = 5.0) -> None:
     """A short training run (teacher forcing, Adam, clipping) in place, so that a fresh model's
     gradients show what training makes of each architecture and not only its initialisation."""
-    from charrnn.model import zero_state
-    from charrnn.optim import clip_by_global_norm, make_optimizer
-
     opt = make_optimizer("adam", lr)
     state = zero_state(config, streams.B, params["decoder.weight"].dtype)
     for i in range(steps):

@@ -80,12 +80,18 @@ def download_progress():
     return update
 
 
+def stdout_console():
+    """A rich console for results: stdout, no syntax colouring of numbers, long lines kept whole."""
+    from rich.console import Console
+
+    return Console(file=sys.stdout, highlight=False, soft_wrap=True)
+
+
 def train_summary(result: TrainResult, sample_cmd: str, resume_cmd: str) -> None:
     """The end-of-run table, on stdout."""
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(file=sys.stdout, highlight=False, soft_wrap=True)
+    console = stdout_console()
     table = Table(title="charrnn train", show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column(overflow="fold")  # paths are for copying: never cut them short
@@ -253,7 +259,6 @@ def loss_chart(history: list[dict], width: int = 60, height: int = 12) -> str:
 
 
 def eval_report(r: dict) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     t = Table(title=f"charrnn eval: {r['checkpoint']} on {r['text']}", show_header=True, title_justify="left")
@@ -261,7 +266,7 @@ def eval_report(r: dict) -> None:
         t.add_column(col, justify="right" if col else "left")
     t.add_row("model", f"{r['loss']:.4f}", f"{bits(r['loss']):.4f}", f"{r['perplexity']:.3f}")
     t.add_row("unigram baseline", f"{r['unigram']:.4f}", f"{bits(r['unigram']):.4f}", f"{math.exp(r['unigram']):.3f}")
-    c = Console(file=sys.stdout, highlight=False, soft_wrap=True)
+    c = stdout_console()
     c.print(t)
     c.print(f"{r['predicted']:,} characters predicted, as one stream (state carried throughout)")
     if r["unknown_count"]:
@@ -270,10 +275,9 @@ def eval_report(r: dict) -> None:
 
 
 def info_report(r: dict, history: list) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    c = Console(file=sys.stdout, highlight=False, soft_wrap=True)
+    c = stdout_console()
     t = Table(title=f"charrnn info: {r['checkpoint']}", show_header=False, title_justify="left")
     t.add_column(style="bold")
     t.add_column()

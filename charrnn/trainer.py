@@ -232,7 +232,7 @@ class Trainer:
                 "val_chars": int(len(self.corpus.val)),
             },
             train={
-                "options": {k: v for k, v in asdict(self.opts).items()},
+                "options": asdict(self.opts),
                 "budget": asdict(self.budget),
                 "batch_size": self.batch_size,
                 "step": self.step,

@@ -68,14 +68,16 @@ def test_checksum_mismatch_keeps_nothing(tmp_path, shakespeare_bytes):
     tampered = shakespeare_bytes.replace(b"ROMEO", b"ROMEX", 1)
     with Server(tampered) as server, pytest.raises(CorpusError, match="damaged") as e:
         corpora.fetch("tinyshakespeare", tmp_path, url=server.url)
-    assert "offline" in str(e.value)
+    assert str(e.value).startswith("the download of tinyshakespeare")
+    assert str(e.value).count("offline") == 1
     assert list(tmp_path.iterdir()) == []
 
 
 def test_interrupted_transfer_keeps_nothing(tmp_path, shakespeare_bytes):
     with Server(shakespeare_bytes, truncate_to=300_000) as server, pytest.raises(CorpusError) as e:
         corpora.fetch("tinyshakespeare", tmp_path, url=server.url)
-    assert "offline" in str(e.value)
+    assert str(e.value).startswith("the download of tinyshakespeare")
+    assert str(e.value).count("offline") == 1
     assert list(tmp_path.iterdir()) == []
 
 

@@ -59,8 +59,8 @@ def test_sigkill_at_random_moments_never_damages_checkpoints(corpus, tmp_path):
     assert not [n for n in os.listdir(out) if n.startswith(".tmp-")]
 
 
-@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_ctrl_c_and_sigterm_save_and_print_how_to_resume(corpus, tmp_path, sig, code):
+@pytest.mark.parametrize("sig,code,said", [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")])
+def test_ctrl_c_and_sigterm_save_and_print_how_to_resume(corpus, tmp_path, sig, code, said):
     out = tmp_path / "run"
     p = start_train(corpus, *FAST, "--steps", "100000", "--eval-every", "20", "--out", out)
     # past the first evaluation's save (step 20): the metrics log has reached step 30
@@ -69,6 +69,7 @@ def test_ctrl_c_and_sigterm_save_and_print_how_to_resume(corpus, tmp_path, sig, 
     _, err = p.communicate(timeout=60)
     assert p.returncode == code
     assert "Traceback" not in err
+    assert f"{said} at step" in err
     assert "--resume" in err and str(out / "last.safetensors") in err
     ck = checkpoint.load(out / "last.safetensors")
     assert ck.train["step"] > 20  # saved where it stopped, not only at the last evaluation
