@@ -79,7 +79,9 @@ def torch_state(torch, config, state):
 
 
 def compare_training(torch, label, cell, layers, H, B, T, V, rounds, steps_per_round):
-    run = Run(cell, layers, H, B, T, V)  # charrnn's training step (benchmarks/throughput.py)
+    # charrnn's training step (benchmarks/throughput.py), without dropout: the stock PyTorch step
+    # below has none, and the first-step losses must agree for the work to be equal
+    run = Run(cell, layers, H, B, T, V, dropout=0.0)
     config, windows = run.config, run.windows
     rnn, dec = torch_model(torch, config, run.params)
     opt_t = torch.optim.Adam(list(rnn.parameters()) + list(dec.parameters()), lr=2e-3)

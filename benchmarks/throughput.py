@@ -1,5 +1,6 @@
-"""Training throughput of charrnn: characters per second for one full training step
-(teacher-forced forward, BPTT backward, global-norm clip, Adam step), median over many steps.
+"""Training throughput of charrnn: characters per second for one full training step -- the
+trainer's own `train_step` (state resets, teacher-forced forward with dropout 0.1, BPTT backward,
+global-norm clip, Adam step) -- median over many steps.
 
     python benchmarks/throughput.py                 # the standard table (T=100, V=65)
     python benchmarks/throughput.py --steps 5 --only "LSTM 1x128 B=32"
@@ -22,9 +23,10 @@ from contextlib import contextmanager
 import numpy as np
 
 from charrnn.model import ModelConfig, init_params, zero_state
-from charrnn.optim import clip_by_global_norm, make_optimizer
-from charrnn.teacher_forcing import loss_and_grads
+from charrnn.optim import make_optimizer
+from charrnn.options import TrainOptions
 from charrnn.threads import blas_threads
+from charrnn.trainer import train_step
 
 CONFIGS = [  # (label, cell, layers, hidden, batch)
     ("LSTM 1x128 B=32", "lstm", 1, 128, 32),
@@ -39,9 +41,12 @@ CONFIGS = [  # (label, cell, layers, hidden, batch)
 class Run:
     """One configuration's training loop, stepped on demand (so that settings can alternate)."""
 
-    def __init__(self, cell, layers, hidden, batch, T=100, V=65, seed=0):
+    def __init__(self, cell, layers, hidden, batch, T=100, V=65, seed=0, dropout=None):
         rng = np.random.default_rng(seed)
-        self.config = ModelConfig(vocab_size=V, hidden_size=hidden, num_layers=layers, cell=cell)
+        self.rng = rng
+        extra = {} if dropout is None else {"dropout": dropout}  # default: charrnn's own
+        self.config = ModelConfig(vocab_size=V, hidden_size=hidden, num_layers=layers, cell=cell, **extra)
+        self.options = TrainOptions()
         self.params = init_params(self.config, rng)
         self.opt = make_optimizer("adam", 2e-3)
         self.state = zero_state(self.config, batch)
@@ -56,9 +61,8 @@ class Run:
             ids = self.windows[self.i % len(self.windows)]
             self.i += 1
         t0 = time.perf_counter()
-        r = loss_and_grads(self.params, self.config, ids, self.state)
-        clip_by_global_norm(r.grads, 5.0)
-        self.opt.step(self.params, r.grads)
+        r = train_step(self.params, self.config, self.opt, ids, self.state, lr=2e-3, clip=self.options.clip,
+                       rng=self.rng, state_reset=self.options.state_reset)
         self.state = r.final_state
         self.loss = r.loss
         return self.chars / (time.perf_counter() - t0)

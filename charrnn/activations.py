@@ -75,11 +75,9 @@ STATE_ACTIVATIONS = ("tanh", "relu", "sigmoid")  # choices for the vanilla RNN's
 GATE_ACTIVATIONS = ("sigmoid", "hard_sigmoid")  # choices for GRU / LSTM gates
 
 
-def get(name: str):
-    """Return (f, df) for an activation name; ValueError naming the choices otherwise."""
-    try:
-        return ACTIVATIONS[name]
-    except KeyError:
-        raise ValueError(
-            f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}"
-        ) from None
+def get(name: str, among=tuple(ACTIVATIONS), what: str = "activation"):
+    """Return (f, df) for an activation name allowed in `among`; otherwise ValueError naming
+    `what` and the choices. The one place activation names are checked."""
+    if name not in among:
+        raise ValueError(f"the {what} must be one of {', '.join(among)}, got {name!r}")
+    return ACTIVATIONS[name]

@@ -52,11 +52,7 @@ class RNNCell:
     state_size = 1
 
     def __init__(self, activation: str = "tanh", gate_activation: str = "sigmoid"):
-        if activation not in activations.STATE_ACTIVATIONS:
-            raise ValueError(
-                f"the rnn activation must be one of {', '.join(activations.STATE_ACTIVATIONS)}"
-            )
-        self.act, self.dact = activations.get(activation)
+        self.act, self.dact = activations.get(activation, activations.STATE_ACTIVATIONS, "rnn activation")
 
     def step_forward(self, ax_t, state_prev, W_hh, b_hh, h_out=None):
         (h_prev,) = state_prev  # (B, H)
@@ -75,14 +71,12 @@ class RNNCell:
 
 
 class GatedCell:
-    """What GRU and LSTM share: a choosable gate nonlinearity s and its slope s'."""
+    """What GRU and LSTM share: a choosable gate nonlinearity s and its slope s'. The candidate
+    (GRU n, LSTM g) and the LSTM's cell output always go through tanh, as in PyTorch."""
 
     def __init__(self, activation: str = "tanh", gate_activation: str = "sigmoid"):
-        if gate_activation not in activations.GATE_ACTIVATIONS:
-            raise ValueError(
-                f"the gate activation must be one of {', '.join(activations.GATE_ACTIVATIONS)}"
-            )
-        self.gate, self.dgate = activations.get(gate_activation)
+        activations.get(activation, ("tanh",), f"{self.name} candidate activation")
+        self.gate, self.dgate = activations.get(gate_activation, activations.GATE_ACTIVATIONS, "gate activation")
 
 
 class LSTMCell(GatedCell):

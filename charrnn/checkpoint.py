@@ -31,6 +31,7 @@ import numpy as np
 
 from charrnn import __version__
 from charrnn.data import read_file_bytes
+from charrnn.errors import UserError
 from charrnn.model import ModelConfig, param_shapes
 from charrnn.vocab import Vocab
 
@@ -40,7 +41,7 @@ MAX_HEADER_BYTES = 100 * 1024 * 1024  # a header larger than this is not one of 
 TMP_PREFIX = ".tmp-"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError, ValueError):
     """A checkpoint that cannot be used; the message is one line naming the file."""
 
 

@@ -129,3 +129,23 @@ def load(name_or_path: str | None, encoding: str = "utf-8", progress=None) -> So
         raise CorpusError(f"{name_or_path}: no such file, and not a named corpus ({', '.join(NAMES)})")
     return Source(read_text(name_or_path, encoding), os.path.basename(name_or_path),
                   os.path.abspath(name_or_path), encoding)
+
+
+GIVE_CORPUS = "give the corpus file explicitly (train: CORPUS; inspect-gradients: --corpus FILE)"
+
+
+def of_checkpoint(ck) -> Source:
+    """The text a checkpoint was trained on, found again (its file, or its named corpus) and
+    verified against the SHA-256 stored in the checkpoint."""
+    from charrnn.data import sha256_text
+
+    name, path = ck.corpus.get("name"), ck.corpus.get("path")
+    if path and os.path.isfile(path):
+        src = load(path, ck.corpus.get("encoding", "utf-8"))
+    elif name in NAMES:
+        src = load(name)
+    else:
+        raise CorpusError(f"the corpus {ck.path} was trained on is not at hand; {GIVE_CORPUS}")
+    if sha256_text(src.text) != ck.corpus.get("sha256"):
+        raise CorpusError(f"{src.path or src.name} changed since {ck.path} was trained on it; {GIVE_CORPUS}")
+    return src

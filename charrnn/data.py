@@ -16,10 +16,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from charrnn.errors import UserError
 from charrnn.vocab import Vocab
 
 
-class CorpusError(ValueError):
+class CorpusError(UserError, ValueError):
     """A corpus the tool cannot use; the message is one line for the user."""
 
 

@@ -20,8 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from charrnn import teacher_forcing
-from charrnn.model import ModelConfig, cast_params, layer_names, num_params, zero_state
-from charrnn.optim import clip_by_global_norm, global_norm, make_optimizer
+from charrnn.model import ModelConfig, cast_params, layer_names
 
 CHECK_EPS = 1e-5
 CHECK_TOLERANCE = 1e-6
@@ -114,43 +113,42 @@ def check_gradients(
     return results
 
 
-def step_contributions(
-    params: dict, config: ModelConfig, ids: np.ndarray, state0: np.ndarray
-) -> tuple[dict, dict, float]:
-    """Each time step's contribution to each shared recurrent tensor's gradient.
+def step_contributions(params: dict, config: ModelConfig, ids: np.ndarray, state0: np.ndarray):
+    """Each time step's contribution to each shared tensor's gradient, one step at a time.
 
-    Returns (contributions, grads, loss): contributions[name] is (T, *shape) with
+    Returns (contributions, grads, loss): `contributions` is an iterator yielding, for
+    t = 0 .. T-1, a dict name -> that step's part of the gradient (the tensor's shape), with
         dW_hh[t] = dAh_t^T h_{t-1}     db_hh[t] = sum_b dAh_t     (and likewise for ih)
-    and grads the full gradients from `backward`; contributions[name].sum(0) == grads[name]
-    up to rounding. Also the decoder: dW_dec[t] = dlogits_t^T h_t.
-    """
+        dW_dec[t] = dlogits_t^T h_t    db_dec[t] = sum_b dlogits_t
+    so that summed over t they give `grads`, the full gradients from `backward`. One step's
+    dict is alive at a time: memory is that of one gradient, whatever T and V."""
     loss, _, tape = teacher_forcing.forward(params, config, ids, state0)
     trace = teacher_forcing.BackwardTrace()
     dlogits = teacher_forcing.output_gradient(tape)
     grads, _ = teacher_forcing.backward(params, config, tape, dlogits=dlogits, trace=trace)
     T, B = ids.shape[0] - 1, ids.shape[1]
-    contrib = {}
-    for k in range(config.num_layers):
-        w_ih, w_hh, b_ih, b_hh = layer_names(k)
-        lt = tape.layers[k]
-        dAx, dAh = trace.dAx[k], trace.dAh[k]  # (T, B, G*H)
-        contrib[w_hh] = np.einsum("tbg,tbh->tgh", dAh, lt.h[:-1])
-        contrib[b_hh] = dAh.sum(axis=1)
-        contrib[b_ih] = dAx.sum(axis=1)
-        if k == 0:
-            contrib[w_ih] = np.stack(
-                [
-                    teacher_forcing.onehot_weight_gradient(dAx[t], lt.x[t], config.vocab_size)
-                    for t in range(T)
-                ]
-            )
-        else:
-            contrib[w_ih] = np.einsum("tbg,tbd->tgd", dAx, lt.x)
-    dlog = dlogits.reshape(T, B, -1)
-    top = tape.top.reshape(T, B, -1)
-    contrib["decoder.weight"] = np.einsum("tbv,tbh->tvh", dlog, top)
-    contrib["decoder.bias"] = dlog.sum(axis=1)
-    return contrib, grads, loss
+    dlog = dlogits.reshape(T, B, -1)  # (T, B, V)
+    top = tape.top.reshape(T, B, -1)  # (T, B, H)
+
+    def steps():
+        for t in range(T):
+            part = {}
+            for k in range(config.num_layers):
+                w_ih, w_hh, b_ih, b_hh = layer_names(k)
+                lt = tape.layers[k]
+                dAx, dAh = trace.dAx[k][t], trace.dAh[k][t]  # (B, G*H)
+                if k == 0:
+                    part[w_ih] = teacher_forcing.onehot_weight_gradient(dAx, lt.x[t], config.vocab_size)
+                else:
+                    part[w_ih] = dAx.T @ lt.x[t]
+                part[w_hh] = dAh.T @ lt.h[t]  # h[t] is h_{t-1}: h[0] is the initial state
+                part[b_ih] = dAx.sum(axis=0)
+                part[b_hh] = dAh.sum(axis=0)
+            part["decoder.weight"] = dlog[t].T @ top[t]
+            part["decoder.bias"] = dlog[t].sum(axis=0)
+            yield part
+
+    return steps(), grads, loss
 
 
 def gradient_flow(
@@ -166,124 +164,3 @@ def gradient_flow(
     teacher_forcing.backward(params, config, tape, dlogits=dlogits, trace=trace)
     dh = trace.dh[-1]  # (T, B, H)
     return np.sqrt((dh.astype(np.float64) ** 2).sum(axis=(1, 2)))
-
-
-# ---------------------------------------------------------------------- the inspection report
-VANISH, EXPLODE = 1e-3, 1e3
-
-
-def gate_layout(config: ModelConfig) -> list[tuple[str, str, str]]:
-    """(symbol, role, nonlinearity it feeds) for each block of G*H rows, in PyTorch order."""
-    g = config.gate_activation
-    if config.cell == "rnn":
-        return [("h", "new hidden state", config.activation)]
-    if config.cell == "gru":
-        return [("r", "reset gate", g), ("z", "update gate", g), ("n", "candidate state", "tanh")]
-    return [("i", "input gate", g), ("f", "forget gate", g), ("g", "candidate cell", "tanh"),
-            ("o", "output gate", g)]
-
-
-def flow_summary(norms_back: np.ndarray) -> dict:
-    """norms_back[k] = ||dL_T/dh_{T-k}||. Steps back until the norm falls below VANISH times
-    (or rises above EXPLODE times) its value at T; None when that does not happen in the window."""
-    ref = norms_back[0]
-    vanish = np.nonzero(norms_back < VANISH * ref)[0]
-    explode = np.nonzero(norms_back > EXPLODE * ref)[0]
-    return {
-        "norms": [float(x) for x in norms_back],
-        "vanish_steps": int(vanish[0]) if vanish.size else None,
-        "explode_steps": int(explode[0]) if explode.size else None,
-    }
-
-
-def inspect(
-    params: dict,
-    config: ModelConfig,
-    ids: np.ndarray,
-    clip: float = 5.0,
-    check_steps: int = 20,
-    check_elements: int = 12,
-    seed: int = 0,
-) -> dict:
-    """Everything `charrnn inspect-gradients` shows about one model on one window ids (T+1, B),
-    as plain JSON-able data. All computed in float64."""
-    p64 = cast_params(params, np.float64)
-    T, B = ids.shape[0] - 1, ids.shape[1]
-    H = config.hidden_size
-    state0 = zero_state(config, B, np.float64)
-
-    Tc = min(T, check_steps)
-    checks = check_gradients(p64, config, ids[: Tc + 1], state0, max_elements=check_elements,
-                             rng=np.random.default_rng(seed))
-    flow = gradient_flow(p64, config, ids, state0)  # (T,) for t = 0..T-1
-    contrib, grads, loss = step_contributions(p64, config, ids, state0)
-
-    sharing = []
-    for name, c in contrib.items():
-        full = grads[name]
-        diff = float(np.max(np.abs(c.sum(axis=0) - full)))
-        scale = float(np.max(np.abs(full))) or 1.0
-        sharing.append({
-            "name": name,
-            "shape": list(full.shape),
-            "step_norms": [float(x) for x in np.sqrt((c.reshape(T, -1) ** 2).sum(axis=1))],
-            "full_norm": float(np.linalg.norm(full)),
-            "max_abs_diff": diff,
-            "sum_matches_full": diff <= 1e-9 * scale,
-        })
-
-    gates = []
-    for k in range(config.num_layers):
-        for j, (sym, role, nonlin) in enumerate(gate_layout(config)):
-            rows = slice(j * H, (j + 1) * H)
-            tensors = []
-            for name in layer_names(k):
-                g = grads[name][rows]
-                tensors.append({"name": f"{name}[{j * H}:{(j + 1) * H}]", "shape": list(g.shape),
-                                "grad_norm": float(np.linalg.norm(g))})
-            gates.append({"layer": k, "gate": sym, "role": role, "nonlinearity": nonlin, "tensors": tensors})
-    gates.append({"layer": None, "gate": "o_t", "role": "decoder (softmax over the vocabulary)",
-                  "nonlinearity": "softmax", "tensors": [
-                      {"name": n, "shape": list(grads[n].shape), "grad_norm": float(np.linalg.norm(grads[n]))}
-                      for n in ("decoder.weight", "decoder.bias")]})
-
-    norm = global_norm(grads)
-    return {
-        "model": {**config.to_dict(), "parameters": num_params(config)},
-        "loss": loss,
-        "gradient_check": {
-            "steps": Tc,
-            "tolerance": CHECK_TOLERANCE,
-            "tensors": [{"name": r.name, "shape": list(r.shape), "elements": r.elements,
-                         "rel_error": r.rel_error, "max_abs_error": r.max_abs_error, "passed": r.passed}
-                        for r in checks],
-            "passed": all(r.passed for r in checks),
-        },
-        "gradient_flow": flow_summary(flow[::-1]),
-        "parameter_sharing": sharing,
-        "gates": gates,
-        "clipping": {"global_norm": norm, "clip": clip, "would_clip": bool(clip and norm > clip)},
-    }
-
-
-# the side-by-side comparison `charrnn inspect-gradients` builds when given no checkpoint
-FRESH_MODELS = [
-    ("rnn", "tanh", "sigmoid"),
-    ("rnn", "sigmoid", "sigmoid"),
-    ("rnn", "relu", "sigmoid"),
-    ("gru", "tanh", "sigmoid"),
-    ("lstm", "tanh", "sigmoid"),
-    ("lstm", "tanh", "hard_sigmoid"),
-]
-
-
-def warm_up(params: dict, config: ModelConfig, streams, steps: int, lr: float = 5e-3, clip: float = 5.0) -> None:
-    """A short training run (teacher forcing, Adam, clipping) in place, so that a fresh model's
-    gradients show what training makes of each architecture and not only its initialisation."""
-    opt = make_optimizer("adam", lr)
-    state = zero_state(config, streams.B, params["decoder.weight"].dtype)
-    for i in range(steps):
-        r = teacher_forcing.loss_and_grads(params, config, streams.window(i % streams.windows_per_epoch), state)
-        clip_by_global_norm(r.grads, clip)
-        opt.step(params, r.grads)
-        state = r.final_state

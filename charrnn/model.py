@@ -39,29 +39,24 @@ import numpy as np
 
 from charrnn import activations
 from charrnn.cells import CELLS, make_cell
+from charrnn.options import option
 
 
 @dataclass(frozen=True)
 class ModelConfig:
     vocab_size: int  # V
-    hidden_size: int = 512  # H
-    num_layers: int = 1  # L
-    cell: str = "lstm"  # rnn | gru | lstm
-    activation: str = "tanh"  # the vanilla RNN's state nonlinearity: tanh | relu | sigmoid
-    gate_activation: str = "sigmoid"  # GRU/LSTM gates: sigmoid | hard_sigmoid
-    dropout: float = 0.0  # on every layer's output (between layers and before the decoder), training only
+    hidden_size: int = option(512, "Hidden units per layer (H).", low=1, high=16384)
+    num_layers: int = option(1, "Stacked recurrent layers (L).", low=1, high=32)
+    cell: str = option("lstm", "Recurrent cell.", choices=tuple(CELLS))
+    activation: str = option("tanh", "State nonlinearity of the rnn cell.",
+                             choices=activations.STATE_ACTIVATIONS)
+    gate_activation: str = option("sigmoid", "Gate nonlinearity of gru/lstm.",
+                                  choices=activations.GATE_ACTIVATIONS)
+    dropout: float = option(0.1, "Dropout on every layer's output (between layers and before the "
+                                 "decoder); training only.", low=0.0, high=1.0, open_high=True)
 
     def __post_init__(self):
-        if self.cell not in CELLS:
-            raise ValueError(f"unknown cell {self.cell!r}; choose one of {', '.join(CELLS)}")
-        if self.activation not in activations.STATE_ACTIVATIONS:
-            raise ValueError(
-                f"activation must be one of {', '.join(activations.STATE_ACTIVATIONS)}"
-            )
-        if self.gate_activation not in activations.GATE_ACTIVATIONS:
-            raise ValueError(
-                f"gate activation must be one of {', '.join(activations.GATE_ACTIVATIONS)}"
-            )
+        self.make_cell()  # checks the cell and its activations
         for field, low in (("vocab_size", 1), ("hidden_size", 1), ("num_layers", 1)):
             value = getattr(self, field)
             if not isinstance(value, int) or value < low:

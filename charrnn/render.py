@@ -5,32 +5,35 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 
-from charrnn.trainer import Callbacks, EvalInfo, StepInfo, TrainResult
-
-LN2 = math.log(2)
-
-
-def bits(nats: float) -> float:
-    return nats / LN2
+from charrnn.reports import bits
+from charrnn.trainer import Callbacks, EvalInfo, StepInfo, Stop, TrainResult
 
 
 class TrainProgress(Callbacks):
-    """A tqdm bar on stderr: step, train loss, last validation loss, chars/s, ETA."""
+    """A tqdm bar on stderr: step, train loss, last validation loss, chars/s, ETA. A context
+    manager: the bar is closed however training ends."""
 
     def __init__(self, quiet: bool = False):
         self.quiet = quiet
         self.bar = None
         self.last_val = None
 
-    def on_start(self, trainer):
+    def __enter__(self) -> "TrainProgress":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def on_start(self, step: int):
         if self.quiet:
             return
         from tqdm import tqdm
 
         self.bar = tqdm(total=1000, unit="", file=sys.stderr, dynamic_ncols=True, leave=True,
                         bar_format="{desc} {percentage:3.0f}%|{bar}| {elapsed}<{remaining}{postfix}")
-        self.bar.set_description(f"step {trainer.step}")
+        self.bar.set_description(f"step {step}")
         self._done = 0
 
     def on_step(self, info: StepInfo):
@@ -56,6 +59,14 @@ class TrainProgress(Callbacks):
     def on_sample(self, step: int, text: str):
         if self.bar is not None:
             self.bar.write(f"--- sample at step {step} ---\n{text}\n---", file=sys.stderr)
+        else:
+            print(f"--- sample at step {step} ---\n{text}\n---", file=sys.stderr)
+
+    def on_stop_requested(self, stop: Stop):
+        # written straight to the stream: this runs inside a signal handler
+        sys.stderr.write(f"\n{stop.word}: finishing this step and saving "
+                         f"(Ctrl-C again to stop at once)\n")
+        sys.stderr.flush()
 
     def close(self):
         if self.bar is not None:
@@ -87,6 +98,51 @@ def stdout_console():
     return Console(file=sys.stdout, highlight=False, soft_wrap=True)
 
 
+def train_stopped(result: TrainResult, resume_cmd: str) -> None:
+    """What an interrupted or terminated run says on its way out (stderr)."""
+    print(f"{result.stopped_by.word} at step {result.steps}; saved {result.last_path}\n"
+          f"resume with:  {resume_cmd}", file=sys.stderr)
+
+
+def stream_samples(chunks, out, prime: str, num_samples: int) -> None:
+    """Write generated text to `out` as it comes: sample 1 streamed (flushed every 256
+    characters or 50 ms, so a slow model still shows progress), samples 2.. buffered and written
+    after it under a header each. `chunks` yields one list of new characters per step."""
+    def header(i):
+        return "" if num_samples == 1 else ("\n" if i else "") + f"----- sample {i + 1}/{num_samples} -----\n"
+
+    buffers = [[prime] for _ in range(num_samples)]
+    out.write(header(0) + prime)
+    out.flush()
+    pending, last_flush = [], time.perf_counter()
+    for chars in chunks:
+        pending.append(chars[0])
+        for i in range(1, num_samples):
+            buffers[i].append(chars[i])
+        if len(pending) >= 256 or time.perf_counter() - last_flush > 0.05:
+            out.write("".join(pending))
+            out.flush()
+            pending, last_flush = [], time.perf_counter()
+    out.write("".join(pending))
+    for i in range(1, num_samples):
+        out.write(header(i) + "".join(buffers[i]))
+    out.write("\n")
+    out.flush()
+
+
+def sample_summary(checkpoint: str, ck, settings, seed: int, num_samples: int, stats, seconds: float) -> None:
+    """`charrnn sample --verbose`: the model, the settings, how likely the text was, the speed."""
+    total = sum(stats.generated)
+    mean_lp = sum(stats.log_prob) / max(total, 1)
+    c = ck.config
+    print(f"checkpoint {checkpoint} ({c.cell} {c.num_layers}x{c.hidden_size}, step {ck.train.get('step', '?')})\n"
+          f"settings: length {settings.length}, temperature {settings.temperature}, top-k {settings.top_k}, "
+          f"top-p {settings.top_p}, greedy {settings.greedy}, seed {seed}, samples {num_samples}, "
+          f"stop {settings.stop!r}\n"
+          f"mean log-probability per generated character: {mean_lp:.4f} nats\n"
+          f"{total} characters in {seconds:.2f} s: {total / max(seconds, 1e-9):,.0f} chars/s", file=sys.stderr)
+
+
 def train_summary(result: TrainResult, sample_cmd: str, resume_cmd: str) -> None:
     """The end-of-run table, on stdout."""
     from rich.table import Table
@@ -104,7 +160,7 @@ def train_summary(result: TrainResult, sample_cmd: str, resume_cmd: str) -> None
     table.add_row("train loss (last 100 steps)", f"{result.train_loss:.4f} nats/char")
     table.add_row("steps / epochs", f"{result.steps} / {result.epochs}")
     table.add_row("time", f"{result.elapsed:.1f} s ({result.chars_per_sec:,.0f} chars/s training)")
-    table.add_row("stopped by", result.stopped_by)
+    table.add_row("stopped by", result.stopped_by.word)
     table.add_row("best checkpoint", result.best_path)
     table.add_row("last checkpoint", result.last_path)
     console.print(table)
@@ -232,6 +288,32 @@ def inspect_report(report: dict, console) -> None:
     console.print(t)
     verdict = "all gradient checks passed" if report["all_checks_passed"] else "SOME GRADIENT CHECKS FAILED"
     console.print(f"\n[bold]{verdict}[/bold]")
+
+
+def inspect_output(report: dict, as_json: bool = False, svg: str | None = None, html: str | None = None) -> None:
+    """The report as tables on stdout (or as JSON), and optionally saved as SVG / HTML."""
+    import io
+
+    from rich.console import Console
+
+    console = Console(file=io.StringIO() if as_json else None, record=bool(svg or html),
+                      width=None if sys.stdout.isatty() and not (svg or html) else 160, highlight=False)
+    inspect_report(report, console)
+    if as_json:
+        json_out(report)
+    if svg:
+        console.save_svg(svg, title="charrnn inspect-gradients", clear=False)
+    if html:
+        console.save_html(html, clear=False)
+
+
+def json_out(result: dict) -> None:
+    """A result as JSON on stdout; NaN and infinity (which JSON lacks) as null."""
+    import json
+
+    from charrnn.reports import finite_or_none
+
+    print(json.dumps(finite_or_none(result), indent=1))
 
 
 # -------------------------------------------------------------------------------- eval, info

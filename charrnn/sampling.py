@@ -20,8 +20,10 @@ from typing import Iterator
 
 import numpy as np
 
+from charrnn.errors import SettingsError, UserError
 from charrnn.model import ModelConfig, decode, input_projection, layer_names, log_softmax, zero_state
-from charrnn.vocab import Vocab
+from charrnn.options import option
+from charrnn.vocab import UnknownCharacters, Vocab
 
 
 def step(params: dict, config: ModelConfig, cell, x: np.ndarray, state: list) -> tuple[np.ndarray, list]:
@@ -61,30 +63,43 @@ def sampling_distribution(logits, temperature=1.0, top_k=None, top_p=None) -> np
 
 @dataclass
 class SampleSettings:
-    length: int = 500
-    temperature: float = 1.0
-    top_k: int | None = None
-    top_p: float | None = None
-    greedy: bool = False
-    stop: str | None = None
+    length: int = option(500, "New characters per sample (after the prime).", low=0)
+    temperature: float = option(1.0, "Divides the logits; lower is more conservative.", low=0.0, open_low=True)
+    top_k: int | None = option(None, "Sample only from the K most likely characters.", type=int, low=1)
+    top_p: float | None = option(None, "Sample only from the smallest set of characters holding probability P.",
+                                 type=float, low=0.0, high=1.0, open_low=True)
+    greedy: bool = option(False, "Always take the most likely character (argmax).")
+    stop: str | None = option(None, "End a sample once it produces this string.", type=str)
 
     def __post_init__(self):
         if self.length < 0:
-            raise ValueError(f"length must be >= 0, got {self.length}")
+            raise SettingsError(f"length must be >= 0, got {self.length}")
         if not self.temperature > 0:
-            raise ValueError(f"temperature must be > 0, got {self.temperature}")
+            raise SettingsError(f"temperature must be > 0, got {self.temperature}")
         if self.top_k is not None and self.top_k < 1:
-            raise ValueError(f"top-k must be >= 1, got {self.top_k}")
+            raise SettingsError(f"top-k must be >= 1, got {self.top_k}")
         if self.top_p is not None and not 0 < self.top_p <= 1:
-            raise ValueError(f"top-p must be in (0, 1], got {self.top_p}")
+            raise SettingsError(f"top-p must be in (0, 1], got {self.top_p}")
         if self.stop == "":
-            raise ValueError("the stop string must not be empty")
+            raise SettingsError("the stop string must not be empty")
 
 
 @dataclass
 class SampleStats:
     generated: list = field(default_factory=list)  # characters generated, per sample
     log_prob: list = field(default_factory=list)  # sum of log o_t[y_t] (temperature 1), per sample
+
+
+def known_prime(vocab: Vocab, prime: str, drop_unknown: bool = False) -> str:
+    """The prime, checked against the vocabulary: characters the model never saw are refused
+    (UserError), or left out when `drop_unknown`."""
+    try:
+        vocab.encode(prime)
+    except UnknownCharacters as e:
+        if not drop_unknown:
+            raise UserError(f"the prime has {e}; remove them or pass --drop-unknown") from None
+        return "".join(c for c in prime if c in vocab.index)
+    return prime
 
 
 def random_seed() -> int:

@@ -1,7 +1,11 @@
-"""The training loop: windows of the corpus -> teacher-forced step -> clip -> optimiser, with a
-budget (steps / epochs / time, whichever ends first), periodic evaluation on the validation
-split, checkpoints, and preview samples. It prints nothing: it reports to a `Callbacks` object
-(the CLI's renderer draws the progress bar and the summary).
+"""The training loop: windows of the corpus -> `train_step` -> next window, with a budget
+(steps / epochs / time, whichever ends first), periodic evaluation on the validation split,
+checkpoints, and preview samples. It prints nothing: it reports to a `Callbacks` object (the
+CLI's renderer draws the progress bar and the summary).
+
+    train_step      one update from one window: the only place the step's math is put together
+    TrainState      everything that decides the next update; to_checkpoint / from_checkpoint
+    Trainer         the loop around them
 
 Everything that decides the next update lives in the checkpoint (weights, optimiser state,
 carried hidden state, data position, random generator state, step counters, the budget), so a
@@ -10,109 +14,142 @@ run stopped after N steps and resumed gives bit-for-bit the weights of an uninte
 
 from __future__ import annotations
 
-import json
+import enum
 import math
 import os
+import signal
 import time
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from charrnn import checkpoint as ckpt_mod
 from charrnn import sampling
-from charrnn.data import Corpus, Streams, fit_batch_size, unigram_entropy
+from charrnn.data import Streams
+from charrnn.errors import UserError
 from charrnn.model import ModelConfig, cast_params, init_params, zero_state
-from charrnn.optim import clip_by_global_norm, make_optimizer
+from charrnn.optim import Optimizer, clip_by_global_norm, make_optimizer
+from charrnn.plan import RunPlan
+from charrnn.runs import BEST, LAST, MetricsLog, RunDirError, remove_temporary_files, run_lock
 from charrnn.teacher_forcing import evaluate_stream, loss_and_grads
 
-BEST, LAST, METRICS = "best.safetensors", "last.safetensors", "metrics.jsonl"
 DIVERGE_STEPS = 20  # consecutive steps with a loss above 3 ln V that count as divergence
 DTYPES = {"float32": np.float32, "float64": np.float64}
 
 
-class TrainingDiverged(RuntimeError):
-    """The loss or the gradient became NaN or infinite."""
+class TrainingDiverged(UserError):
+    """The loss or the gradient became NaN or infinite, or the loss stayed far too high."""
 
 
-class RunLocked(RuntimeError):
-    """Another live process is training into the same run directory."""
+class Stop(enum.Enum):
+    """Why a run ended: the word the summary shows, and the command's exit code."""
+
+    STEPS = ("steps", 0)
+    EPOCHS = ("epochs", 0)
+    TIME = ("time", 0)
+    INTERRUPTED = ("interrupted", 130)  # Ctrl-C: 128 + SIGINT, as a shell reports it
+    TERMINATED = ("terminated", 143)  # SIGTERM: 128 + 15
+
+    def __init__(self, word: str, exit_code: int):
+        self.word, self.exit_code = word, exit_code
+
+    @property
+    def requested(self) -> bool:
+        """Asked for from outside (a signal), rather than the budget running out."""
+        return self.exit_code != 0
+
+    @classmethod
+    def from_signal(cls, signum: int) -> "Stop":
+        return cls.INTERRUPTED if signum == signal.SIGINT else cls.TERMINATED
 
 
-@contextmanager
-def run_lock(out_dir: str):
-    """Hold an exclusive lock on out_dir/.lock for the duration of a run.
-
-    flock locks belong to the open file, so the kernel drops them when the process dies, even
-    by SIGKILL: a crashed run never leaves the directory locked."""
-    try:
-        import fcntl
-    except ImportError:  # no flock on this platform: run unlocked
-        yield
-        return
-    path = os.path.join(out_dir, ".lock")
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
-        os.close(fd)
-        raise RunLocked(f"{out_dir} is being written by another charrnn train (pid {holder}); "
-                        f"wait for it to finish or choose another --out") from None
-    try:
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
-        yield
-    finally:
-        os.unlink(path)
-        os.close(fd)
-
-
+# ------------------------------------------------------------------------------ one step
 @dataclass
-class TrainOptions:
-    optimizer: str = "adam"
-    lr: float = 4e-3
-    lr_schedule: str = "auto"  # auto: cosine over --time when given, else constant | constant | cosine
-    min_lr_frac: float = 0.1  # cosine decays lr to lr * min_lr_frac
-    clip: float = 5.0  # global gradient norm; 0 = off
-    seq_len: int = 100  # T
-    batch_size: int = 32  # B
-    dtype: str = "float32"
-    val_frac: float = 0.1
-    seed: int = 0
-    eval_every: int = 500  # steps; 0 = only at the end
-    sample_every: int = 0  # steps; 0 = never
-    sample_length: int = 200
-    state_reset: float = 0.01  # per window and stream: chance of starting from a zero state
-    log_every: int = 10  # steps between lines of metrics.jsonl
-
-    # what may not change when a run is resumed, because the saved state depends on it
-    FIXED_ON_RESUME = ("optimizer", "seq_len", "batch_size", "val_frac")
+class StepOutcome:
+    loss: float  # mean cross-entropy of the window, nats/char
+    grad_norm: float  # global gradient norm before clipping
+    clipped: bool
+    final_state: np.ndarray  # (L, S, B, H), to carry into the next window
 
 
+def train_step(params: dict, config: ModelConfig, optimizer: Optimizer, ids: np.ndarray,
+               state: np.ndarray, *, lr: float, clip: float, rng: np.random.Generator | None = None,
+               state_reset: float = 0.0) -> StepOutcome:
+    """One update of `params` (in place) from one window ids (T+1, B), starting from the
+    carried state (L, S, B, H):
+
+        each stream's state is zeroed with probability state_reset     (drawn from rng)
+        loss, grads = teacher-forced forward + BPTT backward           (dropout drawn from rng)
+        grads *= min(1, clip / ||grads||)                               global-norm clipping
+        params = optimizer(params, grads, lr)
+
+    Raises TrainingDiverged, before touching the weights, when the loss or the gradient is not
+    finite. Without an rng there is no dropout and no state reset."""
+    if rng is not None and state_reset > 0:
+        reset = rng.random(ids.shape[1]) < state_reset
+        state[:, :, reset] = 0.0
+    dropout_rng = rng if config.dropout > 0 else None
+    r = loss_and_grads(params, config, ids, state, dropout_rng)
+    norm, clipped = clip_by_global_norm(r.grads, clip)
+    if not (math.isfinite(r.loss) and math.isfinite(norm)):
+        raise TrainingDiverged(f"the loss became {r.loss} (gradient norm {norm:.3g})")
+    optimizer.step(params, r.grads, lr)
+    return StepOutcome(r.loss, norm, clipped, r.final_state)
+
+
+# ------------------------------------------------------------------------ saved training state
 @dataclass
-class Budget:
-    """Absolute end points (None = no limit): step count, epoch count, elapsed seconds."""
+class TrainState:
+    """What changes as a run trains; saved in every checkpoint and restored by --resume."""
 
-    end_step: int | None = None
-    end_epoch: int | None = None
-    end_time: float | None = None
-    start_step: int = 0  # where the current budget (and its lr schedule) began
-    start_epoch: float = 0.0
-    start_time: float = 0.0
+    params: dict
+    optimizer: Optimizer
+    rng: np.random.Generator  # dropout masks and state resets
+    carried: np.ndarray  # (L, S, B, H): the hidden state carried from window to window
+    step: int = 0
+    epoch: int = 0
+    window: int = 0  # the next window of the epoch
+    elapsed: float = 0.0  # seconds trained, over all sessions of the run
+    best_val: float = math.inf
+    history: list = field(default_factory=list)  # one entry per evaluation
 
-    def progress(self, step: int, epoch_float: float, elapsed: float) -> float:
-        """Fraction of the budget used, by whichever limit is closest to running out."""
-        fracs = []
-        if self.end_step is not None:
-            fracs.append((step - self.start_step) / max(self.end_step - self.start_step, 1))
-        if self.end_epoch is not None:
-            fracs.append((epoch_float - self.start_epoch) / max(self.end_epoch - self.start_epoch, 1e-9))
-        if self.end_time is not None:
-            fracs.append((elapsed - self.start_time) / max(self.end_time - self.start_time, 1e-9))
-        return min(max(fracs), 1.0) if fracs else 0.0
+    @classmethod
+    def fresh(cls, plan: RunPlan) -> "TrainState":
+        o, dtype = plan.options, DTYPES[plan.options.dtype]
+        rng = np.random.default_rng(o.seed)
+        return cls(params=init_params(plan.config, rng, dtype), optimizer=make_optimizer(o.optimizer, o.lr),
+                   rng=rng, carried=zero_state(plan.config, plan.batch_size, dtype))
+
+    def to_checkpoint(self, plan: RunPlan) -> ckpt_mod.Checkpoint:
+        return ckpt_mod.Checkpoint(
+            config=plan.config, vocab=plan.corpus.vocab, params=self.params,
+            corpus={**plan.corpus_info, "sha256": plan.corpus.text_sha256,
+                    "train_chars": int(len(plan.corpus.train)), "val_chars": int(len(plan.corpus.val))},
+            train={
+                "options": asdict(plan.options), "budget": asdict(plan.budget), "batch_size": plan.batch_size,
+                "step": self.step, "epoch": self.epoch, "window": self.window, "elapsed": self.elapsed,
+                "optimizer_steps": self.optimizer.t, "rng_state": self.rng.bit_generator.state,
+                "history": self.history, "best_val_loss": None if math.isinf(self.best_val) else self.best_val,
+                "val_unigram": plan.val_unigram,
+            },
+            optim_state=self.optimizer.state_arrays(),
+            carried_state=self.carried,
+        )
+
+    @classmethod
+    def from_checkpoint(cls, ck: ckpt_mod.Checkpoint, plan: RunPlan) -> "TrainState":
+        t, o, dtype = ck.train, plan.options, DTYPES[plan.options.dtype]
+        optimizer = make_optimizer(o.optimizer, o.lr)
+        optimizer.load_state_arrays({k: v.astype(dtype) for k, v in ck.optim_state.items()}, t["optimizer_steps"])
+        rng = np.random.default_rng()
+        rng.bit_generator.state = t["rng_state"]
+        return cls(params=cast_params(ck.params, dtype), optimizer=optimizer, rng=rng,
+                   carried=ck.carried_state.astype(dtype), step=t["step"], epoch=t["epoch"],
+                   window=t["window"], elapsed=t["elapsed"], history=list(t.get("history", [])),
+                   best_val=math.inf if t.get("best_val_loss") is None else t["best_val_loss"])
 
 
+# ------------------------------------------------------------------------- what the loop reports
 @dataclass
 class StepInfo:
     step: int
@@ -147,251 +184,156 @@ class TrainResult:
     val_unigram: float | None
     best_path: str
     last_path: str
-    stopped_by: str  # "steps" | "epochs" | "time" | or the reason given to stop_requested
+    stopped_by: Stop
     batch_size: int
 
 
 class Callbacks:
     """Override what you need; the trainer calls these and prints nothing itself."""
 
-    def on_start(self, trainer: "Trainer") -> None: ...
+    def on_start(self, step: int) -> None: ...
     def on_step(self, info: StepInfo) -> None: ...
     def on_eval(self, info: EvalInfo) -> None: ...
     def on_sample(self, step: int, text: str) -> None: ...
     def on_save(self, path: str) -> None: ...
+    def on_stop_requested(self, stop: Stop) -> None: ...
 
 
+# ------------------------------------------------------------------------------- the loop
 class Trainer:
-    def __init__(
-        self,
-        corpus: Corpus,
-        config: ModelConfig,
-        options: TrainOptions,
-        out_dir: str,
-        budget: Budget,
-        resume: ckpt_mod.Checkpoint | None = None,
-        corpus_info: dict | None = None,
-        callbacks: Callbacks | None = None,
-    ):
-        self.corpus, self.config, self.opts, self.out_dir = corpus, config, options, out_dir
+    def __init__(self, plan: RunPlan, callbacks: Callbacks | None = None):
+        self.plan, self.config, self.opts = plan, plan.config, plan.options
         self.callbacks = callbacks or Callbacks()
-        self.corpus_info = dict(corpus_info or {})
-        self.dtype = DTYPES[options.dtype]
-        self.batch_size = fit_batch_size(len(corpus.train), options.batch_size, options.seq_len)
-        self.streams = Streams(corpus.train, self.batch_size, options.seq_len)
-        self.optimizer = make_optimizer(options.optimizer, options.lr)
-        self.stop_requested: str | None = None
-        if resume is None:
-            self.rng = np.random.default_rng(options.seed)
-            self.params = init_params(config, self.rng, self.dtype)
-            self.state = zero_state(config, self.batch_size, self.dtype)
-            self.step = self.epoch = self.window = 0
-            self.elapsed_before = 0.0
-            self.history: list = []
-            self.best_val = math.inf
-        else:
-            t = resume.train
-            self.params = cast_params(resume.params, self.dtype)
-            self.optimizer.load_state_arrays(
-                {k: v.astype(self.dtype) for k, v in resume.optim_state.items()}, t["optimizer_steps"]
-            )
-            self.rng = np.random.default_rng()
-            self.rng.bit_generator.state = t["rng_state"]
-            self.state = resume.carried_state.astype(self.dtype)
-            self.step, self.epoch, self.window = t["step"], t["epoch"], t["window"]
-            self.elapsed_before = t["elapsed"]
-            self.history = list(t.get("history", []))
-            self.best_val = t["best_val_loss"] if t.get("best_val_loss") is not None else math.inf
-        self.budget = budget
-        self.val_unigram = unigram_entropy(corpus.val, config.vocab_size) if len(corpus.val) > 1 else None
+        self.streams = Streams(plan.corpus.train, plan.batch_size, self.opts.seq_len)
+        self.state = TrainState.from_checkpoint(plan.prior, plan) if plan.prior else TrainState.fresh(plan)
+        self.stop_requested: Stop | None = None
+        self.eval_seconds = 0.0  # the last evaluation's duration, reserved at the end of a --time budget
+        self.recent: list[float] = []  # the last 100 training losses
+        self.has_val = len(plan.corpus.val) > 1
+        self.clock = time.monotonic() - self.state.elapsed  # elapsed = now - clock
 
-    # --- learning rate -------------------------------------------------------------------
-    def learning_rate(self, elapsed: float) -> float:
-        o = self.opts
+    def request_stop(self, signum: int) -> None:
+        """Called from a signal handler: finish the current step, save, and stop."""
+        self.stop_requested = Stop.from_signal(signum)
+        self.callbacks.on_stop_requested(self.stop_requested)
+
+    def learning_rate(self) -> float:
+        o, s = self.opts, self.state
         schedule = o.lr_schedule
         if schedule == "auto":
-            schedule = "cosine" if self.budget.end_time is not None else "constant"
+            schedule = "cosine" if self.plan.budget.end_time is not None else "constant"
         if schedule == "constant":
             return o.lr
-        p = self.budget.progress(self.step, self.epoch_float(), elapsed)
+        p = self.plan.budget.progress(s.step, self.epoch_float(), s.elapsed)
         return o.lr * (o.min_lr_frac + (1.0 - o.min_lr_frac) * 0.5 * (1.0 + math.cos(math.pi * p)))
 
     def epoch_float(self) -> float:
-        return self.epoch + self.window / self.streams.windows_per_epoch
+        return self.state.epoch + self.state.window / self.streams.windows_per_epoch
 
-    # --- checkpoints ---------------------------------------------------------------------
-    def make_checkpoint(self, elapsed: float) -> ckpt_mod.Checkpoint:
-        return ckpt_mod.Checkpoint(
-            config=self.config,
-            vocab=self.corpus.vocab,
-            params=self.params,
-            corpus={
-                **self.corpus_info,
-                "sha256": self.corpus.text_sha256,
-                "train_chars": int(len(self.corpus.train)),
-                "val_chars": int(len(self.corpus.val)),
-            },
-            train={
-                "options": asdict(self.opts),
-                "budget": asdict(self.budget),
-                "batch_size": self.batch_size,
-                "step": self.step,
-                "epoch": self.epoch,
-                "window": self.window,
-                "elapsed": elapsed,
-                "optimizer_steps": self.optimizer.t,
-                "rng_state": self.rng.bit_generator.state,
-                "history": self.history,
-                "best_val_loss": None if math.isinf(self.best_val) else self.best_val,
-                "val_unigram": self.val_unigram,
-            },
-            optim_state=self.optimizer.state_arrays(),
-            carried_state=self.state,
-        )
+    def tick(self) -> None:
+        """Bring the state's elapsed time up to now (it includes evaluations and saves)."""
+        self.state.elapsed = time.monotonic() - self.clock
 
-    def save(self, name: str, elapsed: float) -> str:
-        path = os.path.join(self.out_dir, name)
-        ckpt_mod.save(self.make_checkpoint(elapsed), path)
+    def save(self, name: str) -> str:
+        self.tick()
+        path = os.path.join(self.plan.out_dir, name)
+        ckpt_mod.save(self.state.to_checkpoint(self.plan), path)
         self.callbacks.on_save(path)
         return path
 
-    # --- evaluation and previews ---------------------------------------------------------
-    def evaluate(self) -> float:
-        loss, _ = evaluate_stream(self.params, self.config, self.corpus.val)
-        return loss
+    def evaluate(self, metrics: MetricsLog) -> None:
+        """Validation loss, one entry in the history and the log, `last` (and `best`) saved."""
+        s = self.state
+        t0 = time.monotonic()
+        val = evaluate_stream(s.params, self.config, self.plan.corpus.val)[0] if self.has_val else float("nan")
+        self.eval_seconds = time.monotonic() - t0
+        self.tick()
+        improved = self.has_val and val < s.best_val
+        if improved:
+            s.best_val = val
+        s.history.append({"step": s.step, "elapsed": round(s.elapsed, 3),
+                          "train_loss": float(np.mean(self.recent)) if self.recent else None,
+                          "val_loss": val if self.has_val else None})
+        metrics.write({"step": s.step, "elapsed": round(s.elapsed, 3), "val_loss": val if self.has_val else None})
+        self.save(LAST)
+        if improved or not self.has_val:
+            self.save(BEST)
+        self.callbacks.on_eval(EvalInfo(s.step, val, s.best_val, improved, self.eval_seconds))
 
     def preview(self) -> str:
         settings = sampling.SampleSettings(length=self.opts.sample_length)
-        rngs = [np.random.default_rng([self.opts.seed, self.step])]
-        return "".join(
-            chars[0]
-            for chars in sampling.generate(self.params, self.config, self.corpus.vocab, settings, rngs)
-        )
-
-    # --- the loop ------------------------------------------------------------------------
-    def budget_reached(self, elapsed: float, eval_reserve: float) -> str | None:
-        b = self.budget
-        if b.end_step is not None and self.step >= b.end_step:
-            return "steps"
-        if b.end_epoch is not None and self.epoch >= b.end_epoch:
-            return "epochs"
-        if b.end_time is not None and elapsed + eval_reserve >= b.end_time:
-            return "time"
-        return None
+        rngs = [np.random.default_rng([self.opts.seed, self.state.step])]
+        return "".join(chars[0] for chars in
+                       sampling.generate(self.state.params, self.config, self.plan.corpus.vocab, settings, rngs))
 
     def run(self) -> TrainResult:
-        os.makedirs(self.out_dir, exist_ok=True)
-        with run_lock(self.out_dir):
-            return self._run()
-
-    def _run(self) -> TrainResult:
-        for name in os.listdir(self.out_dir):  # left by a process killed while saving
-            if name.startswith(ckpt_mod.TMP_PREFIX):
-                os.unlink(os.path.join(self.out_dir, name))
-        metrics = open(os.path.join(self.out_dir, METRICS), "a", encoding="utf-8")
-        self.callbacks.on_start(self)
-        start = time.monotonic()
-        T, B = self.opts.seq_len, self.batch_size
-        has_val = len(self.corpus.val) > 1
-        eval_seconds = 0.0  # the last evaluation's duration, reserved at the end of a --time budget
-        recent: list[float] = []
-        chars_done = 0
-        step_time = 0.0
-
-        diverged_above = 3.0 * math.log(self.config.vocab_size)
-
-        def elapsed() -> float:
-            return self.elapsed_before + time.monotonic() - start
-
-        def do_eval():
-            nonlocal eval_seconds
-            t0 = time.monotonic()
-            val = self.evaluate() if has_val else float("nan")
-            eval_seconds = time.monotonic() - t0
-            improved = has_val and val < self.best_val
-            if improved:
-                self.best_val = val
-            train_loss = float(np.mean(recent)) if recent else None
-            self.history.append({"step": self.step, "elapsed": round(elapsed(), 3),
-                                 "train_loss": train_loss, "val_loss": val if has_val else None})
-            metrics.write(json.dumps({"step": self.step, "elapsed": round(elapsed(), 3),
-                                      "val_loss": val if has_val else None}) + "\n")
-            metrics.flush()
-            self.save(LAST, elapsed())
-            if improved or not has_val:
-                self.save(BEST, elapsed())
-            self.callbacks.on_eval(EvalInfo(self.step, val, self.best_val, improved, eval_seconds))
-
-        stopped_by = None
-        last_eval_step = None
+        out = self.plan.out_dir
         try:
-            while True:
-                stopped_by = self.stop_requested or self.budget_reached(elapsed(), eval_seconds)
-                if stopped_by:
-                    break
-                if self.window >= self.streams.windows_per_epoch:  # a new epoch: fresh state
-                    self.epoch += 1
-                    self.window = 0
-                    self.state = zero_state(self.config, B, self.dtype)
-                    continue
-                t0 = time.monotonic()
-                ids = self.streams.window(self.window)  # (T+1, B)
-                if self.opts.state_reset > 0:
-                    reset = self.rng.random(B) < self.opts.state_reset
-                    self.state[:, :, reset] = 0.0
-                dropout_rng = self.rng if self.config.dropout > 0 else None
-                r = loss_and_grads(self.params, self.config, ids, self.state, dropout_rng)
-                norm, clipped = clip_by_global_norm(r.grads, self.opts.clip)
-                if not (math.isfinite(r.loss) and math.isfinite(norm)):
-                    raise TrainingDiverged(
-                        f"the loss became {r.loss} at step {self.step + 1} (gradient norm {norm:.3g}); "
-                        f"lower --lr (now {self.opts.lr:g}) or --clip"
-                    )
-                lr = self.learning_rate(elapsed())
-                self.optimizer.step(self.params, r.grads, lr)
-                self.state = r.final_state
-                self.window += 1
-                self.step += 1
-                chars_done += T * B
-                step_time += time.monotonic() - t0
-                recent = (recent + [r.loss])[-100:]
-                if len(recent) >= DIVERGE_STEPS and min(recent[-DIVERGE_STEPS:]) > diverged_above:
-                    raise TrainingDiverged(
-                        f"the loss diverged: above {diverged_above:.2f} nats/char (3 ln V, far worse than "
-                        f"guessing uniformly) for {DIVERGE_STEPS} steps up to step {self.step}; lower --lr "
-                        f"(now {self.opts.lr:g})"
-                    )
-                if self.step % self.opts.log_every == 0:
-                    metrics.write(json.dumps({
-                        "step": self.step, "elapsed": round(elapsed(), 3), "train_loss": r.loss,
-                        "lr": lr, "grad_norm": norm, "clipped": clipped}) + "\n")
-                    metrics.flush()  # so that `tail -f metrics.jsonl` follows the run
-                self.callbacks.on_step(StepInfo(
-                    step=self.step, epoch=self.epoch, loss=r.loss, grad_norm=norm, clipped=clipped,
-                    lr=lr, elapsed=elapsed(), chars_per_sec=chars_done / max(step_time, 1e-9),
-                    progress=self.budget.progress(self.step, self.epoch_float(), elapsed()),
-                ))
-                if self.opts.eval_every and self.step % self.opts.eval_every == 0:
-                    do_eval()
-                    last_eval_step = self.step
-                if self.opts.sample_every and self.step % self.opts.sample_every == 0:
-                    self.callbacks.on_sample(self.step, self.preview())
-        finally:
-            metrics.flush()
-        if self.stop_requested:
-            # asked to stop (Ctrl-C / SIGTERM, between two steps): save where we are, no evaluation
-            self.save(LAST, elapsed())
-            if not os.path.exists(os.path.join(self.out_dir, BEST)):
-                self.save(BEST, elapsed())
-        elif last_eval_step != self.step:
-            do_eval()
-        metrics.close()
+            os.makedirs(out, exist_ok=True)
+            with run_lock(out):
+                remove_temporary_files(out, ckpt_mod.TMP_PREFIX)
+                with MetricsLog(out) as metrics:
+                    return self._run(metrics)
+        except TrainingDiverged as e:
+            raise TrainingDiverged(f"{e}; the last good checkpoint is kept in {out}") from None
+        except OSError as e:
+            raise RunDirError(f"cannot write to {out}: {e.strerror or e}") from None
+
+    def _run(self, metrics: MetricsLog) -> TrainResult:
+        s, o, B = self.state, self.opts, self.plan.batch_size
+        self.callbacks.on_start(s.step)
+        diverged_above = 3.0 * math.log(self.config.vocab_size)
+        chars_done, step_time, last_eval_step = 0, 0.0, None
+        self.clock = time.monotonic() - s.elapsed
+        while True:
+            self.tick()
+            reached = self.plan.budget.reached(s.step, s.epoch, s.elapsed + self.eval_seconds)
+            stop = self.stop_requested or (Stop[reached.upper()] if reached else None)
+            if stop:
+                break
+            if s.window >= self.streams.windows_per_epoch:  # a new epoch: fresh state
+                s.epoch, s.window = s.epoch + 1, 0
+                s.carried = zero_state(self.config, B, s.carried.dtype)
+                continue
+            t0 = time.monotonic()
+            lr = self.learning_rate()
+            try:
+                r = train_step(s.params, self.config, s.optimizer, self.streams.window(s.window), s.carried,
+                               lr=lr, clip=o.clip, rng=s.rng, state_reset=o.state_reset)
+            except TrainingDiverged as e:
+                raise TrainingDiverged(f"{e} at step {s.step + 1}; lower --lr (now {o.lr:g}) or --clip") from None
+            s.carried, s.window, s.step = r.final_state, s.window + 1, s.step + 1
+            chars_done += o.seq_len * B
+            step_time += time.monotonic() - t0
+            self.tick()
+            self.recent = (self.recent + [r.loss])[-100:]
+            if len(self.recent) >= DIVERGE_STEPS and min(self.recent[-DIVERGE_STEPS:]) > diverged_above:
+                raise TrainingDiverged(
+                    f"the loss diverged: above {diverged_above:.2f} nats/char (3 ln V, far worse than guessing "
+                    f"uniformly) for {DIVERGE_STEPS} steps up to step {s.step}; lower --lr (now {o.lr:g})")
+            if s.step % o.log_every == 0:
+                metrics.write({"step": s.step, "elapsed": round(s.elapsed, 3), "train_loss": r.loss,
+                               "lr": lr, "grad_norm": r.grad_norm, "clipped": r.clipped})
+            self.callbacks.on_step(StepInfo(
+                step=s.step, epoch=s.epoch, loss=r.loss, grad_norm=r.grad_norm, clipped=r.clipped, lr=lr,
+                elapsed=s.elapsed, chars_per_sec=chars_done / max(step_time, 1e-9),
+                progress=self.plan.budget.progress(s.step, self.epoch_float(), s.elapsed)))
+            if o.eval_every and s.step % o.eval_every == 0:
+                self.evaluate(metrics)
+                last_eval_step = s.step
+            if o.sample_every and s.step % o.sample_every == 0:
+                self.callbacks.on_sample(s.step, self.preview())
+        if stop.requested:  # asked to stop between two steps: save where we are, no evaluation
+            self.save(LAST)
+            if not os.path.exists(os.path.join(self.plan.out_dir, BEST)):
+                self.save(BEST)
+        elif last_eval_step != s.step:
+            self.evaluate(metrics)
+        self.tick()
         return TrainResult(
-            out_dir=self.out_dir, steps=self.step, epochs=self.epoch, elapsed=elapsed(),
+            out_dir=self.plan.out_dir, steps=s.step, epochs=s.epoch, elapsed=s.elapsed,
             chars_per_sec=chars_done / max(step_time, 1e-9),
-            train_loss=float(np.mean(recent)) if recent else float("nan"),
-            best_val_loss=None if math.isinf(self.best_val) else self.best_val,
-            val_unigram=self.val_unigram,
-            best_path=os.path.join(self.out_dir, BEST), last_path=os.path.join(self.out_dir, LAST),
-            stopped_by=stopped_by, batch_size=B,
-        )
+            train_loss=float(np.mean(self.recent)) if self.recent else float("nan"),
+            best_val_loss=None if math.isinf(s.best_val) else s.best_val, val_unigram=self.plan.val_unigram,
+            best_path=os.path.join(self.plan.out_dir, BEST), last_path=os.path.join(self.plan.out_dir, LAST),
+            stopped_by=stop, batch_size=B)

@@ -5,9 +5,10 @@ import math
 import numpy as np
 import pytest
 
-from charrnn import teacher_forcing
-from charrnn.gradients import CHECK_TOLERANCE, check_gradients, step_contributions
-from charrnn.model import ModelConfig, init_params, param_shapes, zero_state
+from charrnn import sampling, teacher_forcing
+from charrnn.gradients import (CHECK_TOLERANCE, check_gradients, numerical_gradient, relative_error,
+                               step_contributions)
+from charrnn.model import ModelConfig, init_params, log_softmax, param_shapes, zero_state
 from charrnn.optim import clip_by_global_norm, make_optimizer
 
 from conftest import PANGRAMS
@@ -105,18 +106,44 @@ def test_two_carried_windows_equal_one_long_window(cell, rng):
     np.testing.assert_allclose(final, long_final, rtol=1e-12)
 
 
+def loss_unshared_at(params, config, ids, state0, t_star, name, value):
+    """The window's mean loss when tensor `name` takes `value` at step t_star only: the network
+    unrolled with that one weight no longer shared. Computed with the free-running path's
+    one-step function fed the observed characters -- no BPTT code involved."""
+    cell = config.make_cell()
+    T, B = ids.shape[0] - 1, ids.shape[1]
+    state = [tuple(state0[k, s] for s in range(config.state_size)) for k in range(config.num_layers)]
+    total = 0.0
+    for t in range(T):
+        p = {**params, name: value} if t == t_star else params
+        logits, state = sampling.step(p, config, cell, ids[t], state)
+        total -= log_softmax(logits)[np.arange(B), ids[t + 1]].sum()
+    return total / (T * B)
+
+
 @pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
-def test_step_contributions_add_up_to_the_full_gradient(cell, rng):
-    config = ModelConfig(vocab_size=9, hidden_size=6, num_layers=2, cell=cell)
+def test_each_steps_contribution_is_the_gradient_of_that_steps_copy_of_the_weight(cell, rng):
+    """Parameter sharing, checked independently: the contribution of step t to dL/dW equals
+    dL/dW_t of a network whose W is unshared at step t (finite differences), for every tensor
+    and step; and the contributions add up to BPTT's gradient."""
+    config = ModelConfig(vocab_size=5, hidden_size=3, num_layers=2, cell=cell)
     params = init_params(config, rng, np.float64)
-    ids = rng.integers(0, 9, size=(11, 4))
-    contrib, grads, _ = step_contributions(params, config, ids, zero_state(config, 4, np.float64))
-    assert set(contrib) == set(grads)
-    for name, c in contrib.items():
-        assert c.shape == (10,) + grads[name].shape
-        np.testing.assert_allclose(c.sum(axis=0), grads[name], rtol=1e-10, atol=1e-14)
-        # a shared weight really is updated by many steps, not just one
-        assert np.count_nonzero(np.abs(c).reshape(10, -1).sum(axis=1)) > 1
+    for p in params.values():
+        p *= 3.0
+    T, B = 4, 2
+    ids = rng.integers(0, 5, size=(T + 1, B))
+    state0 = rng.normal(scale=0.5, size=zero_state(config, B).shape)
+    contributions, grads, _ = step_contributions(params, config, ids, state0)
+    summed = {n: np.zeros_like(g) for n, g in grads.items()}
+    for t, part in enumerate(contributions):
+        assert set(part) == set(grads)
+        for name, c in part.items():
+            value = params[name].copy()
+            numeric = numerical_gradient(lambda: loss_unshared_at(params, config, ids, state0, t, name, value), value)
+            assert relative_error(c, numeric) < CHECK_TOLERANCE, (t, name)
+            summed[name] += c
+    for name, g in grads.items():
+        np.testing.assert_allclose(summed[name], g, rtol=1e-10, atol=1e-14)
 
 
 @pytest.mark.parametrize("cell,num_layers", [("lstm", 2), ("gru", 1), ("rnn", 1)])

@@ -35,12 +35,12 @@ def test_failed_save_keeps_the_previous_checkpoint(corpus_file, tmp_path, runs, 
 
 
 def test_unwritable_out_is_refused_before_training(corpus_file, tmp_path, runs, monkeypatch):
-    import charrnn.cli as cli
+    from charrnn import runs as runs_mod
 
     def no_write(*a, **k):
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr(cli, "open", no_write, raising=False)
+    monkeypatch.setattr(runs_mod, "open", no_write, raising=False)
     r = invoke("train", corpus_file, *SMALL, "--steps", "2", "--out", tmp_path / "ro")
     assert r.exit_code == 1 and "cannot write to --out" in r.stderr and "Permission denied" in r.stderr
     assert not (tmp_path / "ro" / "last.safetensors").exists()

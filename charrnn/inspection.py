@@ -1,0 +1,184 @@
+"""The report of `charrnn inspect-gradients`: for one model (a checkpoint's) or several fresh
+ones side by side, on one window of real text, everything `gradients.py` can show -- the
+gradient check, gradient flow back through time, each step's contribution to the shared
+weights, per-gate gradients, clipping -- as plain JSON-able data that `render.py` draws.
+
+Only per-step *norms* are kept, never per-step tensors, so memory stays that of a few gradients
+whatever the window length and vocabulary size.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from charrnn import corpora
+from charrnn.checkpoint import load as load_checkpoint
+from charrnn.data import Streams, fit_batch_size
+from charrnn.gradients import CHECK_TOLERANCE, check_gradients, gradient_flow, step_contributions
+from charrnn.model import ModelConfig, cast_params, init_params, layer_names, num_params, zero_state
+from charrnn.optim import global_norm, make_optimizer
+from charrnn.trainer import train_step
+from charrnn.vocab import Vocab
+
+VANISH, EXPLODE = 1e-3, 1e3
+
+
+def gate_layout(config: ModelConfig) -> list[tuple[str, str, str]]:
+    """(symbol, role, nonlinearity it feeds) for each block of G*H rows, in PyTorch order."""
+    g = config.gate_activation
+    if config.cell == "rnn":
+        return [("h", "new hidden state", config.activation)]
+    if config.cell == "gru":
+        return [("r", "reset gate", g), ("z", "update gate", g), ("n", "candidate state", "tanh")]
+    return [("i", "input gate", g), ("f", "forget gate", g), ("g", "candidate cell", "tanh"),
+            ("o", "output gate", g)]
+
+
+def flow_summary(norms_back: np.ndarray) -> dict:
+    """norms_back[k] = ||dL_T/dh_{T-k}||. Steps back until the norm falls below VANISH times
+    (or rises above EXPLODE times) its value at T; None when that does not happen in the window."""
+    ref = norms_back[0]
+    vanish = np.nonzero(norms_back < VANISH * ref)[0]
+    explode = np.nonzero(norms_back > EXPLODE * ref)[0]
+    return {
+        "norms": [float(x) for x in norms_back],
+        "vanish_steps": int(vanish[0]) if vanish.size else None,
+        "explode_steps": int(explode[0]) if explode.size else None,
+    }
+
+
+def inspect(
+    params: dict,
+    config: ModelConfig,
+    ids: np.ndarray,
+    clip: float = 5.0,
+    check_steps: int = 20,
+    check_elements: int = 12,
+    seed: int = 0,
+) -> dict:
+    """Everything `charrnn inspect-gradients` shows about one model on one window ids (T+1, B),
+    as plain JSON-able data. All computed in float64."""
+    p64 = cast_params(params, np.float64)
+    T, B = ids.shape[0] - 1, ids.shape[1]
+    H = config.hidden_size
+    state0 = zero_state(config, B, np.float64)
+
+    Tc = min(T, check_steps)
+    checks = check_gradients(p64, config, ids[: Tc + 1], state0, max_elements=check_elements,
+                             rng=np.random.default_rng(seed))
+    flow = gradient_flow(p64, config, ids, state0)  # (T,) for t = 0..T-1
+    contributions, grads, loss = step_contributions(p64, config, ids, state0)
+    step_norms = {name: [] for name in grads}  # per tensor: ||contribution at t|| for t = 1 .. T
+    summed = {name: np.zeros_like(g) for name, g in grads.items()}
+    for part in contributions:
+        for name, c in part.items():
+            step_norms[name].append(float(np.linalg.norm(c)))
+            summed[name] += c
+    sharing = []
+    for name, full in grads.items():
+        diff = float(np.max(np.abs(summed[name] - full)))
+        scale = float(np.max(np.abs(full))) or 1.0
+        sharing.append({
+            "name": name,
+            "shape": list(full.shape),
+            "step_norms": step_norms[name],
+            "full_norm": float(np.linalg.norm(full)),
+            "max_abs_diff": diff,
+            "sum_matches_full": diff <= 1e-9 * scale,
+        })
+
+    gates = []
+    for k in range(config.num_layers):
+        for j, (sym, role, nonlin) in enumerate(gate_layout(config)):
+            rows = slice(j * H, (j + 1) * H)
+            tensors = []
+            for name in layer_names(k):
+                g = grads[name][rows]
+                tensors.append({"name": f"{name}[{j * H}:{(j + 1) * H}]", "shape": list(g.shape),
+                                "grad_norm": float(np.linalg.norm(g))})
+            gates.append({"layer": k, "gate": sym, "role": role, "nonlinearity": nonlin, "tensors": tensors})
+    gates.append({"layer": None, "gate": "o_t", "role": "decoder (softmax over the vocabulary)",
+                  "nonlinearity": "softmax", "tensors": [
+                      {"name": n, "shape": list(grads[n].shape), "grad_norm": float(np.linalg.norm(grads[n]))}
+                      for n in ("decoder.weight", "decoder.bias")]})
+
+    norm = global_norm(grads)
+    return {
+        "model": {**config.to_dict(), "parameters": num_params(config)},
+        "loss": loss,
+        "gradient_check": {
+            "steps": Tc,
+            "tolerance": CHECK_TOLERANCE,
+            "tensors": [{"name": r.name, "shape": list(r.shape), "elements": r.elements,
+                         "rel_error": r.rel_error, "max_abs_error": r.max_abs_error, "passed": r.passed}
+                        for r in checks],
+            "passed": all(r.passed for r in checks),
+        },
+        "gradient_flow": flow_summary(flow[::-1]),
+        "parameter_sharing": sharing,
+        "gates": gates,
+        "clipping": {"global_norm": norm, "clip": clip, "would_clip": bool(clip and norm > clip)},
+    }
+
+
+# the side-by-side comparison `charrnn inspect-gradients` builds when given no checkpoint
+FRESH_MODELS = [
+    ("rnn", "tanh", "sigmoid"),
+    ("rnn", "sigmoid", "sigmoid"),
+    ("rnn", "relu", "sigmoid"),
+    ("gru", "tanh", "sigmoid"),
+    ("lstm", "tanh", "sigmoid"),
+    ("lstm", "tanh", "hard_sigmoid"),
+]
+
+
+def warm_up(params: dict, config: ModelConfig, streams, steps: int, lr: float = 5e-3, clip: float = 5.0,
+            seed: int = 0) -> None:
+    """A short training run in place (the trainer's own `train_step`: teacher forcing, dropout,
+    clipping, Adam), so that a fresh model's gradients show what training makes of each
+    architecture and not only its initialisation."""
+    opt = make_optimizer("adam", lr)
+    rng = np.random.default_rng(seed)
+    state = zero_state(config, streams.B, params["decoder.weight"].dtype)
+    for i in range(steps):
+        state = train_step(params, config, opt, streams.window(i % streams.windows_per_epoch), state,
+                           lr=lr, clip=clip, rng=rng).final_state
+
+
+def build_report(checkpoint: str | None, corpus: str | None, encoding: str = "utf-8", *, seq_len: int = 100,
+                 batch_size: int = 4, hidden_size: int = 64, num_layers: int = 1, train_steps: int = 0,
+                 clip: float = 5.0, check_steps: int = 20, check_elements: int = 12, seed: int = 0,
+                 progress=None) -> dict:
+    """The whole `charrnn inspect-gradients` report, as JSON-able data: a checkpoint's model,
+    or (without one) every kind of fresh model in FRESH_MODELS, on one window of the text."""
+    rng = np.random.default_rng(seed)
+    if checkpoint:
+        ck = load_checkpoint(checkpoint)
+        src = corpora.load(corpus, encoding) if corpus is not None else corpora.of_checkpoint(ck)
+        source, vocab, models = src.name, ck.vocab, [(ck.config, ck.params)]
+    else:
+        src = corpora.load(corpus, encoding, progress=progress)
+        source = src.name if corpus else "Python's bundled documentation (pydoc_data)"
+        vocab = Vocab.from_text(src.text)
+        models = []
+        for cell, act, gate in FRESH_MODELS:
+            config = ModelConfig(vocab_size=len(vocab), hidden_size=hidden_size, num_layers=num_layers,
+                                 cell=cell, activation=act, gate_activation=gate)
+            models.append((config, init_params(config, np.random.default_rng(seed))))
+    ids = vocab.encode(src.text, unknown="drop")
+    B = fit_batch_size(len(ids), batch_size, seq_len)
+    streams = Streams(ids, B, seq_len)
+    window = streams.window(int(rng.integers(streams.windows_per_epoch)))  # (T+1, B)
+    reports = []
+    for config, params in models:
+        if not checkpoint and train_steps:
+            warm_up(params, config, streams, train_steps, seed=seed)
+        reports.append(inspect(params, config, window, clip=clip, check_steps=check_steps,
+                               check_elements=check_elements, seed=seed))
+    return {
+        "window": {"seq_len": seq_len, "batch_size": B, "source": source,
+                   "checkpoint": checkpoint, "train_steps": 0 if checkpoint else train_steps},
+        "tolerance": CHECK_TOLERANCE,
+        "models": reports,
+        "all_checks_passed": all(r["gradient_check"]["passed"] for r in reports),
+    }

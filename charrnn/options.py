@@ -1,0 +1,56 @@
+"""One home for every default the user can change: a dataclass field declared with `option`
+carries its default, its help text and its allowed values, and the CLI builds its Click
+options from these fields (`cli.options_from`). Nothing else writes a default down again.
+
+    hidden_size: int = option(512, "Hidden units per layer (H).", low=1, high=16384)
+
+`low`/`high` bound a number (`open_low`/`open_high` exclude the bound itself); `choices` lists
+the allowed words; `type` is the value's type when the default (None) does not show it;
+`shown` replaces the default in the help text when the default is decided later (None).
+"""
+
+from __future__ import annotations
+
+from dataclasses import MISSING, Field, dataclass, field, fields
+
+
+def option(default, help: str, *, choices=None, low=None, high=None, open_low=False,
+           open_high=False, type=None, shown=None, flag: str | None = None) -> Field:
+    meta = {"help": help, "choices": choices, "low": low, "high": high, "open_low": open_low,
+            "open_high": open_high, "type": type, "shown": shown, "flag": flag}
+    return field(default=default, metadata={"option": meta})
+
+
+def option_fields(cls) -> list[tuple[Field, dict]]:
+    """(field, its option metadata) for every user-facing field of a dataclass, in order."""
+    return [(f, f.metadata["option"]) for f in fields(cls) if "option" in f.metadata]
+
+
+def defaults(cls) -> dict:
+    return {f.name: f.default for f in fields(cls) if f.default is not MISSING}
+
+
+@dataclass
+class TrainOptions:
+    """How a model is trained (the model itself is `model.ModelConfig`)."""
+
+    optimizer: str = option("adam", "Optimiser.", choices=("adam", "adagrad", "rmsprop", "sgd"))
+    lr: float = option(4e-3, "Learning rate.", low=0.0, open_low=True)
+    lr_schedule: str = option("auto", "auto: cosine decay to 10% of --lr over --time when a time is "
+                                      "given, else constant.", choices=("auto", "constant", "cosine"))
+    min_lr_frac: float = 0.1  # cosine decays lr to lr * min_lr_frac
+    clip: float = option(5.0, "Clip the global gradient norm to this; 0 = off.", low=0.0)
+    seq_len: int = option(100, "BPTT window T (characters per window).", low=1)
+    batch_size: int = option(32, "B parallel streams.", low=1)
+    dtype: str = option("float32", "Training precision.", choices=("float32", "float64"))
+    val_frac: float = option(0.1, "The last fraction of the text validates.", low=0.0, high=1.0, open_high=True)
+    seed: int = option(0, "Random seed (weights, dropout, state resets).")
+    eval_every: int = option(500, "Evaluate and checkpoint every N steps; 0 = at the end only.", low=0)
+    sample_every: int = option(0, "Print a preview sample every N steps; 0 = never.", low=0)
+    sample_length: int = 200  # characters in a preview sample
+    state_reset: float = option(0.01, "Chance per window and stream of starting from a zero state, so "
+                                      "the model also learns to start fresh.", low=0.0, high=1.0)
+    log_every: int = 10  # steps between lines of metrics.jsonl
+
+    # what may not change when a run is resumed, because the saved state depends on it
+    FIXED_ON_RESUME = ("optimizer", "seq_len", "batch_size", "val_frac")

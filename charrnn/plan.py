@@ -1,0 +1,152 @@
+"""Planning a training run before it starts: which text, which model, which options, which
+budget, which directory -- for a fresh run or for a resumed one -- checked as a whole, so that a
+mistake is refused before anything is written.
+
+    plan_run(...) -> RunPlan       everything `Trainer` needs
+
+A fresh run takes every option the user gave and the defaults of the dataclasses for the rest
+(`ModelConfig`, `TrainOptions`). A resumed run takes the checkpoint's model and options;
+options given again must agree where the saved state depends on them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from charrnn import corpora
+from charrnn.checkpoint import Checkpoint, load as load_checkpoint
+from charrnn.data import Corpus, fit_batch_size, sha256_text, unigram_entropy
+from charrnn.errors import UserError
+from charrnn.model import ModelConfig
+from charrnn.options import TrainOptions
+from charrnn.runs import new_run_dir, prepare_out_dir
+
+DEFAULT_EPOCHS = 10  # a fresh run with no --steps, --epochs or --time
+
+
+class ResumeError(UserError):
+    """A resume whose corpus, model or options do not fit its checkpoint."""
+
+
+@dataclass
+class Budget:
+    """Absolute end points (None = no limit): step count, epoch count, elapsed seconds."""
+
+    end_step: int | None = None
+    end_epoch: int | None = None
+    end_time: float | None = None
+    start_step: int = 0  # where the current budget (and its lr schedule) began
+    start_epoch: float = 0.0
+    start_time: float = 0.0
+
+    def progress(self, step: int, epoch_float: float, elapsed: float) -> float:
+        """Fraction of the budget used, by whichever limit is closest to running out."""
+        fracs = []
+        if self.end_step is not None:
+            fracs.append((step - self.start_step) / max(self.end_step - self.start_step, 1))
+        if self.end_epoch is not None:
+            fracs.append((epoch_float - self.start_epoch) / max(self.end_epoch - self.start_epoch, 1e-9))
+        if self.end_time is not None:
+            fracs.append((elapsed - self.start_time) / max(self.end_time - self.start_time, 1e-9))
+        return min(max(fracs), 1.0) if fracs else 0.0
+
+    def reached(self, step: int, epoch: int, elapsed: float) -> str | None:
+        """Which limit is reached ("steps", "epochs", "time"), or None."""
+        if self.end_step is not None and step >= self.end_step:
+            return "steps"
+        if self.end_epoch is not None and epoch >= self.end_epoch:
+            return "epochs"
+        if self.end_time is not None and elapsed >= self.end_time:
+            return "time"
+        return None
+
+
+@dataclass
+class RunPlan:
+    corpus_arg: str  # the corpus as the user can name it again (in the resume command)
+    corpus_info: dict  # name, path, encoding: stored in every checkpoint
+    corpus: Corpus
+    config: ModelConfig
+    options: TrainOptions
+    budget: Budget
+    batch_size: int  # options.batch_size, or fewer streams when the text is short
+    out_dir: str
+    prior: Checkpoint | None  # the checkpoint resumed from
+    val_unigram: float | None  # the validation split's unigram entropy, the baseline to beat
+
+
+def plan_run(corpus: str | None, *, resume: str | None = None, out: str | None = None,
+             encoding: str = "utf-8", model_given: dict | None = None,
+             options_given: dict | None = None, steps: int | None = None,
+             epochs: int | None = None, time_budget: float | None = None,
+             progress=None) -> RunPlan:
+    """Check everything and create the run directory; raise a UserError for anything wrong.
+    `model_given` / `options_given` hold only what the user gave explicitly."""
+    model_given = {k: v for k, v in (model_given or {}).items() if v is not None}
+    options_given = {k: v for k, v in (options_given or {}).items() if v is not None}
+    prior = load_checkpoint(resume) if resume else None
+    if prior is not None and corpus is None:  # resume on the text the run was trained on
+        source = corpora.of_checkpoint(prior)
+        corpus = source.path or source.name
+    else:
+        source = corpora.load(corpus, encoding, progress=progress)
+        corpus = corpus or corpora.DEFAULT
+    if prior is not None:
+        config = check_resume(prior, model_given, options_given, source.text)
+        options = TrainOptions(**{**prior.train["options"], **options_given})
+        data = Corpus.from_text(source.text, options.val_frac, vocab=prior.vocab)
+        budget = resume_budget(prior, steps, epochs, time_budget)
+        out = out or os.path.dirname(os.path.abspath(resume))
+    else:
+        options = TrainOptions(**options_given)
+        data = Corpus.from_text(source.text, options.val_frac)
+        config = ModelConfig(vocab_size=len(data.vocab), **model_given)
+        if not (steps or epochs or time_budget):
+            epochs = DEFAULT_EPOCHS
+        budget = Budget(end_step=steps, end_epoch=epochs, end_time=time_budget)
+        out = out or new_run_dir(source.name)
+    batch_size = fit_batch_size(len(data.train), options.batch_size, options.seq_len)
+    prepare_out_dir(out, resuming=prior is not None)
+    return RunPlan(
+        corpus_arg=corpus, corpus_info={"name": source.name, "path": source.path, "encoding": source.encoding},
+        corpus=data, config=config, options=options, budget=budget, batch_size=batch_size, out_dir=out,
+        prior=prior, val_unigram=unigram_entropy(data.val, config.vocab_size) if len(data.val) > 1 else None,
+    )
+
+
+def check_resume(prior: Checkpoint, model_given: dict, options_given: dict, text: str) -> ModelConfig:
+    """Refuse a resume whose corpus or options do not fit the checkpoint; return its config."""
+    path = prior.path
+    if prior.corpus.get("sha256") != sha256_text(text):
+        raise ResumeError(f"{path} was trained on a different corpus "
+                          f"({prior.corpus.get('name', '?')}); resume it with the same text")
+    config = prior.config
+    for k, v in model_given.items():
+        if getattr(config, k) != v:
+            raise ResumeError(f"--{k.replace('_', '-')} {v} differs from the checkpoint's "
+                              f"{getattr(config, k)}; a resumed run keeps its model")
+    saved = prior.train["options"]
+    for k in TrainOptions.FIXED_ON_RESUME:
+        if k in options_given and options_given[k] != saved[k]:
+            raise ResumeError(f"--{k.replace('_', '-')} {options_given[k]} differs from the checkpoint's "
+                              f"{saved[k]}; a resumed run keeps it")
+    if prior.carried_state is None or "rng_state" not in prior.train:
+        raise ResumeError(f"{path} holds weights only, no training state to resume")
+    return config
+
+
+def resume_budget(prior: Checkpoint, steps, epochs, time_budget) -> Budget:
+    """No budget options: finish the saved budget. Otherwise: this much *more* training."""
+    t = prior.train
+    if not (steps or epochs or time_budget):
+        budget = Budget(**t["budget"])
+        if budget.reached(t["step"], t["epoch"], t["elapsed"]):
+            raise ResumeError(f"{prior.path} finished its budget; add --steps, --epochs or --time to train more")
+        return budget
+    return Budget(
+        end_step=t["step"] + steps if steps else None,
+        end_epoch=t["epoch"] + epochs if epochs else None,
+        end_time=t["elapsed"] + time_budget if time_budget else None,
+        start_step=t["step"], start_epoch=float(t["epoch"]), start_time=t["elapsed"],
+    )

@@ -1,0 +1,59 @@
+"""What `charrnn eval` and `charrnn info` report, as plain JSON-able data (render.py draws it)."""
+
+from __future__ import annotations
+
+import math
+
+from charrnn.checkpoint import Checkpoint
+from charrnn.corpora import Source
+from charrnn.data import CorpusError, unigram_entropy
+from charrnn.model import num_params
+from charrnn.teacher_forcing import evaluate_stream
+
+LN2 = math.log(2)
+
+
+def bits(nats: float) -> float:
+    return nats / LN2
+
+
+def evaluation(ck: Checkpoint, src: Source) -> dict:
+    """The checkpoint's loss on a text read as one stream (teacher forced, state carried from
+    the first character to the last), beside the text's unigram baseline. Characters the model
+    never saw are left out and counted."""
+    ids = ck.vocab.encode(src.text, unknown="drop")
+    if len(ids) < 2:
+        raise CorpusError(f"{src.name} has fewer than two characters the model knows; nothing to evaluate")
+    loss, predicted = evaluate_stream(ck.params, ck.config, ids)
+    return {
+        "checkpoint": ck.path, "text": src.name, "loss": loss, "bits": bits(loss),
+        "perplexity": math.exp(loss), "unigram": unigram_entropy(ids, ck.config.vocab_size),
+        "predicted": predicted, "unknown_count": len(src.text) - len(ids),
+        "unknown_chars": ck.vocab.unknown(src.text),
+    }
+
+
+def description(ck: Checkpoint) -> dict:
+    """What a checkpoint holds: config, tensors, vocabulary, corpus, progress, loss history."""
+    t = ck.train
+    return {
+        "checkpoint": ck.path,
+        "config": ck.config.to_dict(),
+        "parameters": num_params(ck.config),
+        "tensors": [{"name": n, "shape": list(p.shape), "count": int(p.size)} for n, p in ck.params.items()],
+        "vocab": ck.vocab.chars,
+        "corpus": ck.corpus,
+        "training": {k: t.get(k) for k in ("step", "epoch", "elapsed", "best_val_loss", "options", "batch_size")},
+        "history": t.get("history", []),
+    }
+
+
+def finite_or_none(x):
+    """JSON has no NaN or infinity: write them as null."""
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: finite_or_none(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [finite_or_none(v) for v in x]
+    return x
