@@ -41,6 +41,16 @@ def step(params: dict, config: ModelConfig, cell, x: np.ndarray, state: list) ->
     return decode(params, inp), new_state
 
 
+def read_prime(params: dict, config: ModelConfig, cell, ids: np.ndarray, batch_size: int) -> list:
+    """The state after reading the characters `ids` from a zero state, teacher forced (the
+    observed characters are the inputs, the outputs are not used), for B identical streams."""
+    state0 = zero_state(config, batch_size, params["decoder.weight"].dtype)
+    state = [tuple(state0[k, s] for s in range(config.state_size)) for k in range(config.num_layers)]
+    for c in ids:
+        _, state = step(params, config, cell, np.full(batch_size, c, dtype=np.intp), state)
+    return state
+
+
 def sampling_distribution(logits, temperature=1.0, top_k=None, top_p=None) -> np.ndarray:
     """Probabilities (B, V) in float64 from logits (B, V): divide by the temperature, keep the
     k most likely characters and/or the smallest set whose probability reaches top_p."""
@@ -125,21 +135,16 @@ def generate(
     Memory is constant in `settings.length`. The prime is not yielded (the caller has it)."""
     cell = config.make_cell()
     B = len(rngs)
-    dtype = params["decoder.weight"].dtype
     # the same values, stored column-major: every step's products x @ W.T and the input gather
     # then read contiguous rows (see teacher_forcing.forward)
     params = {n: np.asfortranarray(p) if n.startswith("rnn.weight") else p for n, p in params.items()}
-    state0 = zero_state(config, B, dtype)
-    state = [tuple(state0[k, s] for s in range(config.state_size)) for k in range(config.num_layers)]
     if prime:
         warm = vocab.encode(prime)
     elif "\n" in vocab.index:
         warm = vocab.encode("\n")  # start as at the beginning of a line
     else:
         warm = np.array([rngs[0].integers(len(vocab))])
-    # warm-up: the observed prime characters are the inputs (teacher forced), outputs unused
-    for c in warm[:-1]:
-        _, state = step(params, config, cell, np.full(B, c, dtype=np.intp), state)
+    state = read_prime(params, config, cell, warm[:-1], B)
     x = np.full(B, warm[-1], dtype=np.intp)
 
     if stats is not None:

@@ -1,10 +1,9 @@
-import pathlib
+import hashlib
+import http.server
+import threading
 
 import numpy as np
 import pytest
-
-SHARED_DATA = pathlib.Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
-TINYSHAKESPEARE = SHARED_DATA / "tinyshakespeare.txt"
 
 # a ~200 character string with no repeated 3-gram structure worth speaking of
 PANGRAMS = (
@@ -17,13 +16,6 @@ PANGRAMS = (
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
-
-
-@pytest.fixture
-def tinyshakespeare():
-    if not TINYSHAKESPEARE.exists():
-        pytest.skip("../shared/data/tinyshakespeare.txt is not present")
-    return TINYSHAKESPEARE
 
 
 @pytest.fixture
@@ -50,3 +42,53 @@ def invoke(*args):
 
 
 SMALL = ["--hidden-size", "16", "--seq-len", "20", "--batch-size", "4", "--quiet"]
+
+
+class Server:
+    """A local HTTP server on 127.0.0.1 serving `body` (optionally cut short) at any path."""
+
+    def __init__(self, body: bytes, truncate_to: int | None = None):
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))  # announces the full size
+                self.end_headers()
+                self.wfile.write(body if truncate_to is None else body[:truncate_to])
+                self.wfile.flush()
+                outer.requests += 1
+
+            def log_message(self, *a):
+                pass
+
+        self.requests = 0
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/input.txt"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def made_up_download(monkeypatch):
+    """A made-up 'tinyshakespeare' (speaker names, verse) registered as the download, with its
+    own size and SHA-256: the real download code runs, on text made here. Returns its bytes."""
+    from charrnn import corpora
+
+    rng = np.random.default_rng(0)
+    words = PANGRAMS.replace(";", "").replace("!", "").replace(",", "").split()
+    lines = []
+    for i in range(400):
+        lines.append(("ROMEO:" if i % 3 else "JULIET:") + "\n" + " ".join(rng.choice(words, 9)) + ".\n")
+    body = "\n".join(lines).encode()
+    real = corpora.DOWNLOADS["tinyshakespeare"]
+    made_up = corpora.Download(real.filename, real.url, hashlib.sha256(body).hexdigest(), len(body))
+    monkeypatch.setitem(corpora.DOWNLOADS, "tinyshakespeare", made_up)
+    return body

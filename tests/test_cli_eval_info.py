@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 
 import pytest
 
@@ -51,14 +52,35 @@ def test_eval_of_the_validation_text_is_the_runs_validation_loss(trained, corpus
     assert res["loss"] == pytest.approx(checkpoint.load(trained).train["best_val_loss"], rel=1e-6)
 
 
+def plotted(stdout):
+    """The marks inside the loss chart's plot area (right of its axis), row by row."""
+    return [line.split(" |", 1)[1] for line in stdout.splitlines() if re.match(r"\s*-?\d+\.\d{3} \|", line)]
+
+
 def test_info_shows_config_tensors_and_curve(trained):
     r = invoke("info", trained)
     assert r.exit_code == 0, r.output
-    for s in ("hidden_size", "rnn.weight_hh_l0", "64x16", "sha256", "t = train loss", "v"):
+    for s in ("hidden_size", "rnn.weight_hh_l0", "64x16", "sha256", "t = train loss"):
         assert s in r.stdout
+    rows = plotted(r.stdout)
+    assert len(rows) == 12
+    marks = "".join(rows)
+    assert marks.count("v") + marks.count("*") >= 1 and marks.count("t") + marks.count("*") >= 1
+    assert len(marks.replace(" ", "")) >= 3  # three evaluations, each with a train and a val loss
     res = json.loads(invoke("info", trained, "--json").stdout)
     assert res["parameters"] == sum(t["count"] for t in res["tensors"])
     assert [h["step"] for h in res["history"]] == [4, 8, 12]
+
+
+def test_loss_chart_puts_each_point_where_its_step_and_loss_say():
+    from charrnn.render import loss_chart
+
+    history = [{"step": 0, "train_loss": 3.0, "val_loss": 2.0}, {"step": 100, "train_loss": 1.0, "val_loss": None}]
+    rows = plotted(loss_chart(history, width=11, height=5))
+    assert rows[0] == "t" + " " * 10  # highest loss, first step: top left
+    assert rows[2] == "v" + " " * 10  # 2.0 is half way between 3.0 and 1.0
+    assert rows[4] == " " * 10 + "t"  # lowest loss, last step: bottom right
+    assert rows[1].strip() == rows[3].strip() == ""
 
 
 def test_bad_checkpoint_is_one_line(tmp_path, corpus_file):

@@ -1,55 +1,19 @@
 """Named corpora: the embedded default, and the real download path against a local server."""
 
-import http.server
-import threading
+"""The download runs against a local server serving a made-up body, registered in place of the
+real tinyshakespeare (its size and SHA-256), so these tests need no network and no ../shared."""
 
 import pytest
 
 from charrnn import corpora
 from charrnn.data import CorpusError
 
-from conftest import TINYSHAKESPEARE, invoke
-
-SHA = corpora.DOWNLOADS["tinyshakespeare"].sha256
-
-
-class Server:
-    """A local HTTP server on 127.0.0.1 serving `body` (optionally cut short) at any path."""
-
-    def __init__(self, body: bytes, truncate_to: int | None = None):
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))  # announces the full size
-                self.end_headers()
-                self.wfile.write(body if truncate_to is None else body[:truncate_to])
-                self.wfile.flush()
-                outer.requests += 1
-
-            def log_message(self, *a):
-                pass
-
-        self.requests = 0
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/input.txt"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+from conftest import Server, invoke
 
 
 @pytest.fixture
-def shakespeare_bytes():
-    if not TINYSHAKESPEARE.exists():
-        pytest.skip("../shared/data/tinyshakespeare.txt is not present")
-    return TINYSHAKESPEARE.read_bytes()
+def shakespeare_bytes(made_up_download):
+    return made_up_download
 
 
 def test_download_verifies_and_then_reuses_the_file(tmp_path, shakespeare_bytes):
@@ -57,8 +21,8 @@ def test_download_verifies_and_then_reuses_the_file(tmp_path, shakespeare_bytes)
     with Server(shakespeare_bytes) as server:
         path = corpora.fetch("tinyshakespeare", tmp_path, url=server.url, progress=lambda d, t: seen.append((d, t)))
         assert path == tmp_path / "tinyshakespeare.txt"
-        assert corpora.sha256_file(path) == SHA
-        assert seen[-1] == (1_115_394, 1_115_394)
+        assert corpora.sha256_file(path) == corpora.DOWNLOADS["tinyshakespeare"].sha256
+        assert seen[-1] == (len(shakespeare_bytes), len(shakespeare_bytes))
         corpora.fetch("tinyshakespeare", tmp_path, url=server.url)
         assert server.requests == 1  # verified file on disk: no second download
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tinyshakespeare.txt"]
@@ -66,6 +30,7 @@ def test_download_verifies_and_then_reuses_the_file(tmp_path, shakespeare_bytes)
 
 def test_checksum_mismatch_keeps_nothing(tmp_path, shakespeare_bytes):
     tampered = shakespeare_bytes.replace(b"ROMEO", b"ROMEX", 1)
+    assert tampered != shakespeare_bytes
     with Server(tampered) as server, pytest.raises(CorpusError, match="damaged") as e:
         corpora.fetch("tinyshakespeare", tmp_path, url=server.url)
     assert str(e.value).startswith("the download of tinyshakespeare")
@@ -74,7 +39,7 @@ def test_checksum_mismatch_keeps_nothing(tmp_path, shakespeare_bytes):
 
 
 def test_interrupted_transfer_keeps_nothing(tmp_path, shakespeare_bytes):
-    with Server(shakespeare_bytes, truncate_to=300_000) as server, pytest.raises(CorpusError) as e:
+    with Server(shakespeare_bytes, truncate_to=len(shakespeare_bytes) // 3) as server, pytest.raises(CorpusError) as e:
         corpora.fetch("tinyshakespeare", tmp_path, url=server.url)
     assert str(e.value).startswith("the download of tinyshakespeare")
     assert str(e.value).count("offline") == 1

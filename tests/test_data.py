@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from charrnn.data import (Corpus, CorpusError, Streams, fit_batch_size, read_text, split_sizes,
+from charrnn.data import (Corpus, python_docs_text, CorpusError, Streams, fit_batch_size, read_text, split_sizes,
                           unigram_entropy, val_windows)
 from charrnn.vocab import UnknownCharacters, Vocab
 
@@ -34,9 +34,12 @@ def test_split_matches_nanogpt_on_tinyshakespeare_sizes():
     assert split_sizes(1_115_394, 0.1) == (1_003_854, 111_540)
 
 
-def test_tinyshakespeare_split(tinyshakespeare):
-    c = Corpus.from_text(read_text(tinyshakespeare))
-    assert (len(c.train), len(c.val), len(c.vocab)) == (1_003_854, 111_540, 65)
+def test_the_validation_split_is_the_last_tenth_of_the_text():
+    text = python_docs_text()
+    c = Corpus.from_text(text)
+    n_train, n_val = split_sizes(len(text), 0.1)
+    assert (len(c.train), len(c.val)) == (n_train, n_val)
+    assert c.vocab.decode(c.val) == text[n_train:] and c.vocab.decode(c.train[-50:]) == text[n_train - 50 : n_train]
 
 
 def test_streams_are_contiguous_and_windows_continue_each_other():

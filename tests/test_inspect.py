@@ -2,6 +2,8 @@
 
 import json
 
+import numpy as np
+
 import pytest
 
 from charrnn import cells
@@ -101,3 +103,31 @@ def test_checkpoint_without_its_corpus_is_one_line(corpus_file, tmp_path, runs):
     corpus_file.unlink()
     r = invoke("inspect-gradients", tmp_path / "r" / "best.safetensors")
     assert r.exit_code == 1 and r.stderr.count("\n") == 1 and "--corpus" in r.stderr
+
+
+def test_html_report(tmp_path):
+    r = invoke("inspect-gradients", *FAST, "--html", tmp_path / "report.html")
+    assert r.exit_code == 0, r.output
+    html = (tmp_path / "report.html").read_text()
+    assert html.lstrip().lower().startswith("<!doctype html>") and "2. Gradient flow" in html
+
+
+def test_per_step_norms_match_an_independent_computation(rng):
+    """The report's per-step contribution norms are those of dL/dW_t for a network whose W is
+    unshared at step t, by finite differences (see tests/test_teacher_forcing.py)."""
+    from charrnn.gradients import numerical_gradient
+    from charrnn.inspection import inspect
+    from charrnn.model import ModelConfig, init_params, zero_state
+    from test_teacher_forcing import loss_unshared_at
+
+    config = ModelConfig(vocab_size=5, hidden_size=3, cell="gru")
+    params = init_params(config, rng, np.float64)
+    ids = rng.integers(0, 5, size=(6, 2))
+    report = inspect(params, config, ids, check_steps=2, check_elements=4)
+    state0 = zero_state(config, 2, np.float64)
+    for row in report["parameter_sharing"]:
+        for t, norm in enumerate(row["step_norms"]):
+            value = params[row["name"]].copy()
+            numeric = numerical_gradient(lambda: loss_unshared_at(params, config, ids, state0, t, row["name"], value),
+                                         value)
+            assert norm == pytest.approx(np.linalg.norm(numeric), rel=1e-6, abs=1e-10), (row["name"], t)

@@ -15,7 +15,7 @@ import shlex
 
 import pytest
 
-from conftest import PANGRAMS, TINYSHAKESPEARE, invoke
+from conftest import PANGRAMS, Server, invoke
 
 README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
 
@@ -58,16 +58,15 @@ def newest_best(runs: pathlib.Path) -> str:
     return str(bests[-1])
 
 
-def test_every_readme_command_runs(tmp_path, monkeypatch):
-    if not TINYSHAKESPEARE.exists():
-        pytest.skip("../shared/data/tinyshakespeare.txt is not present")
+def test_every_readme_command_runs(tmp_path, monkeypatch, made_up_download):
+    """On any machine: `tinyshakespeare` is downloaded, by the real download code, from a local
+    server serving a made-up text registered in its place."""
     monkeypatch.chdir(tmp_path)
     runs = tmp_path / "runs"
     monkeypatch.setenv("CHARRNN_RUNS", str(runs))
-    data = tmp_path / "data"
-    data.mkdir()
-    (data / "tinyshakespeare.txt").write_bytes(TINYSHAKESPEARE.read_bytes())  # no download
-    monkeypatch.setenv("CHARRNN_DATA", str(data))
+    monkeypatch.setenv("CHARRNN_DATA", str(tmp_path / "data"))
+    server = Server(made_up_download).__enter__()
+    monkeypatch.setenv("CHARRNN_TINYSHAKESPEARE_URL", server.url)
     (tmp_path / "corpus.txt").write_text((PANGRAMS + "\n") * 40, encoding="utf-8")
     ran = 0
     for cmd in readme_commands():
@@ -91,7 +90,9 @@ def test_every_readme_command_runs(tmp_path, monkeypatch):
             if redirect.endswith(".json"):
                 json.loads(r.stdout)
         ran += 1
+    server.__exit__()
     assert ran >= 8
+    assert server.requests == 1  # downloaded once, then read from the data directory
 
 
 def test_readme_python_example_loads_weights_into_torch(tmp_path, monkeypatch, corpus_file):
