@@ -41,6 +41,17 @@ def invoke(*args):
     return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
 
+def one_line_error(r, *needles):
+    """The CLI refused with one line on stderr naming the problem: no traceback, no stdout."""
+    assert r.exit_code != 0
+    assert r.stdout == ""
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error:"), r.stderr
+    assert "Traceback" not in r.stderr
+    for n in needles:
+        assert n in lines[0], (n, lines[0])
+
+
 SMALL = ["--hidden-size", "16", "--seq-len", "20", "--batch-size", "4", "--quiet"]
 
 

@@ -8,7 +8,7 @@ import pytest
 from charrnn import checkpoint
 from charrnn.model import param_shapes
 
-from conftest import SMALL, invoke
+from conftest import SMALL, invoke, one_line_error
 
 
 def run_dir(runs):
@@ -120,16 +120,6 @@ def test_a_new_run_never_overwrites_another(corpus_file, tmp_path, runs):
     assert invoke("train", corpus_file, *SMALL, "--steps", "1").exit_code == 0
     assert invoke("train", corpus_file, *SMALL, "--steps", "1").exit_code == 0
     assert len(list(runs.iterdir())) == 2
-
-
-def one_line_error(r, *needles):
-    assert r.exit_code != 0
-    assert r.stdout == ""
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error:"), r.stderr
-    assert "Traceback" not in r.stderr
-    for n in needles:
-        assert n in lines[0], (n, lines[0])
 
 
 def test_errors_are_one_clear_line(tmp_path, runs, corpus_file):

@@ -7,7 +7,7 @@ from charrnn.model import ModelConfig, init_params
 from charrnn.sampling import SampleSettings, generate, sample_seeds, sampling_distribution
 from charrnn.vocab import Vocab
 
-from conftest import invoke
+from conftest import invoke, one_line_error
 
 
 @pytest.fixture(scope="module")
@@ -132,12 +132,6 @@ def test_no_checkpoint_uses_the_newest_runs_best(trained, tmp_path, monkeypatch)
     assert r.exit_code == 0
     assert str(runs / "new" / "best.safetensors") in r.stderr
     assert len(r.stdout) == 6
-
-
-def one_line_error(r, needle):
-    assert r.exit_code != 0 and r.stdout == ""
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error:") and needle in lines[0], r.stderr
 
 
 def test_errors(trained, tmp_path, monkeypatch):
