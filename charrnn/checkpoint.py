@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from charrnn import __version__
-from charrnn.data import read_file_bytes
 from charrnn.errors import UserError
 from charrnn.model import ModelConfig, param_shapes
+from charrnn.text import read_file_bytes
 from charrnn.vocab import Vocab
 
 FORMAT = "charrnn-checkpoint"

@@ -168,6 +168,7 @@ def train(corpus, quiet, resume, out, encoding, steps, epochs, time_budget, **va
     plan = plan_run(corpus, resume=resume, out=out, encoding=encoding, model_given=given(ModelConfig, values),
                     options_given=given(TrainOptions, values), steps=steps, epochs=epochs,
                     time_budget=time_budget, progress=render.download_progress())
+    render.notes(plan.notes)
     if plan.batch_size < plan.options.batch_size:
         click.echo(f"note: the training split is short, so --batch-size is {plan.batch_size} "
                    f"instead of {plan.options.batch_size}", err=True)
@@ -202,13 +203,14 @@ def sample(checkpoint, prime, drop_unknown, seed, num_samples, verbose, **values
     from charrnn import render, sampling
     from charrnn.checkpoint import load
     from charrnn.runs import newest_best_checkpoint
+    from charrnn.text import normalize_text
 
     settings = SampleSettings(**values)
     if checkpoint is None:
         checkpoint = newest_best_checkpoint()
         click.echo(f"sampling from {checkpoint}", err=True)
     ck = load(checkpoint)
-    prime = sampling.known_prime(ck.vocab, prime, drop_unknown)
+    prime = sampling.known_prime(ck.vocab, normalize_text(prime, ck.corpus.get("normalize", "none")), drop_unknown)
     seed = sampling.random_seed() if seed is None else seed
     stats = sampling.SampleStats()
     started = time.perf_counter()
@@ -270,7 +272,9 @@ def eval_command(checkpoint, text, encoding, as_json):
     from charrnn.checkpoint import load
 
     ck = load(checkpoint)
-    result = reports.evaluation(ck, corpora.load(text, encoding, progress=render.download_progress()))
+    src = corpora.load(text, encoding, progress=render.download_progress(), normalize=ck.corpus.get("normalize", "none"))
+    render.notes(src.notes)
+    result = reports.evaluation(ck, src)
     render.json_out(result) if as_json else render.eval_report(result)
 
 

@@ -15,10 +15,11 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from charrnn.data import CorpusError, python_docs_text, read_text
+from charrnn.data import CorpusError, python_docs_text
+from charrnn.text import normalize_text, read_text
 
 DATA_ENV = "CHARRNN_DATA"
 URL_ENV = "CHARRNN_TINYSHAKESPEARE_URL"  # a mirror (tests point it at a local server)
@@ -115,20 +116,27 @@ class Source:
     name: str  # what the user called it
     path: str | None  # a file the text can be read from again, if any
     encoding: str
+    normalize: str = "none"  # text.NORMALIZATIONS: applied to `text` already
+    notes: list = field(default_factory=list)  # lines for the user (a byte-order mark dropped, ...)
 
 
-def load(name_or_path: str | None, encoding: str = "utf-8", progress=None) -> Source:
-    """A file path, or one of the named corpora; None means the embedded default."""
+def load(name_or_path: str | None, encoding: str = "utf-8", progress=None, normalize: str = "none") -> Source:
+    """A file path, or one of the named corpora; None means the embedded default. The text is
+    normalized as asked (see text.normalize_text)."""
     name_or_path = name_or_path or DEFAULT
+    notes: list = []
     if name_or_path in NAMES and not os.path.exists(name_or_path):
         if name_or_path in EMBEDDED:
-            return Source(EMBEDDED[name_or_path](), name_or_path, None, "utf-8")
-        path = fetch(name_or_path, progress=progress)
-        return Source(read_text(path), name_or_path, str(path), "utf-8")
-    if not os.path.exists(name_or_path) and os.sep not in name_or_path:
+            text, name, path, encoding = EMBEDDED[name_or_path](), name_or_path, None, "utf-8"
+        else:
+            path = str(fetch(name_or_path, progress=progress))
+            text, name, encoding = read_text(path, notes=notes, error=CorpusError), name_or_path, "utf-8"
+    elif not os.path.exists(name_or_path) and os.sep not in name_or_path:
         raise CorpusError(f"{name_or_path}: no such file, and not a named corpus ({', '.join(NAMES)})")
-    return Source(read_text(name_or_path, encoding), os.path.basename(name_or_path),
-                  os.path.abspath(name_or_path), encoding)
+    else:
+        text = read_text(name_or_path, encoding, notes=notes, error=CorpusError)
+        name, path = os.path.basename(name_or_path), os.path.abspath(name_or_path)
+    return Source(normalize_text(text, normalize), name, path, encoding, normalize, notes)
 
 
 GIVE_CORPUS = "give the corpus file explicitly (train: CORPUS; inspect-gradients: --corpus FILE)"
@@ -140,10 +148,11 @@ def of_checkpoint(ck) -> Source:
     from charrnn.data import sha256_text
 
     name, path = ck.corpus.get("name"), ck.corpus.get("path")
+    normalize = ck.corpus.get("normalize", "none")
     if path and os.path.isfile(path):
-        src = load(path, ck.corpus.get("encoding", "utf-8"))
+        src = load(path, ck.corpus.get("encoding", "utf-8"), normalize=normalize)
     elif name in NAMES:
-        src = load(name)
+        src = load(name, normalize=normalize)
     else:
         raise CorpusError(f"the corpus {ck.path} was trained on is not at hand; {GIVE_CORPUS}")
     if sha256_text(src.text) != ck.corpus.get("sha256"):

@@ -9,9 +9,7 @@ no one-hot matrix of the corpus is ever built.
 
 from __future__ import annotations
 
-import codecs
 import hashlib
-import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,42 +20,6 @@ from charrnn.vocab import Vocab
 
 class CorpusError(UserError, ValueError):
     """A corpus the tool cannot use; the message is one line for the user."""
-
-
-def read_file_bytes(path: str, error: type[Exception], what: str, expected: str) -> bytes:
-    """The bytes of a file the user named, or `error` with one line saying what is wrong
-    ("no such <what>", a directory where <expected> was wanted, unreadable)."""
-    if not os.path.exists(path):
-        raise error(f"{path}: no such {what}")
-    if os.path.isdir(path):
-        raise error(f"{path}: is a directory; give {expected}")
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except OSError as e:
-        raise error(f"{path}: cannot read ({e.strerror})") from None
-
-
-def read_text(path: str | os.PathLike, encoding: str = "utf-8") -> str:
-    path = os.fspath(path)
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
-        raise CorpusError(f"unknown encoding {encoding!r}; try utf-8 or latin-1") from None
-    data = read_file_bytes(path, CorpusError, "file", "a text file")
-    if not data:
-        raise CorpusError(f"{path}: the file is empty; give a text file with some text in it")
-    try:
-        text = data.decode(encoding)
-    except UnicodeDecodeError as e:
-        raise CorpusError(
-            f"{path}: not valid {encoding}: byte 0x{data[e.start]:02x} at byte offset {e.start}; "
-            f"if the file is in another encoding, pass it with --encoding (for example --encoding latin-1)"
-        ) from None
-    del data  # keep one copy of a large corpus, not two
-    if "\x00" in text:
-        raise CorpusError(f"{path}: holds NUL characters, so it looks binary, not text")
-    return text
 
 
 def sha256_text(text: str) -> str:

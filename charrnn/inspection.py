@@ -154,7 +154,8 @@ def build_report(checkpoint: str | None, corpus: str | None, encoding: str = "ut
     rng = np.random.default_rng(seed)
     if checkpoint:
         ck = load_checkpoint(checkpoint)
-        src = corpora.load(corpus, encoding) if corpus is not None else corpora.of_checkpoint(ck)
+        normalize = ck.corpus.get("normalize", "none")
+        src = corpora.load(corpus, encoding, normalize=normalize) if corpus is not None else corpora.of_checkpoint(ck)
         source, vocab, models = src.name, ck.vocab, [(ck.config, ck.params)]
     else:
         src = corpora.load(corpus, encoding, progress=progress)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import MISSING, Field, dataclass, field, fields
 
+from charrnn.text import NORMALIZATIONS
+
 
 def option(default, help: str, *, choices=None, low=None, high=None, open_low=False,
            open_high=False, type=None, shown=None, flag: str | None = None) -> Field:
@@ -51,6 +53,9 @@ class TrainOptions:
     state_reset: float = option(0.01, "Chance per window and stream of starting from a zero state, so "
                                       "the model also learns to start fresh.", low=0.0, high=1.0)
     log_every: int = 10  # steps between lines of metrics.jsonl
+    normalize: str = option("none", "Unicode normalization of the text: nfkc folds full-width and half-width "
+                                    "forms (Ａ→A, ｶ→カ); also applied to --prime and to eval texts.",
+                            choices=NORMALIZATIONS)
 
     # what may not change when a run is resumed, because the saved state depends on it
-    FIXED_ON_RESUME = ("optimizer", "seq_len", "batch_size", "val_frac")
+    FIXED_ON_RESUME = ("optimizer", "seq_len", "batch_size", "val_frac", "normalize")

@@ -65,7 +65,8 @@ class Budget:
 @dataclass
 class RunPlan:
     corpus_arg: str  # the corpus as the user can name it again (in the resume command)
-    corpus_info: dict  # name, path, encoding: stored in every checkpoint
+    notes: list  # lines for the user about the text (a byte-order mark dropped, ...)
+    corpus_info: dict  # name, path, encoding, normalize: stored in every checkpoint
     corpus: Corpus
     config: ModelConfig
     options: TrainOptions
@@ -86,20 +87,25 @@ def plan_run(corpus: str | None, *, resume: str | None = None, out: str | None =
     model_given = {k: v for k, v in (model_given or {}).items() if v is not None}
     options_given = {k: v for k, v in (options_given or {}).items() if v is not None}
     prior = load_checkpoint(resume) if resume else None
+    if prior is not None and not prior.train:
+        raise ResumeError(f"{resume} holds weights only, no training state to resume")
+    if prior is not None:
+        check_fixed_options(prior, options_given)
+        options = TrainOptions(**{**prior.train["options"], **options_given})
+    else:
+        options = TrainOptions(**options_given)
     if prior is not None and corpus is None:  # resume on the text the run was trained on
         source = corpora.of_checkpoint(prior)
         corpus = source.path or source.name
     else:
-        source = corpora.load(corpus, encoding, progress=progress)
+        source = corpora.load(corpus, encoding, progress=progress, normalize=options.normalize)
         corpus = corpus or corpora.DEFAULT
     if prior is not None:
-        config = check_resume(prior, model_given, options_given, source.text)
-        options = TrainOptions(**{**prior.train["options"], **options_given})
+        config = check_resume(prior, model_given, source.text)
         data = Corpus.from_text(source.text, options.val_frac, vocab=prior.vocab)
         budget = resume_budget(prior, steps, epochs, time_budget)
         out = out or os.path.dirname(os.path.abspath(resume))
     else:
-        options = TrainOptions(**options_given)
         data = Corpus.from_text(source.text, options.val_frac)
         config = ModelConfig(vocab_size=len(data.vocab), **model_given)
         if not (steps or epochs or time_budget):
@@ -109,14 +115,25 @@ def plan_run(corpus: str | None, *, resume: str | None = None, out: str | None =
     batch_size = fit_batch_size(len(data.train), options.batch_size, options.seq_len)
     prepare_out_dir(out, resuming=prior is not None)
     return RunPlan(
-        corpus_arg=corpus, corpus_info={"name": source.name, "path": source.path, "encoding": source.encoding},
+        corpus_arg=corpus, notes=source.notes,
+        corpus_info={"name": source.name, "path": source.path, "encoding": source.encoding,
+                     "normalize": source.normalize},
         corpus=data, config=config, options=options, budget=budget, batch_size=batch_size, out_dir=out,
         prior=prior, val_unigram=unigram_entropy(data.val, config.vocab_size) if len(data.val) > 1 else None,
     )
 
 
-def check_resume(prior: Checkpoint, model_given: dict, options_given: dict, text: str) -> ModelConfig:
-    """Refuse a resume whose corpus or options do not fit the checkpoint; return its config."""
+def check_fixed_options(prior: Checkpoint, options_given: dict) -> None:
+    """Options the saved state depends on may not change on a resume."""
+    saved = prior.train["options"]
+    for k in TrainOptions.FIXED_ON_RESUME:
+        if k in options_given and options_given[k] != saved[k]:
+            raise ResumeError(f"--{k.replace('_', '-')} {options_given[k]} differs from the checkpoint's "
+                              f"{saved[k]}; a resumed run keeps it")
+
+
+def check_resume(prior: Checkpoint, model_given: dict, text: str) -> ModelConfig:
+    """Refuse a resume whose corpus or model does not fit the checkpoint; return its config."""
     path = prior.path
     if prior.corpus.get("sha256") != sha256_text(text):
         raise ResumeError(f"{path} was trained on a different corpus "
@@ -126,13 +143,6 @@ def check_resume(prior: Checkpoint, model_given: dict, options_given: dict, text
         if getattr(config, k) != v:
             raise ResumeError(f"--{k.replace('_', '-')} {v} differs from the checkpoint's "
                               f"{getattr(config, k)}; a resumed run keeps its model")
-    saved = prior.train["options"]
-    for k in TrainOptions.FIXED_ON_RESUME:
-        if k in options_given and options_given[k] != saved[k]:
-            raise ResumeError(f"--{k.replace('_', '-')} {options_given[k]} differs from the checkpoint's "
-                              f"{saved[k]}; a resumed run keeps it")
-    if prior.carried_state is None or "rng_state" not in prior.train:
-        raise ResumeError(f"{path} holds weights only, no training state to resume")
     return config
 
 

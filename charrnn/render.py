@@ -74,6 +74,12 @@ class TrainProgress(Callbacks):
             self.bar = None
 
 
+def notes(lines) -> None:
+    """Lines the library left for the user (a byte-order mark dropped, ...), on stderr."""
+    for line in lines:
+        print(line, file=sys.stderr)
+
+
 def download_progress():
     """A callback(done, total) drawing a tqdm bar on stderr while a corpus downloads."""
     state = {}

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from charrnn.data import (Corpus, python_docs_text, CorpusError, Streams, fit_batch_size, read_text, split_sizes,
-                          unigram_entropy, val_windows)
+from charrnn.data import (Corpus, CorpusError, Streams, fit_batch_size, python_docs_text, split_sizes, unigram_entropy,
+                          val_windows)
 from charrnn.vocab import UnknownCharacters, Vocab
 
 
@@ -69,28 +69,6 @@ def test_fit_batch_size():
 
 def test_unigram_entropy():
     assert unigram_entropy(np.array([0, 1, 0, 1]), 3) == pytest.approx(np.log(2))
-
-
-@pytest.mark.parametrize(
-    "content,message",
-    [
-        (b"", "empty"),
-        (b"abc\xff\xfedef", "byte offset 3"),
-        (b"ab\x00cd", "binary"),
-    ],
-)
-def test_read_text_errors(tmp_path, content, message):
-    f = tmp_path / "c.txt"
-    f.write_bytes(content)
-    with pytest.raises(CorpusError, match=message):
-        read_text(f)
-
-
-def test_read_text_missing_and_directory(tmp_path):
-    with pytest.raises(CorpusError, match="no such file"):
-        read_text(tmp_path / "nope.txt")
-    with pytest.raises(CorpusError, match="directory"):
-        read_text(tmp_path)
 
 
 def test_one_character_vocabulary_is_refused():
