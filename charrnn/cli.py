@@ -109,6 +109,22 @@ def given(cls, values: dict) -> dict:
             and ctx.get_parameter_source(f.name) is not ParameterSource.DEFAULT}
 
 
+def with_ascii(command):
+    """Adds --ascii to a command that draws tables or charts."""
+
+    @click.option("--ascii", "ascii_", is_flag=True,
+                  help="Draw tables and charts in plain ASCII (also: $CHARRNN_ASCII=1; chosen by itself when "
+                       "stdout cannot encode box characters).")
+    @functools.wraps(command)
+    def run(*args, ascii_, **kwargs):
+        from charrnn import render
+
+        render.use_ascii(ascii_)
+        return command(*args, **kwargs)
+
+    return run
+
+
 def with_blas_threads(command):
     """Adds --threads to a command and runs the command's body under that BLAS thread limit."""
 
@@ -150,6 +166,7 @@ def main():
               show_default="a new directory under ./runs or $CHARRNN_RUNS", help="Run directory.")
 @click.option("--resume", type=click.Path(dir_okay=False, path_type=str), default=None, help="Continue from this checkpoint.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@with_ascii
 @with_blas_threads
 def train(corpus, quiet, resume, out, encoding, steps, epochs, time_budget, **values):
     """Train on CORPUS by teacher forcing and backpropagation through time.
@@ -196,8 +213,10 @@ def train(corpus, quiet, resume, out, encoding, steps, epochs, time_budget, **va
 @click.option("--num-samples", type=click.IntRange(1, 10000), default=1, show_default=True,
               help="Independent samples, computed together as a batch.")
 @click.option("--verbose", "-v", is_flag=True, help="Settings, log-probability per character and speed on stderr.")
+@click.option("--replace-unencodable", is_flag=True,
+              help="Write '?' for characters stdout's encoding cannot write, instead of stopping.")
 @with_blas_threads
-def sample(checkpoint, prime, drop_unknown, seed, num_samples, verbose, **values):
+def sample(checkpoint, prime, drop_unknown, seed, num_samples, verbose, replace_unencodable, **values):
     """Generate text from CHECKPOINT (default: the newest run's best checkpoint), feeding each
     sampled character back in as the next input. Only the text goes to stdout."""
     from charrnn import render, sampling
@@ -216,7 +235,7 @@ def sample(checkpoint, prime, drop_unknown, seed, num_samples, verbose, **values
     started = time.perf_counter()
     chunks = sampling.generate(ck.params, ck.config, ck.vocab, settings, sampling.sample_seeds(seed, num_samples),
                                prime, stats)
-    render.stream_samples(chunks, sys.stdout, prime, num_samples)
+    render.stream_samples(chunks, sys.stdout, prime, num_samples, replace_unencodable)
     if verbose:
         render.sample_summary(checkpoint, ck, settings, seed, num_samples, stats, time.perf_counter() - started)
 
@@ -241,6 +260,7 @@ def sample(checkpoint, prime, drop_unknown, seed, num_samples, verbose, **values
 @click.option("--json", "as_json", is_flag=True, help="Write the report as JSON on stdout instead of tables.")
 @click.option("--svg", type=click.Path(dir_okay=False, path_type=str), default=None, help="Also save the rendered report as an SVG picture.")
 @click.option("--html", type=click.Path(dir_okay=False, path_type=str), default=None, help="Also save the rendered report as HTML.")
+@with_ascii
 @with_blas_threads
 def inspect_gradients(checkpoint, corpus, encoding, as_json, svg, html, **sizes):
     """See backpropagation through time at work: gradient check, gradient flow back through
@@ -249,10 +269,10 @@ def inspect_gradients(checkpoint, corpus, encoding, as_json, svg, html, **sizes)
     Given a CHECKPOINT, inspects that model; without one, builds fresh models of every kind
     (rnn with tanh, sigmoid and relu; gru; lstm with sigmoid and hard-sigmoid gates) side by
     side on the same window. Exits non-zero if a gradient check fails."""
-    from charrnn import inspection, render
+    from charrnn import inspection, render, tables
 
     report = inspection.build_report(checkpoint, corpus, encoding, progress=render.download_progress(), **sizes)
-    render.inspect_output(report, as_json=as_json, svg=svg, html=html)
+    tables.inspect_output(report, as_json=as_json, svg=svg, html=html)
     if not report["all_checks_passed"]:
         fail("a gradient check failed: the BPTT gradient disagrees with finite differences", 1)
 
@@ -263,29 +283,32 @@ def inspect_gradients(checkpoint, corpus, encoding, as_json, svg, html, **sizes)
 @click.argument("text")
 @click.option("--encoding", default="utf-8", show_default=True, help="Encoding of TEXT.")
 @click.option("--json", "as_json", is_flag=True, help="Write the result as JSON.")
+@with_ascii
 @with_blas_threads
 def eval_command(checkpoint, text, encoding, as_json):
     """Loss of CHECKPOINT on TEXT (a file or a named corpus), teacher forced with the state
     carried through the whole text: nats/char, bits/char and perplexity, beside the unigram
     baseline of the same text. Characters the model never saw are left out and counted."""
-    from charrnn import corpora, render, reports
+    from charrnn import corpora, render, reports, tables
     from charrnn.checkpoint import load
 
     ck = load(checkpoint)
     src = corpora.load(text, encoding, progress=render.download_progress(), normalize=ck.corpus.get("normalize", "none"))
     render.notes(src.notes)
     result = reports.evaluation(ck, src)
-    render.json_out(result) if as_json else render.eval_report(result)
+    render.json_out(result) if as_json else tables.eval_report(result)
 
 
 @main.command()
 @click.argument("checkpoint", type=click.Path(dir_okay=False, path_type=str))
 @click.option("--json", "as_json", is_flag=True, help="Write the information as JSON.")
-def info(checkpoint, as_json):
+@click.option("--vocab", "whole_vocab", is_flag=True, help="Show the whole vocabulary, not only its start.")
+@with_ascii
+def info(checkpoint, as_json, whole_vocab):
     """What a checkpoint holds: model config, parameters per tensor (PyTorch names),
     vocabulary, corpus, training progress and the loss curve."""
-    from charrnn import render, reports
+    from charrnn import render, reports, tables
     from charrnn.checkpoint import load
 
     result = reports.description(load(checkpoint))
-    render.json_out(result) if as_json else render.info_report(result, result["history"])
+    render.json_out(result) if as_json else tables.info_report(result, result["history"], whole_vocab)

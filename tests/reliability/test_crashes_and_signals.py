@@ -89,7 +89,8 @@ def test_second_ctrl_c_exits_at_once_without_damage(corpus, tmp_path):
     for attempt in range(3):
         out = tmp_path / f"run{attempt}"
         p = start_train(corpus, *slow, "--steps", "100000", "--eval-every", "1", "--out", out)
-        assert wait_for(lambda: (out / "last.safetensors").exists() or p.poll() is not None, timeout=120)
+        # past the first evaluation's saves (last, then best)
+        assert wait_for(lambda: (out / "best.safetensors").exists() or p.poll() is not None, timeout=120)
         p.send_signal(signal.SIGINT)
         ack = p.stderr.readline()
         while ack and "finishing this step" not in ack:
