@@ -11,8 +11,9 @@ Metadata (the safetensors header's string map, each value JSON):
     history, best validation loss)
 
 safetensors is a JSON header plus raw little-endian arrays: loading it parses JSON and copies
-bytes, and never runs code from the file (unlike pickle / torch.load). Every field is checked
-against the config before a model is built from it.
+bytes, and never runs code from the file (unlike pickle / torch.load). Every tensor is checked
+against the config before a model is built from it, and every metadata field against its
+declaration (metadata.py): a missing, unknown or mistyped field is one line naming it.
 
 Saving is atomic: the bytes go to a temporary file in the same directory, are flushed to disk,
 and the file is renamed over the old one; a crash at any moment leaves either the old or the new
@@ -31,6 +32,7 @@ import numpy as np
 
 from charrnn import __version__
 from charrnn.errors import UserError
+from charrnn.metadata import FieldError, check_corpus, check_train
 from charrnn.model import ModelConfig, param_shapes
 from charrnn.text import read_file_bytes
 from charrnn.vocab import Vocab
@@ -195,6 +197,11 @@ def load(path: str | os.PathLike) -> Checkpoint:
         or carried.shape[3] != config.hidden_size
     ):
         raise CheckpointError(f"{path}: the carried state has shape {carried.shape}, which does not fit the config")
+    try:
+        check_corpus(corpus)
+        check_train(train, params, optim_state, carried)
+    except FieldError as e:
+        raise CheckpointError(f"{path}: {e}") from None
     return Checkpoint(
         config=config, vocab=vocab, params=params, corpus=corpus, train=train,
         optim_state=optim_state, carried_state=carried, path=path,

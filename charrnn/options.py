@@ -59,3 +59,36 @@ class TrainOptions:
 
     # what may not change when a run is resumed, because the saved state depends on it
     FIXED_ON_RESUME = ("optimizer", "seq_len", "batch_size", "val_frac", "normalize")
+
+
+@dataclass
+class Budget:
+    """Absolute end points (None = no limit): step count, epoch count, elapsed seconds."""
+
+    end_step: int | None = None
+    end_epoch: int | None = None
+    end_time: float | None = None
+    start_step: int = 0  # where the current budget (and its lr schedule) began
+    start_epoch: float = 0.0
+    start_time: float = 0.0
+
+    def progress(self, step: int, epoch_float: float, elapsed: float) -> float:
+        """Fraction of the budget used, by whichever limit is closest to running out."""
+        fracs = []
+        if self.end_step is not None:
+            fracs.append((step - self.start_step) / max(self.end_step - self.start_step, 1))
+        if self.end_epoch is not None:
+            fracs.append((epoch_float - self.start_epoch) / max(self.end_epoch - self.start_epoch, 1e-9))
+        if self.end_time is not None:
+            fracs.append((elapsed - self.start_time) / max(self.end_time - self.start_time, 1e-9))
+        return min(max(fracs), 1.0) if fracs else 0.0
+
+    def reached(self, step: int, epoch: int, elapsed: float) -> str | None:
+        """Which limit is reached ("steps", "epochs", "time"), or None."""
+        if self.end_step is not None and step >= self.end_step:
+            return "steps"
+        if self.end_epoch is not None and epoch >= self.end_epoch:
+            return "epochs"
+        if self.end_time is not None and elapsed >= self.end_time:
+            return "time"
+        return None

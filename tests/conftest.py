@@ -103,3 +103,25 @@ def made_up_download(monkeypatch):
     made_up = corpora.Download(real.filename, real.url, hashlib.sha256(body).hexdigest(), len(body))
     monkeypatch.setitem(corpora.DOWNLOADS, "tinyshakespeare", made_up)
     return body
+
+
+def checkpoint_with_training_state(cell="lstm", hidden_size=6, num_layers=2, batch_size=3):
+    """A checkpoint as the trainer writes it (TrainState.to_checkpoint), with a complete
+    training state and the optimiser state of one Adam step, built in memory."""
+    from charrnn.data import Corpus
+    from charrnn.model import ModelConfig
+    from charrnn.options import Budget, TrainOptions
+    from charrnn.plan import RunPlan
+    from charrnn.trainer import TrainState
+
+    corpus = Corpus.from_text(PANGRAMS * 3)
+    config = ModelConfig(vocab_size=len(corpus.vocab), hidden_size=hidden_size, num_layers=num_layers, cell=cell)
+    plan = RunPlan(corpus_arg="c.txt", notes=[], corpus_info={"name": "c.txt", "path": None, "encoding": "utf-8",
+                                                              "normalize": "none"},
+                   corpus=corpus, config=config, options=TrainOptions(batch_size=batch_size, seq_len=10),
+                   budget=Budget(end_step=5), batch_size=batch_size, out_dir="unused", prior=None, val_unigram=1.5)
+    state = TrainState.fresh(plan)
+    state.optimizer.step(state.params, {k: np.ones_like(v) for k, v in state.params.items()})
+    state.step, state.history = 1, [{"step": 1, "elapsed": 0.5, "train_loss": 3.0, "val_loss": 2.0}]
+    state.carried += 0.5
+    return state.to_checkpoint(plan)

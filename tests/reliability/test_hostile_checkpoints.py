@@ -18,16 +18,12 @@ from charrnn.checkpoint import Checkpoint, CheckpointError
 from charrnn.model import ModelConfig, init_params, zero_state
 from charrnn.vocab import Vocab
 
-from conftest import invoke
+from conftest import PANGRAMS, checkpoint_with_training_state, invoke
 
 
 @pytest.fixture(scope="module")
 def valid_bytes(tmp_path_factory):
-    vocab = Vocab.from_text("abcdefgh \n")
-    config = ModelConfig(vocab_size=len(vocab), hidden_size=4, num_layers=2, cell="lstm")
-    ck = Checkpoint(config=config, vocab=vocab, params=init_params(config, np.random.default_rng(0)),
-                    corpus={"sha256": "0" * 64}, train={"step": 3}, carried_state=zero_state(config, 2))
-    return checkpoint.to_bytes(ck)
+    return checkpoint.to_bytes(checkpoint_with_training_state("lstm", hidden_size=4, num_layers=2, batch_size=2))
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -102,7 +98,7 @@ def test_npz_renamed_to_a_checkpoint(tmp_path):
 
 
 @pytest.mark.parametrize("field,value,message", [
-    ("config", json.dumps({"vocab_size": 10, "hidden_size": 4, "num_layers": 2, "cell": "gru"}), "shape"),
+    ("config", json.dumps({"vocab_size": 35, "hidden_size": 4, "num_layers": 2, "cell": "gru"}), "shape"),
     ("vocab", json.dumps(list("abcdefgh")), "vocabulary"),
     ("vocab", json.dumps(["ab", "c"]), "vocabulary"),
     ("config", json.dumps({"vocab_size": 10, "hidden_size": -4}), "config"),
@@ -135,3 +131,109 @@ def test_loading_a_large_hostile_file_keeps_memory_bounded(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     peak_kb = int(out.stdout.strip())
     assert peak_kb < 400 * 1024, peak_kb
+
+
+def with_train(valid_bytes, change):
+    """valid_bytes with its training-state metadata passed through change(train)."""
+    def mutate(h):
+        train = json.loads(h["__metadata__"]["train"])
+        change(train)
+        h["__metadata__"]["train"] = json.dumps(train)
+    return header_with(valid_bytes, mutate)
+
+
+@pytest.mark.parametrize("change,field", [
+    (lambda t: t.pop("step"), "train.step: missing"),
+    (lambda t: t.pop("rng_state"), "train.rng_state: missing"),
+    (lambda t: t.update(step="12"), "train.step: must be an integer"),
+    (lambda t: t.update(elapsed=-1), "train.elapsed"),
+    (lambda t: t.update(rng_state={"bit_generator": "PCG64"}), "train.rng_state"),
+    (lambda t: t.update(history=[{"step": "x"}]), "train.history[0].step"),
+    (lambda t: t.update(surprise=1), "train.surprise: unknown field"),
+    (lambda t: t["options"].update(lr="fast"), "train.options.lr: must be a number"),
+    (lambda t: t["options"].update(optimizer="lion"), "train.options.optimizer: must be one of"),
+    (lambda t: t["options"].update(seq_len=0), "train.options.seq_len: must be >= 1"),
+    (lambda t: t["options"].update(wings=2), "train.options.wings: unknown field"),
+    (lambda t: t["budget"].update(end_step="soon"), "train.budget.end_step"),
+    (lambda t: t.update(batch_size=7), "train/state: holds 2 streams"),
+    (lambda t: t["options"].update(optimizer="sgd"), "optim/rnn.weight_ih_l0/momentum: missing"),
+])
+def test_training_state_is_checked_field_by_field(valid_bytes, tmp_path, change, field):
+    path = tmp_path / "c.safetensors"
+    path.write_bytes(with_train(valid_bytes, change))
+    with pytest.raises(CheckpointError) as e:
+        checkpoint.load(path)
+    assert f"{path}: {field}" in str(e.value) and "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("change,field", [
+    (lambda c: c.update(sha256=5), "corpus.sha256"),
+    (lambda c: c.update(normalize="nfd"), "corpus.normalize"),
+    (lambda c: c.update(colour="blue"), "corpus.colour: unknown field"),
+])
+def test_corpus_metadata_is_checked(valid_bytes, tmp_path, change, field):
+    def mutate(h):
+        corpus = json.loads(h["__metadata__"]["corpus"])
+        change(corpus)
+        h["__metadata__"]["corpus"] = json.dumps(corpus)
+    path = tmp_path / "c.safetensors"
+    path.write_bytes(header_with(valid_bytes, mutate))
+    with pytest.raises(CheckpointError, match=field):
+        checkpoint.load(path)
+
+
+def test_weights_only_checkpoint_samples_but_does_not_resume(valid_bytes, tmp_path, corpus_file):
+    path = tmp_path / "weights.safetensors"
+    path.write_bytes(with_train(valid_bytes, lambda t: t.clear()))
+    assert checkpoint.load(path).train == {}
+    r = invoke("sample", path, "--length", "20", "--seed", "1")
+    assert r.exit_code == 0 and len(r.stdout) == 21, r.output
+    assert invoke("info", path).exit_code == 0
+    r = invoke("train", corpus_file, "--resume", path, "--steps", "1")
+    assert r.exit_code == 1 and r.stderr.count("\n") == 1 and "weights only" in r.stderr
+
+
+JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers(-3, 10**6) | st.floats(allow_nan=False)
+                           | st.text(max_size=5), lambda inner: st.lists(inner, max_size=3)
+                           | st.dictionaries(st.text(max_size=5), inner, max_size=3), max_leaves=6)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_metadata_mutations_never_escape_as_a_traceback(valid_bytes, tmp_path, data):
+    """Fields of the metadata deleted, replaced by any JSON value, or added: loading gives
+    CheckpointError or a checkpoint that info, sample and --resume (on its own text) use
+    without a traceback."""
+    corpus_file = tmp_path / "c.txt"
+    corpus_file.write_text(PANGRAMS * 3, encoding="utf-8")  # the text the checkpoint was made from
+    def mutate(h):
+        meta = h["__metadata__"]
+        key = data.draw(st.sampled_from(["train", "corpus", "config"]))
+        obj = json.loads(meta[key])
+        for _ in range(data.draw(st.integers(1, 3))):
+            target = obj
+            if isinstance(obj, dict) and obj and data.draw(st.booleans()):  # one level down
+                sub = data.draw(st.sampled_from(sorted(obj)))
+                if isinstance(obj[sub], dict):
+                    target = obj[sub]
+            if not isinstance(target, dict):
+                break
+            kind = data.draw(st.sampled_from(["delete", "replace", "add"]))
+            if kind == "delete" and target:
+                del target[data.draw(st.sampled_from(sorted(target)))]
+            elif kind == "replace" and target:
+                target[data.draw(st.sampled_from(sorted(target)))] = data.draw(JSON_VALUES)
+            else:
+                target[data.draw(st.text(min_size=1, max_size=6))] = data.draw(JSON_VALUES)
+        meta[key] = json.dumps(obj)
+    path = tmp_path / "m.safetensors"
+    path.write_bytes(header_with(valid_bytes, mutate))
+    try:
+        checkpoint.load(path)
+    except CheckpointError as e:
+        assert str(path) in str(e) and "\n" not in str(e)
+        return
+    for args in (("info", path), ("sample", path, "--length", "5", "--seed", "0"),
+                 ("train", corpus_file, "--resume", path, "--steps", "1", "--quiet", "--out", tmp_path / "o")):
+        r = invoke(*args)
+        assert r.exit_code == 0 or (r.exit_code == 1 and r.stderr.count("\n") == 1), (args, r.output)

@@ -1,0 +1,168 @@
+"""What a checkpoint's metadata must hold, checked field by field when it is loaded, so that
+`--resume`, `sample`, `eval`, `info` and `inspect-gradients` never meet a missing key or a
+value of the wrong type: a bad field is one line naming it ("train.options.lr: ...").
+
+    corpus   {name, path, encoding, normalize, sha256, train_chars, val_chars}, all optional
+             (a checkpoint may come without its corpus); no other field
+    train    {} for weights only, or the whole training state (TRAIN below): all of it, nothing else
+
+`options` may lack fields added to `TrainOptions` after the checkpoint was written: they take
+their defaults. Each option is checked against its own declaration (type, choices, range).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import MISSING, fields
+
+import numpy as np
+
+from charrnn.options import Budget, TrainOptions, option_fields
+from charrnn.optim import OPTIMIZERS
+from charrnn.text import NORMALIZATIONS
+
+
+class FieldError(ValueError):
+    """A field of the metadata that is missing, unknown or of the wrong type or value."""
+
+
+def is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def is_number(v) -> bool:
+    return (is_int(v) or isinstance(v, float)) and math.isfinite(v)
+
+
+def check(ok: bool, name: str, what: str) -> None:
+    if not ok:
+        raise FieldError(f"{name}: {what}")
+
+
+def count(v, name: str, low: int = 0) -> None:
+    check(is_int(v) and v >= low, name, f"must be an integer >= {low}, got {v!r}")
+
+
+def number_or_none(v, name: str) -> None:
+    check(v is None or is_number(v), name, f"must be a number or null, got {v!r}")
+
+
+def known_keys(d, allowed, name: str) -> None:
+    check(isinstance(d, dict), name, f"must be an object, got {type(d).__name__}")
+    unknown = sorted(set(d) - set(allowed))
+    check(not unknown, f"{name}.{unknown[0] if unknown else ''}", "unknown field")
+
+
+# ------------------------------------------------------------------------------- corpus
+CORPUS = {
+    "name": lambda v, n: check(isinstance(v, str), n, "must be a string"),
+    "path": lambda v, n: check(v is None or isinstance(v, str), n, "must be a string or null"),
+    "encoding": lambda v, n: check(isinstance(v, str), n, "must be a string"),
+    "normalize": lambda v, n: check(v in NORMALIZATIONS, n, f"must be one of {', '.join(NORMALIZATIONS)}"),
+    "sha256": lambda v, n: check(isinstance(v, str) and len(v) == 64 and all(c in "0123456789abcdef" for c in v),
+                                 n, "must be 64 hexadecimal digits"),
+    "train_chars": lambda v, n: count(v, n),
+    "val_chars": lambda v, n: count(v, n),
+}
+
+
+def check_corpus(corpus) -> None:
+    known_keys(corpus, CORPUS, "corpus")
+    for key, value in corpus.items():
+        CORPUS[key](value, f"corpus.{key}")
+
+
+# -------------------------------------------------------------------------------- train
+def check_option(value, f, meta, name: str) -> None:
+    kind = meta["type"] or type(f.default)
+    if kind is float:
+        check(is_number(value), name, f"must be a number, got {value!r}")
+    elif kind is int:
+        check(is_int(value), name, f"must be an integer, got {value!r}")
+    else:
+        check(isinstance(value, kind), name, f"must be a {kind.__name__}, got {value!r}")
+    if meta["choices"]:
+        check(value in meta["choices"], name, f"must be one of {', '.join(meta['choices'])}, got {value!r}")
+    low, high = meta["low"], meta["high"]
+    if low is not None:
+        check(value > low if meta["open_low"] else value >= low, name, f"must be {'>' if meta['open_low'] else '>='} {low}")
+    if high is not None:
+        check(value < high if meta["open_high"] else value <= high, name, f"must be {'<' if meta['open_high'] else '<='} {high}")
+
+
+def check_options(options) -> None:
+    declared = {f.name: (f, meta) for f, meta in option_fields(TrainOptions)}
+    internal = {f.name: f for f in fields(TrainOptions) if f.name not in declared}
+    known_keys(options, [f.name for f in fields(TrainOptions)], "train.options")
+    for key, value in options.items():
+        name = f"train.options.{key}"
+        if key in declared:
+            check_option(value, *declared[key], name)
+        else:  # settings not offered as options: a positive number of the default's type
+            default = internal[key].default
+            check((is_int(value) if isinstance(default, int) else is_number(value)) and value > 0, name,
+                  f"must be a positive {type(default).__name__}, got {value!r}")
+
+
+def check_budget(budget) -> None:
+    known_keys(budget, [f.name for f in fields(Budget)], "train.budget")
+    for f in fields(Budget):
+        name = f"train.budget.{f.name}"
+        value = budget.get(f.name, f.default if f.default is not MISSING else None)
+        if f.name.startswith("end_"):
+            number_or_none(value, name)
+        else:
+            check(is_number(value) and value >= 0, name, f"must be a number >= 0, got {value!r}")
+
+
+def check_rng_state(state) -> None:
+    try:
+        np.random.default_rng().bit_generator.state = state
+    except (TypeError, ValueError, KeyError, OverflowError):
+        raise FieldError("train.rng_state: not the state of a NumPy PCG64 random generator") from None
+
+
+def check_history(history) -> None:
+    check(isinstance(history, list), "train.history", "must be a list")
+    for i, entry in enumerate(history):
+        name = f"train.history[{i}]"
+        known_keys(entry, ("step", "elapsed", "train_loss", "val_loss"), name)
+        count(entry.get("step"), f"{name}.step")
+        for key in ("elapsed", "train_loss", "val_loss"):
+            value = entry.get(key)
+            check(value is None or (is_int(value) or isinstance(value, float)), f"{name}.{key}",
+                  f"must be a number or null, got {value!r}")
+
+
+TRAIN = {
+    "options": check_options,
+    "budget": check_budget,
+    "batch_size": lambda v: count(v, "train.batch_size", 1),
+    "step": lambda v: count(v, "train.step"),
+    "epoch": lambda v: count(v, "train.epoch"),
+    "window": lambda v: count(v, "train.window"),
+    "elapsed": lambda v: check(is_number(v) and v >= 0, "train.elapsed", f"must be a number >= 0, got {v!r}"),
+    "optimizer_steps": lambda v: count(v, "train.optimizer_steps"),
+    "rng_state": check_rng_state,
+    "history": check_history,
+    "best_val_loss": lambda v: number_or_none(v, "train.best_val_loss"),
+    "val_unigram": lambda v: number_or_none(v, "train.val_unigram"),
+}
+
+
+def check_train(train, params: dict, optim_state: dict, carried) -> None:
+    """The training state: {} (weights only), or complete and consistent with the tensors."""
+    known_keys(train, TRAIN, "train")
+    if not train:
+        return
+    missing = [k for k in TRAIN if k not in train]
+    check(not missing, f"train.{missing[0] if missing else ''}", "missing (the training state is incomplete)")
+    for key, checker in TRAIN.items():
+        checker(train[key])
+    check(carried is not None, "train/state", "the carried hidden state is missing")
+    check(carried.shape[2] == train["batch_size"], "train/state",
+          f"holds {carried.shape[2]} streams, train.batch_size says {train['batch_size']}")
+    optimizer = train["options"].get("optimizer", "adam")
+    for name in params:
+        for slot in OPTIMIZERS[optimizer].slots:
+            check(f"{name}/{slot}" in optim_state, f"optim/{name}/{slot}", "missing optimiser state")
