@@ -1,4 +1,5 @@
 import os
+import re
 import subprocess
 import sys
 import time
@@ -26,3 +27,17 @@ def wait_for(predicate, timeout=60.0, interval=0.02):
 @pytest.fixture
 def corpus(corpus_file):
     return corpus_file
+
+
+def run_measuring_peak(*args, timeout=600):
+    """`charrnn ARGS` in a fresh process that reports its own peak resident memory
+    (RUSAGE_SELF: RUSAGE_CHILDREN would be the largest of every child this test process ever
+    waited for, and so depend on which tests ran before). Returns (completed process, bytes)."""
+    code = ("import resource, sys\n"
+            "from charrnn.cli import main\n"
+            "try:\n    main(sys.argv[1:])\n"
+            "except SystemExit as e:\n    status = e.code\n"
+            "print('peak', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+            "sys.exit(status)\n")
+    p = subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True, timeout=timeout)
+    return p, int(re.search(r"^peak (\d+)$", p.stderr, re.M).group(1)) * 1024

@@ -1,9 +1,5 @@
 """Every kind of bad corpus trains or gets one clear line; numerics never overflow."""
 
-import re
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
@@ -11,6 +7,8 @@ from charrnn import checkpoint
 from charrnn.model import log_softmax
 
 from conftest import SMALL, invoke
+
+from .conftest import run_measuring_peak
 
 
 def outcome(r):
@@ -54,19 +52,10 @@ def test_200_mb_corpus_memory_stays_bounded(tmp_path):
         for _ in range(size // len(block)):
             out.write(block)
     corpus_bytes = f.stat().st_size
-    # the run reports its own peak (RUSAGE_SELF): RUSAGE_CHILDREN would be the largest of every
-    # child this test process ever waited for, and so depend on which tests ran before
-    code = ("import resource, sys\n"
-            "from charrnn.cli import main\n"
-            "try:\n    main(sys.argv[1:])\n"
-            "except SystemExit as e:\n    status = e.code\n"
-            "print('peak', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
-            "sys.exit(status)\n")
-    args = ["train", f, "--hidden-size", "16", "--seq-len", "20", "--batch-size", "4", "--quiet",
-            "--steps", "2", "--eval-every", "0", "--val-frac", "0.00005", "--out", tmp_path / "r"]
-    p = subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True, timeout=600)
+    p, peak = run_measuring_peak("train", f, "--hidden-size", "16", "--seq-len", "20", "--batch-size", "4",
+                                 "--quiet", "--steps", "2", "--eval-every", "0", "--val-frac", "0.00005",
+                                 "--out", tmp_path / "r")
     assert p.returncode == 0, p.stderr
-    peak = int(re.search(r"^peak (\d+)$", p.stderr, re.M).group(1)) * 1024
     assert peak < 3 * corpus_bytes + 100 * 1024 * 1024, f"peak {peak / 2**20:.0f} MiB"
 
 
@@ -89,3 +78,25 @@ def test_softmax_and_cross_entropy_never_overflow_in_float32():
         lp = log_softmax(logits)
     assert lp.dtype == np.float32 and np.isfinite(lp).all()
     np.testing.assert_allclose(np.exp(lp).sum(axis=1), 1.0, rtol=1e-6)
+
+
+def test_inspect_gradients_on_a_large_vocabulary_keeps_memory_bounded(tmp_path):
+    """LSTM 1x512 over V = 3,000 characters: the per-step views keep norms, never per-step
+    tensors of shape (T, 4H, V), so the whole report stays under 1.5 GB."""
+    from charrnn.model import ModelConfig, init_params
+    from charrnn.vocab import Vocab
+
+    rng = np.random.default_rng(0)
+    chars = [chr(0x4E00 + i) for i in range(3000)]
+    text = "".join(chars) + "".join(rng.choice(chars, size=20_000))
+    f = tmp_path / "cjk.txt"
+    f.write_text(text, encoding="utf-8")
+    vocab = Vocab.from_text(text)
+    config = ModelConfig(vocab_size=len(vocab), hidden_size=512)
+    ck = checkpoint.Checkpoint(config=config, vocab=vocab, params=init_params(config, rng))
+    checkpoint.save(ck, tmp_path / "big.safetensors")
+    p, peak = run_measuring_peak("inspect-gradients", tmp_path / "big.safetensors", "--corpus", f, "--json",
+                                 "--check-steps", "2", "--check-elements", "4")
+    assert p.returncode == 0, p.stderr
+    assert len(vocab) == 3000 and '"seq_len": 100' in p.stdout
+    assert peak < 1.5 * 2**30, f"peak {peak / 2**20:.0f} MiB"
