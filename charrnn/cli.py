@@ -161,7 +161,8 @@ def main():
 @click.option("--steps", type=click.IntRange(1), default=None, help="Stop after N (more) steps.")
 @click.option("--epochs", type=click.IntRange(1), default=None, help="Stop after N (more) epochs.")
 @click.option("--time", "time_budget", type=Duration(), default=None, help="Stop after this long (90s, 10m, 1h); evaluation included.")
-@click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of CORPUS.")
+@click.option("--encoding", default="utf-8", show_default=True,
+              help="Text encoding of CORPUS: any codec Python knows (cp932, euc_jp, utf-16, latin-1, ...).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=str), default=None,
               show_default="a new directory under ./runs or $CHARRNN_RUNS", help="Run directory.")
 @click.option("--resume", type=click.Path(dir_okay=False, path_type=str), default=None, help="Continue from this checkpoint.")
