@@ -21,6 +21,7 @@ from click.core import ParameterSource
 
 from charrnn import __version__
 from charrnn.errors import UserError
+from charrnn.exposure import ExposureSettings
 from charrnn.model import ModelConfig
 from charrnn.options import TrainOptions, option_fields
 from charrnn.sampling import SampleSettings
@@ -313,3 +314,25 @@ def info(checkpoint, as_json, whole_vocab):
 
     result = reports.description(load(checkpoint))
     render.json_out(result) if as_json else tables.info_report(result, result["history"], whole_vocab)
+
+
+@main.command("exposure-bias")
+@click.argument("checkpoint", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("text", required=False)
+@options_from(ExposureSettings)
+@click.option("--encoding", default="utf-8", show_default=True, help="Encoding of TEXT.")
+@click.option("--json", "as_json", is_flag=True, help="Write the report as JSON.")
+@with_ascii
+@with_blas_threads
+def exposure_bias(checkpoint, text, encoding, as_json, **values):
+    """The train-time and test-time architectures side by side on real text (default: the
+    run's validation split): from real prefixes, the loss of each next real character when the
+    model reads the real text (teacher forced) and when it reads its own samples (free running),
+    by offset; and how the free-running text differs from the real text."""
+    from charrnn import render, reports, tables
+    from charrnn.checkpoint import load
+
+    notes: list = []
+    report = reports.exposure_bias(load(checkpoint), text, encoding, ExposureSettings(**values), notes)
+    render.notes(notes)
+    render.json_out(report) if as_json else tables.exposure_report(report)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 
+from charrnn import corpora, exposure
 from charrnn.checkpoint import Checkpoint
 from charrnn.corpora import Source
-from charrnn.data import CorpusError, unigram_entropy
+from charrnn.data import CorpusError, split_sizes, unigram_entropy
 from charrnn.model import num_params
 from charrnn.teacher_forcing import evaluate_stream
 
@@ -46,6 +47,30 @@ def description(ck: Checkpoint) -> dict:
         "training": {k: t.get(k) for k in ("step", "epoch", "elapsed", "best_val_loss", "options", "batch_size")},
         "history": t.get("history", []),
     }
+
+
+def exposure_bias(ck: Checkpoint, text: str | None, encoding: str, settings: "exposure.ExposureSettings",
+                  notes: list) -> dict:
+    """`charrnn exposure-bias`: on TEXT, or by default on the run's own validation split (the
+    corpus found again as `eval` / `--resume` find it). Novelty needs the training text: without
+    it (TEXT given and the run's corpus not at hand) it is left out, with a note."""
+    train_text = None
+    try:
+        own = corpora.of_checkpoint(ck)
+        val_frac = ck.train["options"]["val_frac"] if ck.train else 0.1
+        n_train, _ = split_sizes(len(own.text), val_frac)
+        train_text, val_text, name = own.text[:n_train], own.text[n_train:], f"{own.name} (validation split)"
+    except CorpusError:
+        if text is None:
+            raise
+        notes.append(f"note: the corpus {ck.path} was trained on is not at hand, so novelty (8-grams absent "
+                     f"from the training text) is left out")
+    if text is not None:
+        src = corpora.load(text, encoding, normalize=ck.corpus.get("normalize", "none"))
+        notes.extend(src.notes)
+        val_text, name = src.text, src.name
+    report = exposure.measure(ck.params, ck.config, ck.vocab, val_text, train_text, settings)
+    return {"checkpoint": ck.path, "text": name, **report}
 
 
 def finite_or_none(x):

@@ -71,6 +71,18 @@ def sampling_distribution(logits, temperature=1.0, top_k=None, top_p=None) -> np
     return p
 
 
+def choose(logits: np.ndarray, settings: "SampleSettings", rngs: list) -> np.ndarray:
+    """The next character of each stream (B,): the most likely one (greedy), or one drawn from
+    the sampling distribution with one uniform number from each stream's own generator."""
+    if settings.greedy:
+        return logits.argmax(axis=1)
+    p = sampling_distribution(logits, settings.temperature, settings.top_k, settings.top_p)
+    cdf = np.cumsum(p, axis=1)
+    u = np.array([r.random() for r in rngs]) * cdf[:, -1]
+    y = np.minimum((cdf <= u[:, None]).sum(axis=1), p.shape[1] - 1)
+    return np.where(p[np.arange(len(y)), y] > 0, y, p.argmax(axis=1))  # guard against round-off
+
+
 @dataclass
 class SampleSettings:
     length: int = option(500, "New characters per sample (after the prime).", low=0)
@@ -154,14 +166,7 @@ def generate(
     tails = [""] * B  # the last len(stop) characters of each sample, to detect the stop string
     for _ in range(settings.length):
         logits, state = step(params, config, cell, x, state)  # (B, V)
-        if settings.greedy:
-            y = logits.argmax(axis=1)
-        else:
-            p = sampling_distribution(logits, settings.temperature, settings.top_k, settings.top_p)
-            cdf = np.cumsum(p, axis=1)
-            u = np.array([r.random() for r in rngs]) * cdf[:, -1]
-            y = np.minimum((cdf <= u[:, None]).sum(axis=1), len(vocab) - 1)
-            y = np.where(p[np.arange(B), y] > 0, y, p.argmax(axis=1))  # guard against round-off
+        y = choose(logits, settings, rngs)
         if stats is not None:
             lp = log_softmax(logits.astype(np.float64))[np.arange(B), y]
         out = []

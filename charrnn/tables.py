@@ -226,3 +226,78 @@ def info_report(r: dict, history: list, whole_vocab: bool = False) -> None:
     if whole_vocab:
         c.print(f"vocabulary, {V} characters in id order:")
         print(vocab_text(r["vocab"]))  # one line, whole: for copying, never cut to the terminal
+
+
+# ----------------------------------------------------------------------------- exposure-bias
+SHADES = ((0.1, "on red3"), (0.3, "on dark_orange3"), (0.6, "on yellow4"), (1.01, "on green4"))
+
+
+def visible(ch: str) -> str:
+    """A character as it can be shown on one line: newline and tab as escapes."""
+    return {"\n": "\\n", "\t": "\\t", "\r": "\\r"}.get(ch, ch)
+
+
+def shaded(text: str, probs: list[float]):
+    """The real continuation, each character shaded by the probability the teacher-forced model
+    gave it; in ASCII mode, a second line of probability deciles (0 = under 10%, 9 = 90% or
+    more) under the characters."""
+    from rich.cells import cell_len
+    from rich.text import Text
+
+    if render.ascii_only:
+        chars = [visible(c) for c in text]
+        digits = "".join(str(min(int(p * 10), 9)).ljust(cell_len(c)) for c, p in zip(chars, probs))
+        return Text("".join(chars) + "\n        " + digits)
+    t = Text()
+    for c, p in zip(text, probs):
+        t.append(visible(c), style=next(style for limit, style in SHADES if p < limit))
+    return t
+
+
+def exposure_report(r: dict) -> None:
+    from rich.text import Text
+
+    c = stdout_console()
+    s = r["settings"]
+    c.print(f"[bold]charrnn exposure-bias[/bold]: {r['checkpoint']} on {r['text']}: {r['prefixes']} real prefixes, "
+            f"each read teacher forced for {s['warmup']} characters, then offsets k = 1..{s['horizon']}; "
+            f"free running at temperature {s['temperature']:g}, seed {s['seed']}")
+    t = new_table(title="1. Loss of the real character at offset k (nats/char) / top-1 accuracy: reading the real "
+                        "text (teacher forced) or the model's own samples (free running)", title_justify="left")
+    for col in ("offsets", "teacher forced", "free running", "gap"):
+        t.add_column(col, justify="left" if col == "offsets" else "right")
+    for b in r["buckets"]:
+        tf, fr = b["teacher_forced"], b["free_running"]
+        t.add_row(f"{b['offsets'][0]}-{b['offsets'][1]}", f"{tf['loss']:.3f} / {tf['accuracy']:.0%}",
+                  f"{fr['loss']:.3f} / {fr['accuracy']:.0%}", f"{fr['loss'] - tf['loss']:+.3f}")
+    show(c, t)
+    t = new_table(title="2. The free-running text against the real continuations: Jensen-Shannon divergence of "
+                        "character n-grams, model vs real (real vs real: the floor for samples this small), bits; "
+                        "8-grams absent from the training text, model (real)", title_justify="left")
+    for col in ("offsets", *(f"n={n}" for n in sorted(r["buckets"][0]["free_running"]["ngram_js"])), "new 8-grams"):
+        t.add_column(col, justify="left" if col == "offsets" else "right")
+    for b in r["buckets"]:
+        fr, real = b["free_running"], b["real"]
+        t.add_row(f"{b['offsets'][0]}-{b['offsets'][1]}",
+                  *(f"{fmt(fr['ngram_js'][n], '.2f')} ({fmt(real['ngram_js'][n], '.2f')})" for n in sorted(fr["ngram_js"])),
+                  f"{fmt(fr['novelty'], '.0%')} ({fmt(real['novelty'], '.0%')})")
+    show(c, t)
+    rep = r["repetition"]
+    c.print(f"repeated 20-character windows within a continuation: model {fmt(rep['free_running'], '.1%')}, "
+            f"real text {fmt(rep['real'], '.1%')}")
+    per = r["per_offset"]
+    hi = max(per["teacher_forced_loss"] + per["free_running_loss"])
+    c.print(f"loss by offset, k = 1..{s['horizon']} (0 .. {hi:.2f} nats):")
+    c.print(f"  teacher forced  {sparkline(per['teacher_forced_loss'], 0.0, hi, 60)}")
+    c.print(f"  free running    {sparkline(per['free_running_loss'], 0.0, hi, 60)}")
+    for e in r["examples"]:
+        c.print(f"\n[bold]prefix at character {e['start']:,}[/bold]: ...{''.join(visible(ch) for ch in e['prefix'][-40:])}")
+        c.print(Text("  real  ") + shaded(e["real"], e["real_probability"]))
+        c.print(Text("  model " + "".join(visible(ch) for ch in e["generated"])))
+    if not render.ascii_only and r["examples"]:
+        c.print("\n(real text shaded by the probability the teacher-forced model gave each character: "
+                "red < 10%, orange < 30%, yellow < 60%, green >= 60%)")
+
+
+def fmt(x, spec: str) -> str:
+    return "-" if x is None else format(x, spec)
