@@ -47,10 +47,15 @@ def number_or_none(v, name: str) -> None:
     check(v is None or is_number(v), name, f"must be a number or null, got {v!r}")
 
 
+def shown(key: str) -> str:
+    """A field name as it can stand in a one-line message: as is, or quoted with escapes."""
+    return key if key.isidentifier() else repr(key)
+
+
 def known_keys(d, allowed, name: str) -> None:
     check(isinstance(d, dict), name, f"must be an object, got {type(d).__name__}")
     unknown = sorted(set(d) - set(allowed))
-    check(not unknown, f"{name}.{unknown[0] if unknown else ''}", "unknown field")
+    check(not unknown, f"{name}.{shown(unknown[0]) if unknown else ''}", "unknown field")
 
 
 # ------------------------------------------------------------------------------- corpus

@@ -83,7 +83,7 @@ class ModelConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = set(d) - names
         if unknown:
-            raise ValueError(f"unknown model config fields: {', '.join(sorted(unknown))}")
+            raise ValueError(f"unknown model config fields: {', '.join(repr(k) for k in sorted(unknown))}")
         return cls(**d)
 
 
