@@ -13,7 +13,8 @@ keep only the activations it already computed:
 Why tanh for the state and sigmoid for the gates: a gate multiplies something, so it must lie
 in (0, 1) -- "how much to let through" -- which is sigmoid's range. The state is added to and
 fed back, so it wants a range centred on zero (tanh: (-1, 1)) whose slope is 1 at the origin;
-sigmoid's slope is at most 1/4, so a sigmoid state shrinks the gradient by >= 4x every step.
+sigmoid's slope is at most 1/4, so one step back through a sigmoid state multiplies the
+gradient by diag(s'(a)) W_hh, of size at most ||W_hh|| / 4: it shrinks unless W_hh is large.
 
 All functions work in place when given `out=` and never change the dtype of their input.
 """

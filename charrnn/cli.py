@@ -256,6 +256,8 @@ def sample(checkpoint, prime, drop_unknown, seed, num_samples, verbose, replace_
 @click.option("--train-steps", type=click.IntRange(0), default=0, show_default=True,
               help="Fresh models only: train each this many steps first, to see trained gates rather than initial ones.")
 @click.option("--clip", type=click.FloatRange(0.0), default=5.0, show_default=True, help="Clipping threshold to compare the global norm with.")
+@click.option("--recurrent-scale", type=click.FloatRange(0.0, min_open=True), default=1.0, show_default=True,
+              help="Fresh models only: multiply every weight_hh by this (e.g. 4 to see gradients explode).")
 @click.option("--check-steps", type=click.IntRange(1), default=20, show_default=True, help="Steps of the window used by the gradient check.")
 @click.option("--check-elements", type=click.IntRange(2), default=12, show_default=True, help="Elements checked per large tensor.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Chooses the window, the fresh weights and the checked elements.")

@@ -153,14 +153,37 @@ def step_contributions(params: dict, config: ModelConfig, ids: np.ndarray, state
 
 def gradient_flow(
     params: dict, config: ModelConfig, ids: np.ndarray, state0: np.ndarray
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray | None]:
     """||dL_T / dh_t|| for t = 0 .. T-1 (top layer, summed over the batch as one vector):
-    how much of the last step's loss reaches each earlier hidden state. Returns (T,)."""
+    how much of the last step's loss reaches each earlier hidden state. Returns (T,), and for
+    an LSTM also (T,) norms of the part that arrives at the cell state c_t along the cell path
+    (None for other cells)."""
     _, _, tape = teacher_forcing.forward(params, config, ids, state0)
     T, B = ids.shape[0] - 1, ids.shape[1]
     dlogits = teacher_forcing.output_gradient(tape) * T  # mean over the last step's B rows
     dlogits[: (T - 1) * B] = 0.0  # only the last step's loss
     trace = teacher_forcing.BackwardTrace()
     teacher_forcing.backward(params, config, tape, dlogits=dlogits, trace=trace)
-    dh = trace.dh[-1]  # (T, B, H)
-    return np.sqrt((dh.astype(np.float64) ** 2).sum(axis=(1, 2)))
+
+    def norms(d):
+        return None if d is None else np.sqrt((d.astype(np.float64) ** 2).sum(axis=(1, 2)))
+
+    return norms(trace.dh[-1]), norms(trace.dc[-1])
+
+
+def gate_openness(params: dict, config: ModelConfig, ids: np.ndarray, state0: np.ndarray) -> list[dict]:
+    """How open each gate is over the window, per layer: the mean of its values and the shares
+    below 0.1 (nearly shut) and above 0.9 (nearly open). Empty for the vanilla RNN."""
+    _, _, tape = teacher_forcing.forward(params, config, ids, state0)
+    cell = config.make_cell()
+    rows = []
+    for k, lt in enumerate(tape.layers):
+        per_gate: dict = {}
+        for cache in lt.caches:
+            for symbol, v in cell.gate_values(cache).items():
+                per_gate.setdefault(symbol, []).append(v)
+        for symbol, values in per_gate.items():
+            a = np.stack(values)  # (T, B, H)
+            rows.append({"layer": k, "gate": symbol, "mean": float(a.mean()),
+                         "below_0.1": float((a < 0.1).mean()), "above_0.9": float((a > 0.9).mean())})
+    return rows

@@ -14,7 +14,7 @@ import numpy as np
 from charrnn import corpora
 from charrnn.checkpoint import load as load_checkpoint
 from charrnn.data import Streams, fit_batch_size
-from charrnn.gradients import CHECK_TOLERANCE, check_gradients, gradient_flow, step_contributions
+from charrnn.gradients import CHECK_TOLERANCE, check_gradients, gate_openness, gradient_flow, step_contributions
 from charrnn.model import ModelConfig, cast_params, init_params, layer_names, num_params, zero_state
 from charrnn.optim import global_norm, make_optimizer
 from charrnn.trainer import train_step
@@ -66,7 +66,7 @@ def inspect(
     Tc = min(T, check_steps)
     checks = check_gradients(p64, config, ids[: Tc + 1], state0, max_elements=check_elements,
                              rng=np.random.default_rng(seed))
-    flow = gradient_flow(p64, config, ids, state0)  # (T,) for t = 0..T-1
+    flow, cell_flow = gradient_flow(p64, config, ids, state0)  # (T,) for t = 0..T-1
     contributions, grads, loss = step_contributions(p64, config, ids, state0)
     step_norms = {name: [] for name in grads}  # per tensor: ||contribution at t|| for t = 1 .. T
     summed = {name: np.zeros_like(g) for name, g in grads.items()}
@@ -115,6 +115,11 @@ def inspect(
             "passed": all(r.passed for r in checks),
         },
         "gradient_flow": flow_summary(flow[::-1]),
+        # the LSTM's cell path, on the same scale (relative to ||dL_T/dh_T||)
+        "cell_path_flow": None if cell_flow is None else [float(x) for x in cell_flow[::-1]],
+        "gates_open": gate_openness(p64, config, ids, state0),
+        "parameters": {"shared": num_params(config), "window_steps": T,
+                       "unrolled_with_separate_weights": T * num_params(config)},
         "parameter_sharing": sharing,
         "gates": gates,
         "clipping": {"global_norm": norm, "clip": clip, "would_clip": bool(clip and norm > clip)},
@@ -148,7 +153,7 @@ def warm_up(params: dict, config: ModelConfig, streams, steps: int, lr: float = 
 def build_report(checkpoint: str | None, corpus: str | None, encoding: str = "utf-8", *, seq_len: int = 100,
                  batch_size: int = 4, hidden_size: int = 64, num_layers: int = 1, train_steps: int = 0,
                  clip: float = 5.0, check_steps: int = 20, check_elements: int = 12, seed: int = 0,
-                 progress=None) -> dict:
+                 recurrent_scale: float = 1.0, progress=None) -> dict:
     """The whole `charrnn inspect-gradients` report, as JSON-able data: a checkpoint's model,
     or (without one) every kind of fresh model in FRESH_MODELS, on one window of the text."""
     rng = np.random.default_rng(seed)
@@ -165,7 +170,10 @@ def build_report(checkpoint: str | None, corpus: str | None, encoding: str = "ut
         for cell, act, gate in FRESH_MODELS:
             config = ModelConfig(vocab_size=len(vocab), hidden_size=hidden_size, num_layers=num_layers,
                                  cell=cell, activation=act, gate_activation=gate)
-            models.append((config, init_params(config, np.random.default_rng(seed))))
+            params = init_params(config, np.random.default_rng(seed))
+            for k in range(num_layers):  # larger recurrent weights: watch gradients explode
+                params[layer_names(k)[1]] *= recurrent_scale
+            models.append((config, params))
     ids = vocab.encode(src.text, unknown="drop")
     B = fit_batch_size(len(ids), batch_size, seq_len)
     streams = Streams(ids, B, seq_len)
@@ -177,8 +185,9 @@ def build_report(checkpoint: str | None, corpus: str | None, encoding: str = "ut
         reports.append(inspect(params, config, window, clip=clip, check_steps=check_steps,
                                check_elements=check_elements, seed=seed))
     return {
-        "window": {"seq_len": seq_len, "batch_size": B, "source": source,
-                   "checkpoint": checkpoint, "train_steps": 0 if checkpoint else train_steps},
+        "window": {"seq_len": seq_len, "batch_size": B, "source": source, "checkpoint": checkpoint,
+                   "train_steps": 0 if checkpoint else train_steps,
+                   "recurrent_scale": 1.0 if checkpoint else recurrent_scale},
         "tolerance": CHECK_TOLERANCE,
         "models": reports,
         "all_checks_passed": all(r["gradient_check"]["passed"] for r in reports),

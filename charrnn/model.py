@@ -87,6 +87,19 @@ class ModelConfig:
         return cls(**d)
 
 
+def pytorch_equivalent(config: ModelConfig) -> tuple[bool, str]:
+    """(whether torch.nn can load these weights unchanged, the module or the reason it cannot)."""
+    L, V, H = config.num_layers, config.vocab_size, config.hidden_size
+    if config.cell == "rnn":
+        if config.activation == "sigmoid":
+            return False, "no PyTorch counterpart: torch.nn.RNN has tanh and relu, not sigmoid"
+        return True, f"torch.nn.RNN({V}, {H}, num_layers={L}, nonlinearity='{config.activation}') + nn.Linear({H}, {V})"
+    module = {"gru": "GRU", "lstm": "LSTM"}[config.cell]
+    if config.gate_activation != "sigmoid":
+        return False, f"no PyTorch counterpart: torch.nn.{module}'s gates are sigmoid, not {config.gate_activation}"
+    return True, f"torch.nn.{module}({V}, {H}, num_layers={L}) + nn.Linear({H}, {V})"
+
+
 def layer_names(k: int) -> tuple[str, str, str, str]:
     return (
         f"rnn.weight_ih_l{k}",

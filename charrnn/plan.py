@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from charrnn import corpora
 from charrnn.checkpoint import Checkpoint, load as load_checkpoint
 from charrnn.data import Corpus, fit_batch_size, sha256_text, unigram_entropy
-from charrnn.errors import UserError
+from charrnn.errors import SettingsError, UserError
 from charrnn.model import ModelConfig
 from charrnn.options import Budget, TrainOptions
 from charrnn.runs import new_run_dir, prepare_out_dir
@@ -74,7 +74,10 @@ def plan_run(corpus: str | None, *, resume: str | None = None, out: str | None =
         out = out or os.path.dirname(os.path.abspath(resume))
     else:
         data = Corpus.from_text(source.text, options.val_frac)
-        config = ModelConfig(vocab_size=len(data.vocab), **model_given)
+        try:
+            config = ModelConfig(vocab_size=len(data.vocab), **model_given)
+        except ValueError as e:  # options that do not fit together, e.g. --cell lstm --activation relu
+            raise SettingsError(str(e)) from None
         if not (steps or epochs or time_budget):
             epochs = DEFAULT_EPOCHS
         budget = Budget(end_step=steps, end_epoch=epochs, end_time=time_budget)

@@ -8,7 +8,7 @@ from charrnn import corpora, exposure
 from charrnn.checkpoint import Checkpoint
 from charrnn.corpora import Source
 from charrnn.data import CorpusError, split_sizes, unigram_entropy
-from charrnn.model import num_params
+from charrnn.model import num_params, pytorch_equivalent
 from charrnn.teacher_forcing import evaluate_stream
 
 LN2 = math.log(2)
@@ -41,6 +41,7 @@ def description(ck: Checkpoint) -> dict:
         "checkpoint": ck.path,
         "config": ck.config.to_dict(),
         "parameters": num_params(ck.config),
+        "pytorch": dict(zip(("loads", "module"), pytorch_equivalent(ck.config))),
         "tensors": [{"name": n, "shape": list(p.shape), "count": int(p.size)} for n, p in ck.params.items()],
         "vocab": ck.vocab.chars,
         "corpus": ck.corpus,

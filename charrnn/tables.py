@@ -81,8 +81,12 @@ def inspect_report(report: dict, console) -> None:
                   f"{f['vanish_steps']} steps" if f["vanish_steps"] is not None else "never",
                   f"{f['explode_steps']} steps" if f["explode_steps"] is not None else "never",
                   f"{f['norms'][-1] / ref:.1e}")
+        if m.get("cell_path_flow"):  # what reaches c_t along the cell path, on the same scale
+            c = m["cell_path_flow"]
+            t.add_row("  its cell path c_t", log_spark(c, ref), "", "", f"{c[-1] / ref:.1e}")
     show(console, t)
-    console.print("A state squashed by sigmoid (slope <= 1/4) shrinks the gradient at every step; tanh "
+    console.print("One step back multiplies the gradient by (slope of the state nonlinearity) x W_hh: sigmoid's slope "
+                  "is at most 1/4, so a sigmoid state shrinks it unless ||W_hh|| > 4; tanh "
                   "(slope 1 at 0) shrinks it less; the LSTM cell path is multiplied only by the forget "
                   "gate, and a GRU's by its update gate, which training can hold near 1.\n")
 
@@ -100,7 +104,13 @@ def inspect_report(report: dict, console) -> None:
                       f"{s['max_abs_diff']:.1e}", "[green]yes[/green]" if s["sum_matches_full"] else "[red]NO[/red]")
     show(console, t)
     console.print("The same weight_ih, weight_hh, biases and decoder are used at every step, so their "
-                  "gradient is the sum of T contributions: dW_hh = sum_t dA_t^T h_(t-1).\n")
+                  "gradient is the sum of T contributions: dW_hh = sum_t dA_t^T h_(t-1).")
+    for m in report["models"]:
+        n = m["parameters"]
+        console.print(f"{model_label(m['model'])}: {n['shared']:,} parameters serve all {n['window_steps']} steps; "
+                      f"unrolled with separate weights at each step it would need {n['unrolled_with_separate_weights']:,} "
+                      f"({n['window_steps']} times as many)")
+    console.print()
 
     # 4. gates and biases
     t = new_table(title="4. Biases and gates: each gate has its own rows of weight_ih and weight_hh and its own "
@@ -118,6 +128,18 @@ def inspect_report(report: dict, console) -> None:
                 rows = g["tensors"][0]["name"].split("[")[1].rstrip("]")
                 t.add_row(label, str(g["layer"]), f"{g['gate']}: {g['role']}", g["nonlinearity"], rows, *norms)
     show(console, t)
+
+    gated = [m for m in report["models"] if m.get("gates_open")]
+    if gated:
+        t = new_table(title="How open the gates are over the window: mean value, share nearly shut (< 0.1) "
+                            "and nearly open (> 0.9)", title_justify="left")
+        for col in ("model", "layer", "gate", "mean", "< 0.1", "> 0.9"):
+            t.add_column(col, justify="right" if col in ("mean", "< 0.1", "> 0.9") else "left")
+        for m in gated:
+            for i, g in enumerate(m["gates_open"]):
+                t.add_row(model_label(m["model"]) if i == 0 else "", str(g["layer"]), g["gate"], f"{g['mean']:.3f}",
+                          f"{g['below_0.1']:.1%}", f"{g['above_0.9']:.1%}")
+        show(console, t)
 
     # 5. clipping
     t = new_table(title="5. Clipping by global norm", title_justify="left")
@@ -204,6 +226,7 @@ def info_report(r: dict, history: list, whole_vocab: bool = False) -> None:
     t.add_column(overflow="fold")
     for k, v in r["config"].items():
         t.add_row(k, str(v))
+    t.add_row("PyTorch", r["pytorch"]["module"])
     V = len(r["vocab"])
     more = "" if V <= VOCAB_PREVIEW or whole_vocab else f" ... and {V - VOCAB_PREVIEW} more (--vocab shows all)"
     shown = "below" if whole_vocab else vocab_text(r["vocab"][:VOCAB_PREVIEW]) + more

@@ -65,12 +65,15 @@ class BackwardTrace:
     """Per-step quantities of the backward pass, kept only on request (gradients.py reads them).
 
     For layer k: dAx[t] = dL/d(ax_t), dAh[t] = dL/d(h_{t-1} W_hh^T + b_hh), both (T, B, G*H),
-    and dh[t] = dL/dh_t, the full gradient arriving at h_t (from above and from t+1), (T, B, H).
+    and dh[t] = dL/dh_t, the full gradient arriving at h_t (from above and from t+1), (T, B, H);
+    for an LSTM also dc[t], the gradient arriving at the cell state c_t along the cell path
+    from t+1, (T, B, H) (None for other cells).
     """
 
     dAx: list = field(default_factory=list)
     dAh: list = field(default_factory=list)
     dh: list = field(default_factory=list)
+    dc: list = field(default_factory=list)
 
 
 def forward(
@@ -168,12 +171,15 @@ def backward(
         # dAh differs from dAx only in a GRU; elsewhere one buffer serves as both
         dAh = np.empty((T, B, GH), dtype=dH.dtype) if cell.hidden_grad_differs else dAx
         dh_kept = np.empty_like(dH) if trace is not None else None
+        dc_kept = np.empty_like(dH) if trace is not None and config.state_size == 2 else None
         # the gradient flowing back along the recurrence, starting at zero after the window
         dstate = tuple(np.zeros_like(dH[0]) for _ in range(config.state_size))
         for t in reversed(range(T)):
             dh_t = dH[t] + dstate[0]  # from the output at t, and from step t+1
             if dh_kept is not None:
                 dh_kept[t] = dh_t
+            if dc_kept is not None:
+                dc_kept[t] = dstate[1]
             dstate, _, dah_t = cell.step_backward((dh_t,) + dstate[1:], lt.caches[t], W_hh, dax_out=dAx[t])
             if cell.hidden_grad_differs:
                 dAh[t] = dah_t
@@ -194,6 +200,7 @@ def backward(
             trace.dAx.insert(0, dAx)
             trace.dAh.insert(0, dAh)
             trace.dh.insert(0, dh_kept)
+            trace.dc.insert(0, dc_kept)
     return {name: grads[name] for name in params}, dstate0
 
 

@@ -131,3 +131,54 @@ def test_per_step_norms_match_an_independent_computation(rng):
             numeric = numerical_gradient(lambda: loss_unshared_at(params, config, ids, state0, t, row["name"], value),
                                          value)
             assert norm == pytest.approx(np.linalg.norm(numeric), rel=1e-6, abs=1e-10), (row["name"], t)
+
+
+def test_recurrent_scale_makes_gradients_explode_and_clipping_fire():
+    args = ["inspect-gradients", "--json", "--seq-len", "60", "--hidden-size", "16", "--check-steps", "2",
+            "--check-elements", "2", "--batch-size", "2"]
+    normal = by_name(json.loads(invoke(*args).stdout))
+    scaled = json.loads(invoke(*args, "--recurrent-scale", "6").stdout)
+    assert scaled["window"]["recurrent_scale"] == 6.0 and scaled["all_checks_passed"]
+    scaled = by_name(scaled)
+    assert normal["rnn-tanh"]["gradient_flow"]["explode_steps"] is None
+    assert scaled["rnn-tanh"]["gradient_flow"]["explode_steps"] is not None
+    assert scaled["rnn-tanh"]["clipping"]["would_clip"] and not normal["rnn-tanh"]["clipping"]["would_clip"]
+
+
+@pytest.mark.parametrize("forget_bias,open_", [(10.0, True), (-10.0, False)])
+def test_gate_openness_and_the_lstm_cell_path(rng, forget_bias, open_):
+    """A forget gate held open (bias +10) keeps the cell path's gradient over the whole window;
+    held shut (-10), the cell path carries nothing back."""
+    from charrnn.inspection import inspect
+    from charrnn.model import ModelConfig, init_params
+
+    config = ModelConfig(vocab_size=7, hidden_size=5)
+    params = init_params(config, rng, np.float64)
+    params["rnn.bias_hh_l0"][5:10] = forget_bias  # rows H..2H: the forget gate
+    r = inspect(params, config, rng.integers(0, 7, size=(41, 3)), check_steps=2, check_elements=2)
+    gates = {g["gate"]: g for g in r["gates_open"]}
+    assert set(gates) == {"i", "f", "o"}
+    assert gates["f"]["above_0.9" if open_ else "below_0.1"] == 1.0
+    assert 0.0 < gates["i"]["mean"] < 1.0
+    cell_path = np.array(r["cell_path_flow"])
+    assert cell_path[0] == 0.0 and len(cell_path) == 40  # nothing arrives at c_T from after the window
+    if open_:
+        assert cell_path[-1] > 1e-3 * cell_path[1]  # still there 40 steps back
+    else:
+        assert cell_path[-1] < 1e-30
+    assert r["parameters"]["unrolled_with_separate_weights"] == 40 * r["parameters"]["shared"]
+
+
+def test_a_gated_cell_refuses_another_candidate_activation(corpus_file, runs):
+    from conftest import one_line_error
+
+    one_line_error(invoke("train", corpus_file, *SMALL, "--cell", "lstm", "--activation", "relu"),
+                   "lstm candidate activation", "must be one of tanh")
+
+
+def test_info_says_whether_pytorch_can_load_the_weights(corpus_file, tmp_path, runs):
+    for name, extra, loads in (("a", [], True), ("b", ["--gate-activation", "hard_sigmoid"], False)):
+        assert invoke("train", corpus_file, *SMALL, *extra, "--steps", "1", "--out", tmp_path / name).exit_code == 0
+        r = json.loads(invoke("info", tmp_path / name / "best.safetensors", "--json").stdout)
+        assert r["pytorch"]["loads"] is loads
+        assert ("torch.nn.LSTM(" in r["pytorch"]["module"]) is loads
