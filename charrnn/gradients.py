@@ -70,9 +70,11 @@ def check_gradients(
     backward=None,
     max_elements: int | None = None,
     rng: np.random.Generator | None = None,
+    inputs: np.ndarray | None = None,
 ) -> list[CheckResult]:
     """Compare BPTT's gradient with centred differences for every parameter and the initial
     state, in float64. `backward` can replace `teacher_forcing.backward` (tests plant bugs).
+    `inputs` holds fixed first-layer inputs other than the observed text (scheduled sampling).
 
     With `max_elements`, a large tensor is checked on that many of its elements: half those
     with the largest analytic gradient, half drawn at random (from `rng`)."""
@@ -84,9 +86,9 @@ def check_gradients(
         return None if dropout_seed is None else np.random.default_rng(dropout_seed)
 
     def loss():
-        return teacher_forcing.forward(p64, config, ids, s64, dropout_rng())[0]
+        return teacher_forcing.forward(p64, config, ids, s64, dropout_rng(), inputs)[0]
 
-    _, _, tape = teacher_forcing.forward(p64, config, ids, s64, dropout_rng())
+    _, _, tape = teacher_forcing.forward(p64, config, ids, s64, dropout_rng(), inputs)
     grads, dstate0 = backward(p64, config, tape)
     results = []
     targets = [(n, p64[n], grads[n]) for n in (names or list(p64))]

@@ -52,6 +52,9 @@ class TrainOptions:
     sample_length: int = 200  # characters in a preview sample
     state_reset: float = option(0.01, "Chance per window and stream of starting from a zero state, so "
                                       "the model also learns to start fresh.", low=0.0, high=1.0)
+    scheduled_sampling: float = option(0.0, "Scheduled sampling: feed the model its own sample instead of the "
+                                            "observed character with a chance that ramps from 0 to this over "
+                                            "the budget (0 = teacher forcing only).", low=0.0, high=1.0)
     log_every: int = 10  # steps between lines of metrics.jsonl
     normalize: str = option("none", "Unicode normalization of the text: nfkc folds full-width and half-width "
                                     "forms (Ａ→A, ｶ→カ); also applied to --prime and to eval texts.",

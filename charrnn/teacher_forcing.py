@@ -82,6 +82,7 @@ def forward(
     ids: np.ndarray,
     state0: np.ndarray,
     dropout_rng: np.random.Generator | None = None,
+    inputs: np.ndarray | None = None,
 ) -> tuple[float, np.ndarray, Tape]:
     """Run the window forward. Returns (mean loss in nats/char, final state, tape).
 
@@ -89,13 +90,17 @@ def forward(
     is applied to the output of every layer -- between stacked layers, as PyTorch's `dropout=`,
     and before the decoder, as char-rnn does -- only when a `dropout_rng` is given (training);
     without one the pass is deterministic (evaluation).
+
+    `inputs` (T, B), when given, replaces the observed characters ids[:-1] as the first layer's
+    input (scheduled sampling feeds some of the model's own samples); the targets stay the
+    observed ids[1:], and the inputs are constants to the gradient.
     """
     cell = config.make_cell()
     T = ids.shape[0] - 1
     dtype = params["decoder.weight"].dtype
     final_state = np.empty_like(state0)
     layers = []
-    x = ids[:-1]  # (T, B) observed characters: teacher forcing
+    x = ids[:-1] if inputs is None else inputs  # (T, B) observed characters: teacher forcing
     for k in range(config.num_layers):
         _, W_hh, _, b_hh = (params[n] for n in layer_names(k))
         # the same values stored column-major: then W_hh.T is contiguous, and BLAS computes the
@@ -229,9 +234,10 @@ def loss_and_grads(
     ids: np.ndarray,
     state0: np.ndarray,
     dropout_rng: np.random.Generator | None = None,
+    inputs: np.ndarray | None = None,
 ) -> StepResult:
     """One training step's worth of math: forward, then BPTT backward."""
-    loss, final_state, tape = forward(params, config, ids, state0, dropout_rng)
+    loss, final_state, tape = forward(params, config, ids, state0, dropout_rng, inputs)
     grads, dstate0 = backward(params, config, tape)
     return StepResult(loss=loss, grads=grads, dstate0=dstate0, final_state=final_state)
 

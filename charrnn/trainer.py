@@ -31,6 +31,7 @@ from charrnn.model import ModelConfig, cast_params, init_params, zero_state
 from charrnn.optim import Optimizer, clip_by_global_norm, make_optimizer
 from charrnn.plan import RunPlan
 from charrnn.runs import BEST, LAST, MetricsLog, RunDirError, remove_temporary_files, run_lock
+from charrnn.scheduled_sampling import mixed_inputs
 from charrnn.teacher_forcing import evaluate_stream, loss_and_grads
 
 DIVERGE_STEPS = 20  # consecutive steps with a loss above 3 ln V that count as divergence
@@ -74,11 +75,13 @@ class StepOutcome:
 
 def train_step(params: dict, config: ModelConfig, optimizer: Optimizer, ids: np.ndarray,
                state: np.ndarray, *, lr: float, clip: float, rng: np.random.Generator | None = None,
-               state_reset: float = 0.0) -> StepOutcome:
+               state_reset: float = 0.0, sample_prob: float = 0.0) -> StepOutcome:
     """One update of `params` (in place) from one window ids (T+1, B), starting from the
     carried state (L, S, B, H):
 
         each stream's state is zeroed with probability state_reset     (drawn from rng)
+        inputs: the observed characters, each (t > 0) replaced by the model's own sample with
+                probability sample_prob (scheduled sampling; drawn from rng; 0 = none)
         loss, grads = teacher-forced forward + BPTT backward           (dropout drawn from rng)
         grads *= min(1, clip / ||grads||)                               global-norm clipping
         params = optimizer(params, grads, lr)
@@ -88,8 +91,9 @@ def train_step(params: dict, config: ModelConfig, optimizer: Optimizer, ids: np.
     if rng is not None and state_reset > 0:
         reset = rng.random(ids.shape[1]) < state_reset
         state[:, :, reset] = 0.0
+    inputs = mixed_inputs(params, config, ids, state, sample_prob, rng) if sample_prob > 0 else None
     dropout_rng = rng if config.dropout > 0 else None
-    r = loss_and_grads(params, config, ids, state, dropout_rng)
+    r = loss_and_grads(params, config, ids, state, dropout_rng, inputs)
     norm, clipped = clip_by_global_norm(r.grads, clip)
     if not (math.isfinite(r.loss) and math.isfinite(norm)):
         raise TrainingDiverged(f"the loss became {r.loss} (gradient norm {norm:.3g})")
@@ -297,9 +301,12 @@ class Trainer:
                 continue
             t0 = time.monotonic()
             lr = self.learning_rate()
+            # scheduled sampling: the chance of feeding the model its own output ramps from 0 to the
+            # option's value over the budget
+            sample_prob = o.scheduled_sampling * self.plan.budget.progress(s.step, self.epoch_float(), s.elapsed)
             try:
                 r = train_step(s.params, self.config, s.optimizer, self.streams.window(s.window), s.carried,
-                               lr=lr, clip=o.clip, rng=s.rng, state_reset=o.state_reset)
+                               lr=lr, clip=o.clip, rng=s.rng, state_reset=o.state_reset, sample_prob=sample_prob)
             except TrainingDiverged as e:
                 raise TrainingDiverged(f"{e} at step {s.step + 1}; lower --lr (now {o.lr:g}) or --clip") from None
             s.carried, s.window, s.step = r.final_state, s.window + 1, s.step + 1
@@ -313,7 +320,8 @@ class Trainer:
                     f"uniformly) for {DIVERGE_STEPS} steps up to step {s.step}; lower --lr (now {o.lr:g})")
             if s.step % o.log_every == 0:
                 metrics.write({"step": s.step, "elapsed": round(s.elapsed, 3), "train_loss": r.loss,
-                               "lr": lr, "grad_norm": r.grad_norm, "clipped": r.clipped})
+                               "lr": lr, "grad_norm": r.grad_norm, "clipped": r.clipped,
+                               **({"sample_prob": sample_prob} if o.scheduled_sampling else {})})
             self.callbacks.on_step(StepInfo(
                 step=s.step, epoch=s.epoch, loss=r.loss, grad_norm=r.grad_norm, clipped=r.clipped, lr=lr,
                 elapsed=s.elapsed, chars_per_sec=chars_done / max(step_time, 1e-9),
