@@ -21,9 +21,8 @@ from click.core import ParameterSource
 
 from charrnn import __version__
 from charrnn.errors import UserError
-from charrnn.exposure import ExposureSettings
 from charrnn.model import ModelConfig
-from charrnn.options import TrainOptions, option_fields
+from charrnn.options import ExposureSettings, InspectSettings, TrainOptions, option_fields
 from charrnn.sampling import SampleSettings
 
 SETTINGS = {"help_option_names": ["-h", "--help"]}
@@ -239,7 +238,7 @@ def sample(checkpoint, prime, drop_unknown, seed, num_samples, verbose, replace_
                                prime, stats)
     render.stream_samples(chunks, sys.stdout, prime, num_samples, replace_unencodable)
     if verbose:
-        render.sample_summary(checkpoint, ck, settings, seed, num_samples, stats, time.perf_counter() - started)
+        render.sample_summary(checkpoint, ck, settings, seed, num_samples, stats, time.perf_counter() - started, prime)
 
 
 # -------------------------------------------------------------------------- inspect-gradients
@@ -249,24 +248,13 @@ def sample(checkpoint, prime, drop_unknown, seed, num_samples, verbose, replace_
               show_default="the checkpoint's corpus, or Python's bundled documentation",
               help="Text to take the window from.")
 @click.option("--encoding", default="utf-8", show_default=True, help="Encoding of --corpus.")
-@click.option("--seq-len", type=click.IntRange(2, 10000), default=100, show_default=True, help="Window length T.")
-@click.option("--batch-size", type=click.IntRange(1, 1024), default=4, show_default=True, help="Streams B in the window.")
-@click.option("--hidden-size", type=click.IntRange(1, 4096), default=64, show_default=True, help="Fresh models only: hidden size.")
-@click.option("--num-layers", type=click.IntRange(1, 8), default=1, show_default=True, help="Fresh models only: layers.")
-@click.option("--train-steps", type=click.IntRange(0), default=0, show_default=True,
-              help="Fresh models only: train each this many steps first, to see trained gates rather than initial ones.")
-@click.option("--clip", type=click.FloatRange(0.0), default=5.0, show_default=True, help="Clipping threshold to compare the global norm with.")
-@click.option("--recurrent-scale", type=click.FloatRange(0.0, min_open=True), default=1.0, show_default=True,
-              help="Fresh models only: multiply every weight_hh by this (e.g. 4 to see gradients explode).")
-@click.option("--check-steps", type=click.IntRange(1), default=20, show_default=True, help="Steps of the window used by the gradient check.")
-@click.option("--check-elements", type=click.IntRange(2), default=12, show_default=True, help="Elements checked per large tensor.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Chooses the window, the fresh weights and the checked elements.")
+@options_from(InspectSettings)
 @click.option("--json", "as_json", is_flag=True, help="Write the report as JSON on stdout instead of tables.")
 @click.option("--svg", type=click.Path(dir_okay=False, path_type=str), default=None, help="Also save the rendered report as an SVG picture.")
 @click.option("--html", type=click.Path(dir_okay=False, path_type=str), default=None, help="Also save the rendered report as HTML.")
 @with_ascii
 @with_blas_threads
-def inspect_gradients(checkpoint, corpus, encoding, as_json, svg, html, **sizes):
+def inspect_gradients(checkpoint, corpus, encoding, as_json, svg, html, **values):
     """See backpropagation through time at work: gradient check, gradient flow back through
     time, per-step contributions to the shared weights, per-gate biases, clipping.
 
@@ -275,7 +263,7 @@ def inspect_gradients(checkpoint, corpus, encoding, as_json, svg, html, **sizes)
     side on the same window. Exits non-zero if a gradient check fails."""
     from charrnn import inspection, render, tables
 
-    report = inspection.build_report(checkpoint, corpus, encoding, progress=render.download_progress(), **sizes)
+    report = inspection.build_report(checkpoint, corpus, encoding, InspectSettings(**values), render.download_progress())
     tables.inspect_output(report, as_json=as_json, svg=svg, html=html)
     if not report["all_checks_passed"]:
         fail("a gradient check failed: the BPTT gradient disagrees with finite differences", 1)

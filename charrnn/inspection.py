@@ -17,6 +17,7 @@ from charrnn.data import Streams, fit_batch_size
 from charrnn.gradients import CHECK_TOLERANCE, check_gradients, gate_openness, gradient_flow, step_contributions
 from charrnn.model import ModelConfig, cast_params, init_params, layer_names, num_params, zero_state
 from charrnn.optim import global_norm, make_optimizer
+from charrnn.options import InspectSettings
 from charrnn.trainer import train_step
 from charrnn.vocab import Vocab
 
@@ -150,12 +151,12 @@ def warm_up(params: dict, config: ModelConfig, streams, steps: int, lr: float = 
                            lr=lr, clip=clip, rng=rng).final_state
 
 
-def build_report(checkpoint: str | None, corpus: str | None, encoding: str = "utf-8", *, seq_len: int = 100,
-                 batch_size: int = 4, hidden_size: int = 64, num_layers: int = 1, train_steps: int = 0,
-                 clip: float = 5.0, check_steps: int = 20, check_elements: int = 12, seed: int = 0,
-                 recurrent_scale: float = 1.0, progress=None) -> dict:
+def build_report(checkpoint: str | None, corpus: str | None, encoding: str = "utf-8",
+                 settings: InspectSettings | None = None, progress=None) -> dict:
     """The whole `charrnn inspect-gradients` report, as JSON-able data: a checkpoint's model,
     or (without one) every kind of fresh model in FRESH_MODELS, on one window of the text."""
+    o = settings or InspectSettings()
+    seq_len, batch_size, seed, train_steps = o.seq_len, o.batch_size, o.seed, o.train_steps
     rng = np.random.default_rng(seed)
     if checkpoint:
         ck = load_checkpoint(checkpoint)
@@ -168,11 +169,11 @@ def build_report(checkpoint: str | None, corpus: str | None, encoding: str = "ut
         vocab = Vocab.from_text(src.text)
         models = []
         for cell, act, gate in FRESH_MODELS:
-            config = ModelConfig(vocab_size=len(vocab), hidden_size=hidden_size, num_layers=num_layers,
+            config = ModelConfig(vocab_size=len(vocab), hidden_size=o.hidden_size, num_layers=o.num_layers,
                                  cell=cell, activation=act, gate_activation=gate)
             params = init_params(config, np.random.default_rng(seed))
-            for k in range(num_layers):  # larger recurrent weights: watch gradients explode
-                params[layer_names(k)[1]] *= recurrent_scale
+            for k in range(o.num_layers):  # larger recurrent weights: watch gradients explode
+                params[layer_names(k)[1]] *= o.recurrent_scale
             models.append((config, params))
     ids = vocab.encode(src.text, unknown="drop")
     B = fit_batch_size(len(ids), batch_size, seq_len)
@@ -182,12 +183,12 @@ def build_report(checkpoint: str | None, corpus: str | None, encoding: str = "ut
     for config, params in models:
         if not checkpoint and train_steps:
             warm_up(params, config, streams, train_steps, seed=seed)
-        reports.append(inspect(params, config, window, clip=clip, check_steps=check_steps,
-                               check_elements=check_elements, seed=seed))
+        reports.append(inspect(params, config, window, clip=o.clip, check_steps=o.check_steps,
+                               check_elements=o.check_elements, seed=seed))
     return {
         "window": {"seq_len": seq_len, "batch_size": B, "source": source, "checkpoint": checkpoint,
                    "train_steps": 0 if checkpoint else train_steps,
-                   "recurrent_scale": 1.0 if checkpoint else recurrent_scale},
+                   "recurrent_scale": 1.0 if checkpoint else o.recurrent_scale},
         "tolerance": CHECK_TOLERANCE,
         "models": reports,
         "all_checks_passed": all(r["gradient_check"]["passed"] for r in reports),

@@ -2,6 +2,10 @@
 carries its default, its help text and its allowed values, and the CLI builds its Click
 options from these fields (`cli.options_from`). Nothing else writes a default down again.
 
+    TrainOptions (train), Budget (--steps / --epochs / --time), InspectSettings
+    (inspect-gradients), ExposureSettings (exposure-bias); the model's are in model.ModelConfig
+    and sampling's in sampling.SampleSettings. No heavy imports here: `charrnn --help` stays fast.
+
     hidden_size: int = option(512, "Hidden units per layer (H).", low=1, high=16384)
 
 `low`/`high` bound a number (`open_low`/`open_high` exclude the bound itself); `choices` lists
@@ -95,3 +99,29 @@ class Budget:
         if self.end_time is not None and elapsed >= self.end_time:
             return "time"
         return None
+
+
+@dataclass
+class InspectSettings:
+    seq_len: int = option(100, "Window length T.", low=2, high=10000)
+    batch_size: int = option(4, "Streams B in the window.", low=1, high=1024)
+    hidden_size: int = option(64, "Fresh models only: hidden size.", low=1, high=4096)
+    num_layers: int = option(1, "Fresh models only: layers.", low=1, high=8)
+    train_steps: int = option(0, "Fresh models only: train each this many steps first, to see trained gates "
+                                 "rather than initial ones.", low=0)
+    recurrent_scale: float = option(1.0, "Fresh models only: multiply every weight_hh by this (e.g. 4 to see "
+                                         "gradients explode).", low=0.0, open_low=True)
+    clip: float = option(5.0, "Clipping threshold to compare the global norm with.", low=0.0)
+    check_steps: int = option(20, "Steps of the window used by the gradient check.", low=1)
+    check_elements: int = option(12, "Elements checked per large tensor.", low=2)
+    seed: int = option(0, "Chooses the window, the fresh weights and the checked elements.")
+
+
+@dataclass
+class ExposureSettings:
+    prefixes: int = option(64, "Real prefixes N, evenly spaced over the text.", low=1)
+    warmup: int = option(100, "Characters P of each prefix, read teacher forced first.", low=1)
+    horizon: int = option(100, "Offsets k = 1..K measured after each prefix.", low=1, high=1000)
+    temperature: float = option(1.0, "Temperature of the free-running samples.", low=0.0, open_low=True)
+    seed: int = option(0, "Seeds the free-running samples (prefix i draws from its own generator).")
+    show: int = option(3, "Prefixes shown side by side.", low=0)

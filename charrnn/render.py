@@ -203,8 +203,10 @@ def stream_samples(chunks, out, prime: str, num_samples: int, replace_unencodabl
     write_text(out, "\n")
 
 
-def sample_summary(checkpoint: str, ck, settings, seed: int, num_samples: int, stats, seconds: float) -> None:
-    """`charrnn sample --verbose`: the model, the settings, how likely the text was, the speed."""
+def sample_summary(checkpoint: str, ck, settings, seed: int, num_samples: int, stats, seconds: float,
+                   prime: str) -> None:
+    """`charrnn sample --verbose`: the model, the settings, how likely the text was, the speed,
+    and where the two architectures met: the prime read teacher forced, the rest free running."""
     total = sum(stats.generated)
     mean_lp = sum(stats.log_prob) / max(total, 1)
     c = ck.config
@@ -213,7 +215,9 @@ def sample_summary(checkpoint: str, ck, settings, seed: int, num_samples: int, s
           f"top-p {settings.top_p}, greedy {settings.greedy}, seed {seed}, samples {num_samples}, "
           f"stop {settings.stop!r}\n"
           f"mean log-probability per generated character: {mean_lp:.4f} nats\n"
-          f"{total} characters in {seconds:.2f} s: {total / max(seconds, 1e-9):,.0f} chars/s", file=sys.stderr)
+          f"{total} characters in {seconds:.2f} s: {total / max(seconds, 1e-9):,.0f} chars/s\n"
+          f"characters 1..{len(prime)}: the prime, read teacher forced (observed input); from character "
+          f"{len(prime) + 1} on: free running (each sampled character fed back as the next input)", file=sys.stderr)
 
 
 def train_summary(result: TrainResult, sample_cmd: str, resume_cmd: str) -> None:

@@ -9,6 +9,7 @@ from charrnn.checkpoint import Checkpoint
 from charrnn.corpora import Source
 from charrnn.data import CorpusError, split_sizes, unigram_entropy
 from charrnn.model import num_params, pytorch_equivalent
+from charrnn.options import ExposureSettings
 from charrnn.teacher_forcing import evaluate_stream
 
 LN2 = math.log(2)
@@ -50,7 +51,7 @@ def description(ck: Checkpoint) -> dict:
     }
 
 
-def exposure_bias(ck: Checkpoint, text: str | None, encoding: str, settings: "exposure.ExposureSettings",
+def exposure_bias(ck: Checkpoint, text: str | None, encoding: str, settings: ExposureSettings,
                   notes: list) -> dict:
     """`charrnn exposure-bias`: on TEXT, or by default on the run's own validation split (the
     corpus found again as `eval` / `--resume` find it). Novelty needs the training text: without

@@ -167,3 +167,4 @@ def test_verbose_reports_settings_likelihood_and_speed_on_stderr(trained):
     mean_lp = float(err[2].split(": ")[1].split()[0])
     assert -0.5 < mean_lp <= 0.0  # a model that recites its string is sure of each character
     assert err[3].startswith("26 characters in") and err[3].endswith("chars/s")
+    assert err[4].startswith("characters 1..5: the prime, read teacher forced") and "from character 6 on: free running" in err[4]
