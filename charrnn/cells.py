@@ -217,7 +217,25 @@ class GRUCell(GatedCell):
         return (dh_prev,), dax, dah
 
 
-CELLS = {"rnn": RNNCell, "gru": GRUCell, "lstm": LSTMCell}
+class OutputRecurrentCell:
+    """`jordan`: hidden units that read the last k *outputs*, with no hidden-to-hidden weight
+    (Goodfellow et al. section 10.2.1). Under teacher forcing no step depends on another, so it has
+    no step to unroll: its math is in jordan.py, one feed-forward batch at train time and one
+    step at a time only when sampling. Here: its activation, and what the others declare."""
+
+    name = "jordan"
+    hidden_grad_differs = False
+    gates = 1
+    state_size = 1  # the carried state is the history of the last k characters
+
+    def __init__(self, activation: str = "tanh", gate_activation: str = "sigmoid"):
+        self.act, self.dact = activations.get(activation, activations.STATE_ACTIVATIONS, "jordan activation")
+
+    def gate_values(self, cache) -> dict:
+        return {}  # no gates
+
+
+CELLS = {"rnn": RNNCell, "gru": GRUCell, "lstm": LSTMCell, "jordan": OutputRecurrentCell}
 
 
 def make_cell(cell: str, activation: str = "tanh", gate_activation: str = "sigmoid"):

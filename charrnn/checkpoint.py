@@ -194,7 +194,7 @@ def load(path: str | os.PathLike) -> Checkpoint:
     carried = tensors.get("train/state")
     if carried is not None and (
         carried.ndim != 4 or carried.shape[:2] != (config.num_layers, config.state_size)
-        or carried.shape[3] != config.hidden_size
+        or carried.shape[3] != config.state_width
     ):
         raise CheckpointError(f"{path}: the carried state has shape {carried.shape}, which does not fit the config")
     try:

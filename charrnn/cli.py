@@ -259,8 +259,9 @@ def inspect_gradients(checkpoint, corpus, encoding, as_json, svg, html, **values
     time, per-step contributions to the shared weights, per-gate biases, clipping.
 
     Given a CHECKPOINT, inspects that model; without one, builds fresh models of every kind
-    (rnn with tanh, sigmoid and relu; gru; lstm with sigmoid and hard-sigmoid gates) side by
-    side on the same window. Exits non-zero if a gradient check fails."""
+    (rnn with tanh, sigmoid and relu; gru; lstm with sigmoid and hard-sigmoid gates; the
+    output-recurrent jordan network) side by side on the same window. Exits non-zero if a
+    gradient check fails."""
     from charrnn import inspection, render, tables
 
     report = inspection.build_report(checkpoint, corpus, encoding, InspectSettings(**values), render.download_progress())

@@ -135,7 +135,13 @@ def step_contributions(params: dict, config: ModelConfig, ids: np.ndarray, state
     def steps():
         for t in range(T):
             part = {}
-            for k in range(config.num_layers):
+            if config.cell == "jordan":  # one block of weight_yh per character of the history
+                dA, hist, V = trace.dAx[0][t], tape.hist[t], config.vocab_size  # (B, H), (B, k)
+                part["jordan.weight_yh"] = np.concatenate([
+                    teacher_forcing.onehot_weight_gradient(dA[hist[:, j] >= 0], hist[hist[:, j] >= 0, j], V)
+                    for j in range(hist.shape[1])], axis=1)
+                part["jordan.bias_h"] = dA.sum(axis=0)
+            for k in range(config.num_layers if config.cell != "jordan" else 0):
                 w_ih, w_hh, b_ih, b_hh = layer_names(k)
                 lt = tape.layers[k]
                 dAx, dAh = trace.dAx[k][t], trace.dAh[k][t]  # (B, G*H)
@@ -179,7 +185,7 @@ def gate_openness(params: dict, config: ModelConfig, ids: np.ndarray, state0: np
     _, _, tape = teacher_forcing.forward(params, config, ids, state0)
     cell = config.make_cell()
     rows = []
-    for k, lt in enumerate(tape.layers):
+    for k, lt in enumerate(getattr(tape, "layers", [])):  # the jordan network has no gates
         per_gate: dict = {}
         for cache in lt.caches:
             for symbol, v in cell.gate_values(cache).items():

@@ -27,6 +27,8 @@ VANISH, EXPLODE = 1e-3, 1e3
 def gate_layout(config: ModelConfig) -> list[tuple[str, str, str]]:
     """(symbol, role, nonlinearity it feeds) for each block of G*H rows, in PyTorch order."""
     g = config.gate_activation
+    if config.cell == "jordan":
+        return [("h", f"hidden units (read the last {config.context} outputs)", config.activation)]
     if config.cell == "rnn":
         return [("h", "new hidden state", config.activation)]
     if config.cell == "gru":
@@ -93,7 +95,8 @@ def inspect(
         for j, (sym, role, nonlin) in enumerate(gate_layout(config)):
             rows = slice(j * H, (j + 1) * H)
             tensors = []
-            for name in layer_names(k):
+            names = ("jordan.weight_yh", "jordan.bias_h") if config.cell == "jordan" else layer_names(k)
+            for name in names:
                 g = grads[name][rows]
                 tensors.append({"name": f"{name}[{j * H}:{(j + 1) * H}]", "shape": list(g.shape),
                                 "grad_norm": float(np.linalg.norm(g))})
@@ -135,6 +138,7 @@ FRESH_MODELS = [
     ("gru", "tanh", "sigmoid"),
     ("lstm", "tanh", "sigmoid"),
     ("lstm", "tanh", "hard_sigmoid"),
+    ("jordan", "tanh", "sigmoid"),  # the output-recurrent network: nothing crosses a step
 ]
 
 
@@ -169,11 +173,11 @@ def build_report(checkpoint: str | None, corpus: str | None, encoding: str = "ut
         vocab = Vocab.from_text(src.text)
         models = []
         for cell, act, gate in FRESH_MODELS:
-            config = ModelConfig(vocab_size=len(vocab), hidden_size=o.hidden_size, num_layers=o.num_layers,
-                                 cell=cell, activation=act, gate_activation=gate)
+            config = ModelConfig(vocab_size=len(vocab), hidden_size=o.hidden_size, cell=cell, activation=act,
+                                 num_layers=1 if cell == "jordan" else o.num_layers, gate_activation=gate)
             params = init_params(config, np.random.default_rng(seed))
-            for k in range(o.num_layers):  # larger recurrent weights: watch gradients explode
-                params[layer_names(k)[1]] *= o.recurrent_scale
+            for k in range(o.num_layers if cell != "jordan" else 0):  # larger recurrent weights: watch
+                params[layer_names(k)[1]] *= o.recurrent_scale  # gradients explode
             models.append((config, params))
     ids = vocab.encode(src.text, unknown="drop")
     B = fit_batch_size(len(ids), batch_size, seq_len)

@@ -54,9 +54,15 @@ class ModelConfig:
                                   choices=activations.GATE_ACTIVATIONS)
     dropout: float = option(0.1, "Dropout on every layer's output (between layers and before the "
                                  "decoder); training only.", low=0.0, high=1.0, open_high=True)
+    context: int = option(1, "jordan only: how many previous outputs (characters) are fed back to the "
+                             "hidden units (k).", low=1, high=64)
 
     def __post_init__(self):
         self.make_cell()  # checks the cell and its activations
+        if self.cell == "jordan" and self.num_layers != 1:
+            raise ValueError("the jordan network has one hidden layer; leave out --num-layers")
+        if self.cell != "jordan" and self.context != 1:
+            raise ValueError("--context is for the jordan network; an rnn, gru or lstm carries its own state")
         for field, low in (("vocab_size", 1), ("hidden_size", 1), ("num_layers", 1)):
             value = getattr(self, field)
             if not isinstance(value, int) or value < low:
@@ -71,6 +77,11 @@ class ModelConfig:
     @property
     def state_size(self) -> int:
         return CELLS[self.cell].state_size
+
+    @property
+    def state_width(self) -> int:
+        """The last axis of the carried state: H, or for jordan the k characters of its history."""
+        return self.context if self.cell == "jordan" else self.hidden_size
 
     def make_cell(self):
         return make_cell(self.cell, self.activation, self.gate_activation)
@@ -90,6 +101,8 @@ class ModelConfig:
 def pytorch_equivalent(config: ModelConfig) -> tuple[bool, str]:
     """(whether torch.nn can load these weights unchanged, the module or the reason it cannot)."""
     L, V, H = config.num_layers, config.vocab_size, config.hidden_size
+    if config.cell == "jordan":
+        return False, "no PyTorch counterpart: the jordan network's recurrence runs from its outputs"
     if config.cell == "rnn":
         if config.activation == "sigmoid":
             return False, "no PyTorch counterpart: torch.nn.RNN has tanh and relu, not sigmoid"
@@ -112,6 +125,9 @@ def layer_names(k: int) -> tuple[str, str, str, str]:
 def param_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
     """Name -> shape for every parameter, in PyTorch's order."""
     V, H, G = config.vocab_size, config.hidden_size, config.gates
+    if config.cell == "jordan":  # no hidden-to-hidden weight (jordan.py)
+        return {"jordan.weight_yh": (H, config.context * V), "jordan.bias_h": (H,),
+                "decoder.weight": (V, H), "decoder.bias": (V,)}
     shapes = {}
     for k in range(config.num_layers):
         w_ih, w_hh, b_ih, b_hh = layer_names(k)
@@ -140,7 +156,7 @@ def zero_state(config: ModelConfig, batch_size: int, dtype=np.float32) -> np.nda
     PyTorch's h_0 is state[:, 0] and an LSTM's c_0 is state[:, 1].
     """
     return np.zeros(
-        (config.num_layers, config.state_size, batch_size, config.hidden_size), dtype=dtype
+        (config.num_layers, config.state_size, batch_size, config.state_width), dtype=dtype
     )
 
 

@@ -20,6 +20,7 @@ from typing import Iterator
 
 import numpy as np
 
+from charrnn import jordan
 from charrnn.errors import SettingsError, UserError
 from charrnn.model import ModelConfig, decode, input_projection, layer_names, log_softmax, zero_state
 from charrnn.options import option
@@ -29,7 +30,10 @@ from charrnn.vocab import UnknownCharacters, Vocab
 def step(params: dict, config: ModelConfig, cell, x: np.ndarray, state: list) -> tuple[np.ndarray, list]:
     """One time step of the whole stack for B streams: ids x (B,) -> logits (B, V), new state.
 
-    `state` is a list over layers of per-layer state tuples ((h,) or (h, c), each (B, H))."""
+    `state` is a list over layers of per-layer state tuples ((h,) or (h, c), each (B, H)); for
+    the jordan network, [(the last k characters fed back,)] (jordan.step)."""
+    if config.cell == "jordan":
+        return jordan.step(params, config, x, state)
     new_state = []
     inp = x
     for k in range(config.num_layers):

@@ -37,6 +37,8 @@ def log_spark(norms, ref, width=50) -> str:
 
 
 def model_label(model: dict) -> str:
+    if model["cell"] == "jordan":
+        return f"jordan k={model.get('context', 1)} {model['activation']} 1x{model['hidden_size']}"
     if model["cell"] == "rnn":
         kind = f"rnn {model['activation']}"
     else:
@@ -121,6 +123,8 @@ def inspect_report(report: dict, console) -> None:
         for i, g in enumerate(m["gates"]):
             label = model_label(m["model"]) if i == 0 else ""
             norms = [f"{x['grad_norm']:.2e}" for x in g["tensors"]]
+            if len(norms) == 2 and g["layer"] is not None:  # jordan: weight_yh and bias_h, no hidden side
+                norms = [norms[0], "", norms[1], ""]
             if g["layer"] is None:
                 t.add_row(label, "", g["gate"], f"{g['role']}",
                           "", f"W {norms[0]}", "", f"b {norms[1]}", "")

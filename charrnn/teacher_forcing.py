@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from charrnn import jordan
 from charrnn.data import val_windows
 from charrnn.model import ModelConfig, decode, input_projection, layer_names, log_softmax, zero_state
 
@@ -94,7 +95,12 @@ def forward(
     `inputs` (T, B), when given, replaces the observed characters ids[:-1] as the first layer's
     input (scheduled sampling feeds some of the model's own samples); the targets stay the
     observed ids[1:], and the inputs are constants to the gradient.
+
+    The jordan network has no hidden recurrence to unroll: jordan.forward computes its window
+    as one feed-forward batch.
     """
+    if config.cell == "jordan":
+        return jordan.forward(params, config, ids, state0, dropout_rng, inputs)
     cell = config.make_cell()
     T = ids.shape[0] - 1
     dtype = params["decoder.weight"].dtype
@@ -154,9 +160,11 @@ def backward(
     `dlogits` defaults to the gradient of the mean cross-entropy; gradients.py passes others
     (for instance the gradient of the last step's loss alone) to watch gradient flow.
     """
-    cell = config.make_cell()
     if dlogits is None:
         dlogits = output_gradient(tape)
+    if config.cell == "jordan":  # ordinary backpropagation: nothing crosses a step
+        return jordan.backward(params, config, tape, dlogits, trace)
+    cell = config.make_cell()
     T, B = tape.ids.shape[0] - 1, tape.ids.shape[1]
     grads = {
         "decoder.weight": dlogits.T @ tape.top,  # (V, H): all positions in one product

@@ -17,7 +17,7 @@ def by_name(report):
     out = {}
     for m in report["models"]:
         c = m["model"]
-        key = c["cell"] + ("-" + c["activation"] if c["cell"] == "rnn" else "-" + c["gate_activation"])
+        key = c["cell"] + ("-" + c["activation"] if c["cell"] in ("rnn", "jordan") else "-" + c["gate_activation"])
         out[key] = m
     return out
 
@@ -31,7 +31,8 @@ def fresh_report():
 
 def test_fresh_models_of_every_kind_side_by_side(fresh_report):
     models = by_name(fresh_report)
-    assert set(models) == {"rnn-tanh", "rnn-sigmoid", "rnn-relu", "gru-sigmoid", "lstm-sigmoid", "lstm-hard_sigmoid"}
+    assert set(models) == {"rnn-tanh", "rnn-sigmoid", "rnn-relu", "gru-sigmoid", "lstm-sigmoid", "lstm-hard_sigmoid",
+                           "jordan-tanh"}
     assert fresh_report["window"]["seq_len"] == 100
     assert fresh_report["all_checks_passed"] is True
 
@@ -40,7 +41,8 @@ def test_json_holds_every_section(fresh_report):
     for m in fresh_report["models"]:
         assert {"gradient_check", "gradient_flow", "parameter_sharing", "gates", "clipping", "loss"} <= set(m)
         names = [t["name"] for t in m["gradient_check"]["tensors"]]
-        assert names[-1] == "initial_state" and "decoder.weight" in names and "rnn.bias_hh_l0" in names
+        hidden = "jordan.bias_h" if m["model"]["cell"] == "jordan" else "rnn.bias_hh_l0"
+        assert names[-1] == "initial_state" and "decoder.weight" in names and hidden in names
         assert all(t["rel_error"] < fresh_report["tolerance"] for t in m["gradient_check"]["tensors"])
         assert len(m["gradient_flow"]["norms"]) == 100
         assert {"global_norm", "clip", "would_clip"} <= set(m["clipping"])
