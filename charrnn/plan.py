@@ -95,11 +95,11 @@ def plan_run(corpus: str | None, *, resume: str | None = None, out: str | None =
 
 def check_fixed_options(prior: Checkpoint, options_given: dict) -> None:
     """Options the saved state depends on may not change on a resume."""
-    saved = prior.train["options"]
+    saved = TrainOptions(**prior.train["options"])  # an older checkpoint's missing options: their defaults
     for k in TrainOptions.FIXED_ON_RESUME:
-        if k in options_given and options_given[k] != saved[k]:
+        if k in options_given and options_given[k] != getattr(saved, k):
             raise ResumeError(f"--{k.replace('_', '-')} {options_given[k]} differs from the checkpoint's "
-                              f"{saved[k]}; a resumed run keeps it")
+                              f"{getattr(saved, k)}; a resumed run keeps it")
 
 
 def check_resume(prior: Checkpoint, model_given: dict, text: str) -> ModelConfig:

@@ -237,3 +237,20 @@ def test_metadata_mutations_never_escape_as_a_traceback(valid_bytes, tmp_path, d
                  ("train", corpus_file, "--resume", path, "--steps", "1", "--quiet", "--out", tmp_path / "o")):
         r = invoke(*args)
         assert r.exit_code == 0 or (r.exit_code == 1 and r.stderr.count("\n") == 1), (args, r.output)
+
+
+def test_a_checkpoint_from_before_newer_options_resumes(valid_bytes, tmp_path):
+    """Options added since a checkpoint was written (normalize, scheduled_sampling) take their
+    defaults: it loads, and resumes with or without them given."""
+    def forget(t):
+        for key in ("normalize", "scheduled_sampling"):
+            del t["options"][key]
+    path = tmp_path / "old.safetensors"
+    path.write_bytes(with_train(valid_bytes, forget))
+    corpus = tmp_path / "c.txt"
+    corpus.write_text(PANGRAMS * 3, encoding="utf-8")
+    assert "normalize" not in checkpoint.load(path).train["options"]
+    r = invoke("train", corpus, "--resume", path, "--steps", "1", "--normalize", "none", "--quiet")
+    assert r.exit_code == 0, r.output
+    r = invoke("train", corpus, "--resume", path, "--steps", "1", "--normalize", "nfkc", "--quiet")
+    assert r.exit_code == 1 and "--normalize nfkc differs from the checkpoint's none" in r.stderr
