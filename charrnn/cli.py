@@ -90,12 +90,12 @@ def options_from(cls, *, skip=()):
         for f, meta in reversed(option_fields(cls)):
             if f.name in skip:
                 continue
-            flag = meta["flag"] or "--" + f.name.replace("_", "-")
+            flag = "--" + f.name.replace("_", "-")
             if isinstance(f.default, bool):
                 command = click.option(flag, f.name, is_flag=True, help=meta["help"])(command)
             else:
                 command = click.option(flag, f.name, type=click_type(f, meta), default=f.default,
-                                       show_default=meta["shown"] or f.default is not None,
+                                       show_default=f.default is not None,
                                        help=meta["help"])(command)
         return command
 

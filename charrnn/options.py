@@ -9,31 +9,26 @@ options from these fields (`cli.options_from`). Nothing else writes a default do
     hidden_size: int = option(512, "Hidden units per layer (H).", low=1, high=16384)
 
 `low`/`high` bound a number (`open_low`/`open_high` exclude the bound itself); `choices` lists
-the allowed words; `type` is the value's type when the default (None) does not show it;
-`shown` replaces the default in the help text when the default is decided later (None).
+the allowed words; `type` is the value's type when the default (None) does not show it.
 """
 
 from __future__ import annotations
 
-from dataclasses import MISSING, Field, dataclass, field, fields
+from dataclasses import Field, dataclass, field, fields
 
 from charrnn.text import NORMALIZATIONS
 
 
 def option(default, help: str, *, choices=None, low=None, high=None, open_low=False,
-           open_high=False, type=None, shown=None, flag: str | None = None) -> Field:
+           open_high=False, type=None) -> Field:
     meta = {"help": help, "choices": choices, "low": low, "high": high, "open_low": open_low,
-            "open_high": open_high, "type": type, "shown": shown, "flag": flag}
+            "open_high": open_high, "type": type}
     return field(default=default, metadata={"option": meta})
 
 
 def option_fields(cls) -> list[tuple[Field, dict]]:
     """(field, its option metadata) for every user-facing field of a dataclass, in order."""
     return [(f, f.metadata["option"]) for f in fields(cls) if "option" in f.metadata]
-
-
-def defaults(cls) -> dict:
-    return {f.name: f.default for f in fields(cls) if f.default is not MISSING}
 
 
 @dataclass
