@@ -214,21 +214,25 @@ class Trainer:
         self.eval_seconds = 0.0  # the last evaluation's duration, reserved at the end of a --time budget
         self.recent: list[float] = []  # the last 100 training losses
         self.has_val = len(plan.corpus.val) > 1
-        self.clock = time.monotonic() - self.state.elapsed  # elapsed = now - clock
+        self.clock = 0.0  # set when the run starts: state.elapsed = time.monotonic() - clock
 
     def request_stop(self, signum: int) -> None:
         """Called from a signal handler: finish the current step, save, and stop."""
         self.stop_requested = Stop.from_signal(signum)
         self.callbacks.on_stop_requested(self.stop_requested)
 
-    def learning_rate(self) -> float:
-        o, s = self.opts, self.state
+    def progress(self) -> float:
+        """The fraction of the budget used so far (0..1)."""
+        return self.plan.budget.progress(self.state.step, self.epoch_float(), self.state.elapsed)
+
+    def learning_rate(self, p: float) -> float:
+        """The rate for a step taken at budget progress p."""
+        o = self.opts
         schedule = o.lr_schedule
         if schedule == "auto":
             schedule = "cosine" if self.plan.budget.end_time is not None else "constant"
         if schedule == "constant":
             return o.lr
-        p = self.plan.budget.progress(s.step, self.epoch_float(), s.elapsed)
         return o.lr * (o.min_lr_frac + (1.0 - o.min_lr_frac) * 0.5 * (1.0 + math.cos(math.pi * p)))
 
     def epoch_float(self) -> float:
@@ -300,10 +304,11 @@ class Trainer:
                 s.carried = zero_state(self.config, B, s.carried.dtype)
                 continue
             t0 = time.monotonic()
-            lr = self.learning_rate()
+            progress = self.progress()
+            lr = self.learning_rate(progress)
             # scheduled sampling: the chance of feeding the model its own output ramps from 0 to the
             # option's value over the budget
-            sample_prob = o.scheduled_sampling * self.plan.budget.progress(s.step, self.epoch_float(), s.elapsed)
+            sample_prob = o.scheduled_sampling * progress
             try:
                 r = train_step(s.params, self.config, s.optimizer, self.streams.window(s.window), s.carried,
                                lr=lr, clip=o.clip, rng=s.rng, state_reset=o.state_reset, sample_prob=sample_prob)
@@ -325,7 +330,7 @@ class Trainer:
             self.callbacks.on_step(StepInfo(
                 step=s.step, epoch=s.epoch, loss=r.loss, grad_norm=r.grad_norm, clipped=r.clipped, lr=lr,
                 elapsed=s.elapsed, chars_per_sec=chars_done / max(step_time, 1e-9),
-                progress=self.plan.budget.progress(s.step, self.epoch_float(), s.elapsed)))
+                progress=self.progress()))
             if o.eval_every and s.step % o.eval_every == 0:
                 self.evaluate(metrics)
                 last_eval_step = s.step
