@@ -22,7 +22,8 @@ from click.core import ParameterSource
 from charrnn import __version__
 from charrnn.errors import UserError
 from charrnn.model import ModelConfig
-from charrnn.options import ExposureSettings, InspectSettings, TrainOptions, option_fields
+from charrnn.options import (RECIPE_MODEL_FIELDS, RECIPE_TRAIN_FIELDS, ExposureSettings, InspectSettings,
+                             TrainOptions, option_fields)
 from charrnn.sampling import SampleSettings
 
 SETTINGS = {"help_option_names": ["-h", "--help"]}
@@ -83,8 +84,9 @@ def click_type(f, meta):
     return kind
 
 
-def options_from(cls, *, skip=()):
-    """Click options for the user-facing fields of dataclass `cls` (see options.option)."""
+def options_from(cls, *, skip=(), recipe=()):
+    """Click options for the user-facing fields of dataclass `cls` (see options.option); the
+    fields in `recipe` show "recipe" as their default (chosen for the corpus and budget)."""
 
     def decorate(command):
         for f, meta in reversed(option_fields(cls)):
@@ -94,9 +96,9 @@ def options_from(cls, *, skip=()):
             if isinstance(f.default, bool):
                 command = click.option(flag, f.name, is_flag=True, help=meta["help"])(command)
             else:
+                shown = "recipe" if f.name in recipe else f.default is not None
                 command = click.option(flag, f.name, type=click_type(f, meta), default=f.default,
-                                       show_default=f.default is not None,
-                                       help=meta["help"])(command)
+                                       show_default=shown, help=meta["help"])(command)
         return command
 
     return decorate
@@ -156,8 +158,8 @@ def main():
 # ------------------------------------------------------------------------------------ train
 @main.command()
 @click.argument("corpus", required=False, default=None)
-@options_from(ModelConfig)
-@options_from(TrainOptions)
+@options_from(ModelConfig, recipe=RECIPE_MODEL_FIELDS)
+@options_from(TrainOptions, recipe=RECIPE_TRAIN_FIELDS)
 @click.option("--steps", type=click.IntRange(1), default=None, help="Stop after N (more) steps.")
 @click.option("--epochs", type=click.IntRange(1), default=None, help="Stop after N (more) epochs.")
 @click.option("--time", "time_budget", type=Duration(), default=None, help="Stop after this long (90s, 10m, 1h); evaluation included.")
@@ -166,7 +168,7 @@ def main():
 @click.option("--out", type=click.Path(file_okay=False, path_type=str), default=None,
               show_default="a new directory under ./runs or $CHARRNN_RUNS", help="Run directory.")
 @click.option("--resume", type=click.Path(dir_okay=False, path_type=str), default=None, help="Continue from this checkpoint.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--quiet", is_flag=True, help="No progress bar and no recipe line (errors still show).")
 @with_ascii
 @with_blas_threads
 def train(corpus, quiet, resume, out, encoding, steps, epochs, time_budget, **values):
@@ -175,8 +177,10 @@ def train(corpus, quiet, resume, out, encoding, steps, epochs, time_budget, **va
     CORPUS is a text file or a named corpus: tinyshakespeare (downloaded on first use) or
     pydoc (Python's bundled documentation, the default: no file or network needed). With
     --resume and no CORPUS, the run's own corpus is used (found again and checked by SHA-256).
-    With no --steps, --epochs or --time a new run trains for 10 epochs. Ctrl-C saves a
-    checkpoint and prints the command that resumes it.
+    With no --steps, --epochs or --time a new run trains for 10 epochs. The model and the
+    options marked "recipe" are chosen for the corpus and the budget when left out (one line
+    at the start says what and why); given, they win. Ctrl-C saves a checkpoint and prints
+    the command that resumes it.
     """
     from charrnn import render
     from charrnn.plan import plan_run
@@ -187,6 +191,8 @@ def train(corpus, quiet, resume, out, encoding, steps, epochs, time_budget, **va
                     options_given=given(TrainOptions, values), steps=steps, epochs=epochs,
                     time_budget=time_budget, progress=render.download_progress())
     render.notes(plan.notes)
+    if plan.recipe is not None and not quiet:  # --quiet: errors only (the recipe stays in `charrnn info`)
+        click.echo(f"recipe{' (kept from the checkpoint)' if plan.prior else ''}: {plan.recipe.line()}", err=True)
     if plan.batch_size < plan.options.batch_size:
         click.echo(f"note: the training split is short, so --batch-size is {plan.batch_size} "
                    f"instead of {plan.options.batch_size}", err=True)

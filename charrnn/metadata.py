@@ -4,7 +4,8 @@ value of the wrong type: a bad field is one line naming it ("train.options.lr: .
 
     corpus   {name, path, encoding, normalize, sha256, train_chars, val_chars}, all optional
              (a checkpoint may come without its corpus); no other field
-    train    {} for weights only, or the whole training state (TRAIN below): all of it, nothing else
+    train    {} for weights only, or the whole training state (TRAIN below): all of it (the
+             recipe may be absent: runs from before recipes), nothing else
 
 `options` may lack fields added to `TrainOptions` after the checkpoint was written: they take
 their defaults. Each option is checked against its own declaration (type, choices, range).
@@ -19,6 +20,7 @@ import numpy as np
 
 from charrnn.options import Budget, TrainOptions, option_fields
 from charrnn.optim import OPTIMIZERS
+from charrnn.recipe import MODEL_FIELDS, TRAIN_FIELDS
 from charrnn.text import NORMALIZATIONS
 
 
@@ -139,6 +141,27 @@ def check_history(history) -> None:
                   f"must be a number or null, got {value!r}")
 
 
+def check_recipe(recipe) -> None:
+    """None (a run from before recipes), or the recipe's values, its chosen fields and reason."""
+    if recipe is None:
+        return
+    known_keys(recipe, ("values", "chosen", "reason"), "train.recipe")
+    values, chosen = recipe.get("values"), recipe.get("chosen")
+    fields_ = MODEL_FIELDS + TRAIN_FIELDS
+    known_keys(values, fields_, "train.recipe.values")
+    for key in fields_:
+        name, value = f"train.recipe.values.{key}", values.get(key)
+        if key in ("cell", "lr_schedule"):
+            check(isinstance(value, str), name, f"must be a string, got {value!r}")
+        elif key in ("dropout", "lr"):
+            check(is_number(value) and value >= 0, name, f"must be a number >= 0, got {value!r}")
+        else:
+            count(value, name)
+    check(isinstance(chosen, list) and all(c in fields_ for c in chosen), "train.recipe.chosen",
+          "must be a list of recipe fields")
+    check(isinstance(recipe.get("reason"), str), "train.recipe.reason", "must be a string")
+
+
 TRAIN = {
     "options": check_options,
     "budget": check_budget,
@@ -152,7 +175,9 @@ TRAIN = {
     "history": check_history,
     "best_val_loss": lambda v: number_or_none(v, "train.best_val_loss"),
     "val_unigram": lambda v: number_or_none(v, "train.val_unigram"),
+    "recipe": check_recipe,
 }
+OPTIONAL = ("recipe",)  # absent from checkpoints written before it existed
 
 
 def check_train(train, params: dict, optim_state: dict, carried) -> None:
@@ -160,10 +185,10 @@ def check_train(train, params: dict, optim_state: dict, carried) -> None:
     known_keys(train, TRAIN, "train")
     if not train:
         return
-    missing = [k for k in TRAIN if k not in train]
+    missing = [k for k in TRAIN if k not in train and k not in OPTIONAL]
     check(not missing, f"train.{missing[0] if missing else ''}", "missing (the training state is incomplete)")
     for key, checker in TRAIN.items():
-        checker(train[key])
+        checker(train.get(key))
     check(carried is not None, "train/state", "the carried hidden state is missing")
     check(carried.shape[2] == train["batch_size"], "train/state",
           f"holds {carried.shape[2]} streams, train.batch_size says {train['batch_size']}")

@@ -63,6 +63,23 @@ class TrainOptions:
     FIXED_ON_RESUME = ("optimizer", "seq_len", "batch_size", "val_frac", "normalize")
 
 
+# the fields a fresh run's recipe chooses when they are left out (charrnn/recipe.py)
+RECIPE_MODEL_FIELDS = ("cell", "num_layers", "hidden_size", "dropout")
+RECIPE_TRAIN_FIELDS = ("batch_size", "seq_len", "lr", "lr_schedule", "eval_every")
+
+# how validation is monitored during training (`charrnn eval` reads the whole text as one stream):
+# the validation split's first MONITOR_CHARS characters, as up to MONITOR_STREAMS pieces side by
+# side of at least MONITOR_PIECE characters each (so the pieces' cold starts cost little), so that
+# an evaluation costs seconds whatever the corpus size; a split under 2 pieces is one stream
+MONITOR_CHARS = 1 << 17
+MONITOR_STREAMS = 32
+MONITOR_PIECE = 4096
+
+
+def monitor_streams(val_chars: int) -> int:
+    return max(1, min(MONITOR_STREAMS, min(val_chars, MONITOR_CHARS) // MONITOR_PIECE))
+
+
 @dataclass
 class Budget:
     """Absolute end points (None = no limit): step count, epoch count, elapsed seconds."""

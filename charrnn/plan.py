@@ -12,14 +12,16 @@ options given again must agree where the saved state depends on them.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 
-from charrnn import corpora
+from charrnn import corpora, recipe as recipes
 from charrnn.checkpoint import Checkpoint, load as load_checkpoint
 from charrnn.data import Corpus, fit_batch_size, sha256_text, unigram_entropy
 from charrnn.errors import SettingsError, UserError
 from charrnn.model import ModelConfig
 from charrnn.options import Budget, TrainOptions
+from charrnn.recipe import Recipe
 from charrnn.runs import new_run_dir, prepare_out_dir
 
 DEFAULT_EPOCHS = 10  # a fresh run with no --steps, --epochs or --time
@@ -42,15 +44,18 @@ class RunPlan:
     out_dir: str
     prior: Checkpoint | None  # the checkpoint resumed from
     val_unigram: float | None  # the validation split's unigram entropy, the baseline to beat
+    recipe: Recipe | None = None  # how the model and options were chosen (None: a run from before recipes)
+    spent: float = 0.0  # seconds of a fresh --time budget already spent planning (measuring speeds)
 
 
 def plan_run(corpus: str | None, *, resume: str | None = None, out: str | None = None,
              encoding: str = "utf-8", model_given: dict | None = None,
              options_given: dict | None = None, steps: int | None = None,
              epochs: int | None = None, time_budget: float | None = None,
-             progress=None) -> RunPlan:
+             progress=None, measure_speeds=recipes.measure_speeds) -> RunPlan:
     """Check everything and create the run directory; raise a UserError for anything wrong.
-    `model_given` / `options_given` hold only what the user gave explicitly."""
+    `model_given` / `options_given` hold only what the user gave explicitly; a fresh run's
+    recipe (`recipe.choose`) fills in the rest."""
     model_given = {k: v for k, v in (model_given or {}).items() if v is not None}
     options_given = {k: v for k, v in (options_given or {}).items() if v is not None}
     prior = load_checkpoint(resume) if resume else None
@@ -60,27 +65,34 @@ def plan_run(corpus: str | None, *, resume: str | None = None, out: str | None =
         check_fixed_options(prior, options_given)
         options = TrainOptions(**{**prior.train["options"], **options_given})
     else:
-        options = TrainOptions(**options_given)
+        options = TrainOptions(**options_given)  # the recipe's choices replace some of these below
     if prior is not None and corpus is None:  # resume on the text the run was trained on
         source = corpora.of_checkpoint(prior)
         corpus = source.path or source.name
     else:
         source = corpora.load(corpus, encoding, progress=progress, normalize=options.normalize)
         corpus = corpus or corpora.DEFAULT
+    spent = 0.0
     if prior is not None:
         config = check_resume(prior, model_given, source.text)
         data = Corpus.from_text(source.text, options.val_frac, vocab=prior.vocab)
         budget = resume_budget(prior, steps, epochs, time_budget)
+        recipe = Recipe.from_dict(prior.train["recipe"]) if prior.train.get("recipe") else None
         out = out or os.path.dirname(os.path.abspath(resume))
     else:
         data = Corpus.from_text(source.text, options.val_frac)
-        try:
-            config = ModelConfig(vocab_size=len(data.vocab), **model_given)
-        except ValueError as e:  # options that do not fit together, e.g. --cell lstm --activation relu
-            raise SettingsError(str(e)) from None
         if not (steps or epochs or time_budget):
             epochs = DEFAULT_EPOCHS
         budget = Budget(end_step=steps, end_epoch=epochs, end_time=time_budget)
+        started = time.monotonic()
+        recipe = choose_recipe(data, len(source.text.encode("utf-8", "surrogatepass")), budget,
+                               {**model_given, **options_given}, measure_speeds)
+        spent = time.monotonic() - started if time_budget else 0.0
+        options = TrainOptions(**{**recipe.train_values(), **options_given})
+        try:
+            config = ModelConfig(vocab_size=len(data.vocab), **{**recipe.model_values(), **model_given})
+        except ValueError as e:  # options that do not fit together, e.g. --cell lstm --activation relu
+            raise SettingsError(str(e)) from None
         out = out or new_run_dir(source.name)
     batch_size = fit_batch_size(len(data.train), options.batch_size, options.seq_len)
     prepare_out_dir(out, resuming=prior is not None)
@@ -90,7 +102,23 @@ def plan_run(corpus: str | None, *, resume: str | None = None, out: str | None =
                      "normalize": source.normalize},
         corpus=data, config=config, options=options, budget=budget, batch_size=batch_size, out_dir=out,
         prior=prior, val_unigram=unigram_entropy(data.val, config.vocab_size) if len(data.val) > 1 else None,
+        recipe=recipe, spent=spent,
     )
+
+
+def choose_recipe(data: Corpus, corpus_bytes: int, budget: Budget, given: dict, measure_speeds) -> Recipe:
+    """The recipe for a fresh run; a time budget first measures the candidates' speeds here."""
+    V = len(data.vocab)
+    try:
+        speeds = None
+        if budget.end_time is not None:
+            shapes = recipes.worth_measuring(recipes.candidate_shapes(given), V, len(data.train))
+            speeds = measure_speeds(shapes, V, given.get("batch_size", recipes.BATCH_SIZE))
+        return recipes.choose(train_chars=len(data.train), val_chars=len(data.val), vocab_size=V,
+                              seconds=budget.end_time, steps=budget.end_step, epochs=budget.end_epoch,
+                              given=given, speeds=speeds, corpus_bytes=corpus_bytes)
+    except ValueError as e:  # a model the given options make impossible, e.g. --cell jordan --num-layers 2
+        raise SettingsError(str(e)) from None
 
 
 def check_fixed_options(prior: Checkpoint, options_given: dict) -> None:

@@ -10,6 +10,7 @@ from charrnn.corpora import Source
 from charrnn.data import CorpusError, split_sizes, unigram_entropy
 from charrnn.model import num_params, pytorch_equivalent
 from charrnn.options import ExposureSettings
+from charrnn.recipe import Recipe
 from charrnn.teacher_forcing import evaluate_stream
 
 LN2 = math.log(2)
@@ -48,6 +49,7 @@ def description(ck: Checkpoint) -> dict:
         "corpus": ck.corpus,
         "training": {k: t.get(k) for k in ("step", "epoch", "elapsed", "best_val_loss", "options", "batch_size")},
         "history": t.get("history", []),
+        "recipe": {"line": Recipe.from_dict(t["recipe"]).line(), **t["recipe"]} if t.get("recipe") else None,
     }
 
 

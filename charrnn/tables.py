@@ -242,6 +242,8 @@ def info_report(r: dict, history: list, whole_vocab: bool = False) -> None:
         v = r["training"].get(k)
         if v is not None:
             t.add_row(k, f"{v:.4f}" if isinstance(v, float) else str(v))
+    if r.get("recipe"):
+        t.add_row("recipe", r["recipe"]["line"])
     show(c, t)
     p = new_table(title=f"parameters: {r['parameters']:,}", title_justify="left")
     for col in ("name", "shape", "count"):

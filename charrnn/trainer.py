@@ -29,6 +29,7 @@ from charrnn.data import Streams
 from charrnn.errors import UserError
 from charrnn.model import ModelConfig, cast_params, init_params, zero_state
 from charrnn.optim import Optimizer, clip_by_global_norm, make_optimizer
+from charrnn.options import MONITOR_CHARS, monitor_streams
 from charrnn.plan import RunPlan
 from charrnn.runs import BEST, LAST, MetricsLog, RunDirError, remove_temporary_files, run_lock
 from charrnn.scheduled_sampling import mixed_inputs
@@ -135,6 +136,7 @@ class TrainState:
                 "optimizer_steps": self.optimizer.t, "rng_state": self.rng.bit_generator.state,
                 "history": self.history, "best_val_loss": None if math.isinf(self.best_val) else self.best_val,
                 "val_unigram": plan.val_unigram,
+                "recipe": plan.recipe.to_dict() if plan.recipe else None,
             },
             optim_state=self.optimizer.state_arrays(),
             carried_state=self.carried,
@@ -253,7 +255,9 @@ class Trainer:
         """Validation loss, one entry in the history and the log, `last` (and `best`) saved."""
         s = self.state
         t0 = time.monotonic()
-        val = evaluate_stream(s.params, self.config, self.plan.corpus.val)[0] if self.has_val else float("nan")
+        val_ids = self.plan.corpus.val[:MONITOR_CHARS]
+        val = (evaluate_stream(s.params, self.config, val_ids, streams=monitor_streams(len(val_ids)))[0]
+               if self.has_val else float("nan"))
         self.eval_seconds = time.monotonic() - t0
         self.tick()
         improved = self.has_val and val < s.best_val
@@ -292,7 +296,7 @@ class Trainer:
         self.callbacks.on_start(s.step)
         diverged_above = 3.0 * math.log(self.config.vocab_size)
         chars_done, step_time, last_eval_step = 0, 0.0, None
-        self.clock = time.monotonic() - s.elapsed
+        self.clock = time.monotonic() - s.elapsed - self.plan.spent  # a fresh --time run: planning counts
         while True:
             self.tick()
             reached = self.plan.budget.reached(s.step, s.epoch, s.elapsed + self.eval_seconds)

@@ -52,7 +52,7 @@ def one_line_error(r, *needles):
         assert n in lines[0], (n, lines[0])
 
 
-SMALL = ["--hidden-size", "16", "--seq-len", "20", "--batch-size", "4", "--quiet"]
+SMALL = ["--cell", "lstm", "--hidden-size", "16", "--seq-len", "20", "--batch-size", "4", "--quiet"]
 
 
 class Server:

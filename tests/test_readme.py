@@ -119,4 +119,4 @@ def test_readme_python_example_loads_weights_into_torch(tmp_path, monkeypatch, c
         code = code.replace("runs/RUN/best.safetensors", ckpt)
         scope = {}
         exec(compile(code, "README.md", "exec"), scope)
-        assert isinstance(scope.get("lstm"), torch.nn.LSTM)
+        assert isinstance(scope.get("rnn"), torch.nn.RNNBase)

@@ -16,7 +16,7 @@ def trained(tmp_path_factory):
     d = tmp_path_factory.mktemp("repeat")
     corpus = d / "repeat.txt"
     corpus.write_text("hello world! " * 300)
-    r = invoke("train", corpus, "--hidden-size", "32", "--seq-len", "26", "--batch-size", "8",
+    r = invoke("train", corpus, "--cell", "lstm", "--num-layers", "1", "--hidden-size", "32", "--seq-len", "26", "--batch-size", "8",
                "--lr", "0.01", "--steps", "150", "--eval-every", "0", "--val-frac", "0.05",
                "--quiet", "--out", d / "run")
     assert r.exit_code == 0, r.output

@@ -1,0 +1,237 @@
+"""The recipe: which model to train and how, chosen for the user's corpus and budget when they
+leave it out. Options given explicitly always win; the recipe fills in the rest.
+
+What is known before training starts: the training split's length N (characters), the
+validation split's, the vocabulary V, the budget (--time seconds, --steps or --epochs), and,
+for a time budget, this machine's speed for each candidate model (measured at the start, a
+fraction of a second each). From these the rule works out, for every candidate,
+
+    D = the characters it will read:  seconds * speed   |   steps * B * T   |   epochs * N
+    P = its parameter count           (model.param_shapes)
+    E = D / N, the passes over the training text it will make
+
+and chooses the largest candidate (most parameters) that satisfies both
+
+    D / P >= CHARS_PER_PARAM     it reads enough to use its size: a larger model that sees too
+                                 few characters ends the budget less trained than a smaller one
+                                 that saw more (loss falls with both size and data; at a fixed
+                                 budget, size costs data)
+    P <= PARAMS_PER_CHAR * N     a text read many times is memorised by a model with room for it
+
+or the smallest candidate when none does. The constants were fitted to the measurements in the
+README (corpus x budget x candidate -> validation loss).
+
+Regularisation follows E: a run that reads each character about once has nothing to overfit and
+trains without dropout; the more passes, the more dropout. Evaluation follows the budget and E:
+about EVALS evaluations a run, more when the text is read many times (so that the best
+checkpoint is caught before overfitting sets in), never more than EVAL_SHARE of a time budget.
+The learning rate decays by a cosine over a time budget; a step or epoch budget keeps it
+constant, so that N steps and a resume for N more give exactly the weights of 2N in one go.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from charrnn.model import ModelConfig, param_shapes
+from charrnn.options import MONITOR_CHARS, RECIPE_MODEL_FIELDS, RECIPE_TRAIN_FIELDS
+
+# (cell, layers, hidden), smallest first; GRU: the fastest to learn per second here (README table)
+CANDIDATES = (
+    ("gru", 1, 128),
+    ("gru", 1, 192),
+    ("gru", 1, 256),
+    ("gru", 1, 384),
+    ("gru", 1, 512),
+    ("gru", 2, 512),
+)
+CHARS_PER_PARAM = 4.0  # D / P at least this
+PARAMS_PER_CHAR = 2.0  # P / N at most this
+SEQ_LEN = 100
+BATCH_SIZE = 32
+LR = 4e-3
+EVALS = 12  # evaluations in a run that reads its text about once
+EVAL_SHARE = 0.05  # of a time budget, spent on evaluation at most
+SPEED_SEQ_LEN = 25  # the window used to measure a candidate's speed
+
+MODEL_FIELDS, TRAIN_FIELDS = RECIPE_MODEL_FIELDS, RECIPE_TRAIN_FIELDS
+
+
+def describe_budget(seconds: float | None, steps: int | None, epochs: int | None) -> str:
+    if seconds is not None:
+        return f"{seconds / 60:.3g} min budget" if seconds >= 60 else f"{seconds:.3g} s budget"
+    return f"{steps} steps" if steps is not None else f"{epochs} epochs"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    values: dict  # field -> value, for every field in MODEL_FIELDS + TRAIN_FIELDS
+    chosen: tuple  # the fields the recipe chose (the others were given)
+    reason: str  # what it was chosen for, e.g. "1.12 MB corpus, 5 min budget, ~1.9 passes"
+
+    def model_values(self) -> dict:
+        return {k: self.values[k] for k in MODEL_FIELDS}
+
+    def train_values(self) -> dict:
+        return {k: self.values[k] for k in TRAIN_FIELDS}
+
+    def line(self) -> str:
+        """The one line printed at the start of a run and shown by `charrnn info`."""
+        v = self.values
+        model = f"{v['cell'].upper()} {v['num_layers']}x{v['hidden_size']}"
+        given = [k for k in MODEL_FIELDS + TRAIN_FIELDS if k not in self.chosen]
+        given_note = f"; given: {', '.join('--' + k.replace('_', '-') for k in given)}" if given else ""
+        return (f"{model}, B={v['batch_size']}, T={v['seq_len']}, Adam {short_float(v['lr'])} {v['lr_schedule']}, "
+                f"dropout {v['dropout']:g}, eval every {v['eval_every']} steps ({self.reason}{given_note})")
+
+    def to_dict(self) -> dict:
+        return {"values": dict(self.values), "chosen": list(self.chosen), "reason": self.reason}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Recipe":
+        return cls(values=dict(d["values"]), chosen=tuple(d["chosen"]), reason=d["reason"])
+
+
+@dataclass
+class Candidate:
+    cell: str
+    num_layers: int
+    hidden_size: int
+    params: int = 0
+    chars: float = 0.0  # D
+    speed: float | None = None  # chars/s, measured (time budgets only)
+    fits: bool = False
+
+
+def param_count(cell: str, num_layers: int, hidden_size: int, vocab_size: int) -> int:
+    config = ModelConfig(vocab_size=vocab_size, cell=cell, num_layers=num_layers, hidden_size=hidden_size)
+    return sum(math.prod(shape) for shape in param_shapes(config).values())
+
+
+def dropout_for(passes: float) -> float:
+    """Each character read once: nothing to overfit, no dropout. Then 0.1 more for every
+    eightfold of the passes: 0.1 up to 8 passes, 0.2 up to 64, 0.3 beyond."""
+    if passes <= 1.0:
+        return 0.0
+    return round(min(0.1 * math.ceil(math.log(passes, 8)), 0.3), 2)
+
+
+def eval_every_for(steps: int, epochs: float, eval_seconds: float | None, seconds: float | None) -> int:
+    """Steps between evaluations: EVALS a run, two a pass when passes are many, within EVAL_SHARE."""
+    evals = max(EVALS, 2 * epochs)
+    if seconds is not None and eval_seconds:
+        evals = min(evals, max(3.0, EVAL_SHARE * seconds / eval_seconds))
+    return max(1, int(steps // evals))
+
+
+def choose(*, train_chars: int, val_chars: int, vocab_size: int, seconds: float | None = None,
+           steps: int | None = None, epochs: int | None = None, given: dict | None = None,
+           speeds: dict | None = None, corpus_bytes: int | None = None) -> Recipe:
+    """The recipe for this corpus and budget (the first of seconds, steps, epochs given is the
+    one planned for). `given` holds what the user gave explicitly (model and training fields
+    alike); `speeds` maps (cell, layers, hidden) to measured training chars/s at the recipe's
+    batch size (needed for a time budget; a candidate without one is not chosen)."""
+    if seconds is None and steps is None and epochs is None:
+        raise ValueError("a recipe needs a budget: seconds, steps or epochs")
+    given = dict(given or {})
+    N, V = max(train_chars, 1), vocab_size
+    B = given.get("batch_size", BATCH_SIZE)
+    T = given.get("seq_len", SEQ_LEN)
+    candidates = [Candidate(c, L, H) for c, L, H in candidate_shapes(given)]
+    for c in candidates:
+        c.params = param_count(c.cell, c.num_layers, c.hidden_size, V)
+        if seconds is not None:
+            c.speed = (speeds or {}).get((c.cell, c.num_layers, c.hidden_size))
+            c.chars = seconds * c.speed if c.speed else 0.0
+        elif steps is not None:
+            c.chars = float(steps * B * T)
+        else:
+            c.chars = float(epochs * N)
+        c.fits = c.chars >= CHARS_PER_PARAM * c.params and c.params <= PARAMS_PER_CHAR * N
+    fitting = [c for c in candidates if c.fits]
+    measured = [c for c in candidates if c.chars > 0] or candidates
+    pick = max(fitting, key=lambda c: c.params) if fitting else min(measured, key=lambda c: c.params)
+    passes = pick.chars / N
+    planned_steps = max(1, int(pick.chars // (B * T)))
+    eval_seconds = None
+    if seconds is not None and pick.speed:
+        eval_seconds = min(val_chars, MONITOR_CHARS) / (2.0 * pick.speed)  # forward only: about twice as fast
+    values = {
+        "cell": pick.cell, "num_layers": pick.num_layers, "hidden_size": pick.hidden_size,
+        "dropout": dropout_for(passes), "batch_size": B, "seq_len": T, "lr": LR,
+        "lr_schedule": "cosine" if seconds is not None else "constant",
+        "eval_every": eval_every_for(planned_steps, passes, eval_seconds, seconds),
+    }
+    values.update({k: v for k, v in given.items() if k in values})
+    chosen = tuple(k for k in MODEL_FIELDS + TRAIN_FIELDS if k not in given)
+    size = corpus_bytes if corpus_bytes is not None else train_chars
+    shown_passes = f"{passes:.2g}" if passes < 10 else f"{passes:.0f}"
+    reason = f"{human_size(size)} corpus, {describe_budget(seconds, steps, epochs)}, ~{shown_passes} passes"
+    return Recipe(values=values, chosen=chosen, reason=reason)
+
+
+def candidate_shapes(given: dict) -> list[tuple[str, int, int]]:
+    """The candidates, narrowed to what the user fixed: a given cell, depth or width."""
+    cell = given.get("cell")
+    if cell is None and "activation" in given:
+        cell = "rnn"  # only the rnn cell takes --activation
+    if cell is None and "context" in given:
+        cell = "jordan"
+    shapes = []
+    for c, L, H in CANDIDATES:
+        c = cell or c
+        L = given.get("num_layers", 1 if c == "jordan" else L)
+        H = given.get("hidden_size", H)
+        if (c, L, H) not in shapes:
+            shapes.append((c, L, H))
+    return shapes
+
+
+def worth_measuring(shapes, vocab_size: int, train_chars: int) -> list:
+    """The shapes small enough to be chosen for this text (and always the smallest)."""
+    sized = sorted(shapes, key=lambda s: param_count(*s, vocab_size))
+    return [s for i, s in enumerate(sized) if i == 0 or param_count(*s, vocab_size) <= PARAMS_PER_CHAR * train_chars]
+
+
+def short_float(x: float) -> str:
+    """0.004 -> 4e-3, 0.0025 -> 2.5e-3, 0.1 -> 0.1"""
+    if x == 0 or 0.01 <= abs(x) < 1000:
+        return f"{x:g}"
+    mantissa, exponent = f"{x:.2e}".split("e")
+    return f"{float(mantissa):g}e{int(exponent)}"
+
+
+def human_size(n: int) -> str:
+    for unit, scale in (("MB", 1e6), ("KB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return f"{n} B"
+
+
+def measure_speeds(shapes, vocab_size: int, batch_size: int, seq_len: int = SPEED_SEQ_LEN) -> dict:
+    """Training chars/s of each (cell, layers, hidden) on this machine: two timed steps on random
+    text after one untimed one, the faster counted (a step is too short for the mean to help)."""
+    from charrnn.optim import make_optimizer
+    from charrnn.model import init_params, zero_state
+    from charrnn.trainer import train_step
+
+    speeds = {}
+    rng = np.random.default_rng(0)
+    for cell, L, H in shapes:
+        config = ModelConfig(vocab_size=vocab_size, cell=cell, num_layers=L, hidden_size=H)
+        params = init_params(config, rng)
+        opt = make_optimizer("adam", LR)
+        ids = rng.integers(0, vocab_size, size=(seq_len + 1, batch_size)).astype(np.intp)
+        state = zero_state(config, batch_size)
+        best = math.inf
+        for i in range(3):
+            t0 = time.perf_counter()
+            train_step(params, config, opt, ids, state, lr=LR, clip=5.0, rng=rng, state_reset=0.0)
+            if i:
+                best = min(best, time.perf_counter() - t0)
+        speeds[(cell, L, H)] = seq_len * batch_size / best
+    return speeds

@@ -1,0 +1,170 @@
+"""The recipe: the model and options a fresh run chooses from its corpus and budget."""
+
+import json
+
+import numpy as np
+import pytest
+
+from charrnn import recipe
+from charrnn.checkpoint import load
+from charrnn.plan import plan_run
+from charrnn.recipe import CANDIDATES, MODEL_FIELDS, TRAIN_FIELDS, choose, param_count
+from conftest import invoke, one_line_error
+
+# chars/s falling with size as on a 2-core machine; the rule only sees these numbers
+SPEEDS = {shape: 6e9 / param_count(*shape, 65) for shape in CANDIDATES}
+BIG = dict(train_chars=1_000_000, val_chars=111_000, vocab_size=65)
+SMALL_TEXT = dict(train_chars=27_000, val_chars=3_000, vocab_size=65)
+
+
+def model_size(r):
+    return param_count(r.values["cell"], r.values["num_layers"], r.values["hidden_size"], 65)
+
+
+def test_the_choice_is_deterministic_given_corpus_budget_and_speeds():
+    a = choose(**BIG, seconds=300, speeds=SPEEDS)
+    b = choose(**BIG, seconds=300, speeds=dict(SPEEDS))
+    assert a == b and a.line() == b.line()
+    assert set(a.values) == set(MODEL_FIELDS + TRAIN_FIELDS) and a.chosen == MODEL_FIELDS + TRAIN_FIELDS
+
+
+def test_more_time_or_a_faster_machine_never_gives_a_smaller_model():
+    sizes = [model_size(choose(**BIG, seconds=s, speeds=SPEEDS)) for s in (30, 120, 300, 600, 3600, 36000)]
+    assert sizes == sorted(sizes) and sizes[0] < sizes[-1]
+    fast = {k: 4 * v for k, v in SPEEDS.items()}
+    assert model_size(choose(**BIG, seconds=120, speeds=fast)) > model_size(choose(**BIG, seconds=120, speeds=SPEEDS))
+
+
+def test_a_model_must_read_enough_characters_per_parameter():
+    r = choose(**BIG, seconds=600, speeds=SPEEDS)
+    chars = 600 * SPEEDS[(r.values["cell"], r.values["num_layers"], r.values["hidden_size"])]
+    assert chars >= recipe.CHARS_PER_PARAM * model_size(r)
+    bigger = [s for s in CANDIDATES if param_count(*s, 65) > model_size(r)]
+    assert all(600 * SPEEDS[s] < recipe.CHARS_PER_PARAM * param_count(*s, 65) for s in bigger)
+
+
+def test_a_small_corpus_gets_a_smaller_more_regularised_model_evaluated_more_often():
+    big, small = choose(**BIG, seconds=120, speeds=SPEEDS), choose(**SMALL_TEXT, seconds=120, speeds=SPEEDS)
+    assert model_size(small) <= recipe.PARAMS_PER_CHAR * SMALL_TEXT["train_chars"] or model_size(small) == min(
+        param_count(*s, 65) for s in CANDIDATES)
+    assert model_size(small) < model_size(big)
+    assert small.values["dropout"] > big.values["dropout"]
+    # an evaluation at least every other pass over the small text, so the best checkpoint is
+    # caught before overfitting sets in (a fixed 500 steps would be 60 passes here)
+    B, T = small.values["batch_size"], small.values["seq_len"]
+    steps_per_pass = SMALL_TEXT["train_chars"] / (B * T)
+    assert small.values["eval_every"] <= 2 * steps_per_pass
+
+
+def test_one_pass_over_the_text_trains_without_dropout():
+    r = choose(**BIG, steps=100)  # 100 x 32 x 100 = 320 K characters of a 1 M text
+    assert r.values["dropout"] == 0.0
+    assert "0.32 passes" in r.line() and "100 steps" in r.line()
+
+
+@pytest.mark.parametrize("field,value", [("cell", "lstm"), ("num_layers", 3), ("hidden_size", 100),
+                                         ("dropout", 0.25), ("batch_size", 8), ("seq_len", 50),
+                                         ("lr", 1e-3), ("lr_schedule", "constant"), ("eval_every", 7)])
+def test_an_option_given_explicitly_wins(field, value):
+    r = choose(**BIG, seconds=120, speeds=SPEEDS, given={field: value})
+    assert r.values[field] == value and field not in r.chosen
+    assert f"given: --{field.replace('_', '-')}" in r.line()
+
+
+def test_rnn_only_and_jordan_only_options_choose_that_cell():
+    assert choose(**BIG, steps=50, given={"activation": "relu"}).values["cell"] == "rnn"
+    r = choose(**BIG, steps=50, given={"context": 4})
+    assert r.values["cell"] == "jordan" and r.values["num_layers"] == 1
+
+
+def test_a_time_budget_needs_measured_speeds_and_uses_the_smallest_without_them():
+    r = choose(**BIG, seconds=120, speeds={CANDIDATES[0]: 1000.0})
+    assert (r.values["cell"], r.values["num_layers"], r.values["hidden_size"]) == CANDIDATES[0]
+    with pytest.raises(ValueError, match="budget"):
+        choose(**BIG)
+
+
+def test_evaluation_costs_at_most_a_share_of_a_time_budget():
+    r = choose(**BIG, seconds=120, speeds=SPEEDS)
+    shape = (r.values["cell"], r.values["num_layers"], r.values["hidden_size"])
+    steps = 120 * SPEEDS[shape] / (r.values["batch_size"] * r.values["seq_len"])
+    evals = steps / r.values["eval_every"]
+    eval_seconds = min(BIG["val_chars"], recipe.MONITOR_CHARS) / (2 * SPEEDS[shape])
+    assert evals * eval_seconds <= recipe.EVAL_SHARE * 120 * 1.05 or evals <= 3.5
+
+
+# ---------------------------------------------------------------------- through plan and CLI
+def test_a_time_budget_measures_the_candidates_and_records_the_choice(corpus_file, tmp_path):
+    measured = []
+
+    def fake_speeds(shapes, V, B):
+        measured.extend(shapes)
+        return {s: SPEEDS[s] for s in shapes}
+
+    plan = plan_run(str(corpus_file), out=str(tmp_path / "r"), time_budget=60.0, measure_speeds=fake_speeds)
+    assert measured and plan.recipe is not None
+    expected = choose(train_chars=len(plan.corpus.train), val_chars=len(plan.corpus.val),
+                      vocab_size=plan.config.vocab_size, seconds=60.0,
+                      speeds={s: SPEEDS[s] for s in measured}, corpus_bytes=len(corpus_file.read_bytes()))
+    assert plan.recipe == expected
+    for k in MODEL_FIELDS:
+        assert getattr(plan.config, k) == expected.values[k]
+    for k in TRAIN_FIELDS:
+        assert getattr(plan.options, k) == expected.values[k]
+    # only candidates small enough for a 5,400-character text are measured (and the smallest)
+    assert all(param_count(*s, plan.config.vocab_size) <= recipe.PARAMS_PER_CHAR * len(plan.corpus.train)
+               for s in measured[1:])
+
+
+def test_measuring_real_speeds_gives_positive_rates():
+    speeds = recipe.measure_speeds([("gru", 1, 8), ("lstm", 1, 8)], vocab_size=10, batch_size=2, seq_len=5)
+    assert set(speeds) == {("gru", 1, 8), ("lstm", 1, 8)} and all(v > 0 for v in speeds.values())
+
+
+def test_train_prints_the_recipe_and_info_and_resume_keep_it(corpus_file, tmp_path):
+    out = tmp_path / "run"
+    r = invoke("train", corpus_file, "--steps", "4", "--seq-len", "20", "--out", out)
+    assert r.exit_code == 0, r.stderr
+    line = next(l for l in r.stderr.splitlines() if l.startswith("recipe: "))
+    assert "corpus, 4 steps" in line and "given: --seq-len" in line
+    ck = load(str(out / "last.safetensors"))
+    kept = ck.train["recipe"]
+    assert ck.config.cell == kept["values"]["cell"] and ck.config.hidden_size == kept["values"]["hidden_size"]
+    assert ck.train["options"]["eval_every"] == kept["values"]["eval_every"]
+    info = invoke("info", out / "last.safetensors", "--json")
+    assert json.loads(info.stdout)["recipe"]["line"] == line[len("recipe: "):]
+    assert "recipe" in invoke("info", out / "last.safetensors").stdout
+    r2 = invoke("train", corpus_file, "--resume", out / "last.safetensors", "--steps", "3")
+    assert r2.exit_code == 0, r2.stderr
+    assert f"recipe (kept from the checkpoint): {line[len('recipe: '):]}" in r2.stderr
+    ck2 = load(str(out / "last.safetensors"))
+    assert ck2.train["step"] == 7 and ck2.train["recipe"] == kept and ck2.config == ck.config
+
+
+def test_quiet_leaves_the_recipe_line_out(corpus_file, tmp_path):
+    r = invoke("train", corpus_file, "--steps", "2", "--seq-len", "20", "--quiet", "--out", tmp_path / "q")
+    assert r.exit_code == 0 and "recipe" not in r.stderr
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--cell", "jordan", "--num-layers", "2"], "one hidden layer"),
+    (["--cell", "gru", "--context", "3"], "--context is for the jordan network"),
+    (["--cell", "lstm", "--activation", "relu"], "activation"),
+])
+def test_options_that_do_not_go_together_get_one_line(corpus_file, tmp_path, args, needle):
+    for budget in (["--steps", "2"], ["--time", "5s"]):
+        r = invoke("train", corpus_file, *budget, "--quiet", "--out", tmp_path / "x", *args)
+        one_line_error(r, needle)
+        assert r.exit_code == 2
+        assert not (tmp_path / "x" / "last.safetensors").exists()
+
+
+def test_a_bad_recipe_field_in_a_checkpoint_is_one_line(corpus_file, tmp_path):
+    from charrnn import checkpoint
+
+    out = tmp_path / "run"
+    assert invoke("train", corpus_file, "--steps", "2", "--seq-len", "20", "--quiet", "--out", out).exit_code == 0
+    ck = load(str(out / "last.safetensors"))
+    ck.train["recipe"]["values"]["lr"] = "fast"
+    checkpoint.save(ck, str(tmp_path / "bad.safetensors"))
+    one_line_error(invoke("info", tmp_path / "bad.safetensors"), "train.recipe.values.lr")
