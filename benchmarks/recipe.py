@@ -77,6 +77,16 @@ def corpus_text(name: str) -> str:
     return pathlib.Path(name).read_text(encoding="utf-8")
 
 
+def cpu_model() -> str:
+    try:
+        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def parse_seconds(budget: str) -> float:
     units = {"s": 1, "m": 60, "h": 3600}
     return float(budget[:-1]) * units[budget[-1]] if budget[-1] in units else float(budget)
@@ -162,7 +172,7 @@ def bench(torch, name: str, budget: str, configs, results: pathlib.Path, extra=(
     data = Corpus.from_text(text, 0.1)
     V = len(data.vocab)
     rows = []
-    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+    machine = f"{cpu_model()}, {os.cpu_count()} cores"
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, f"{name}.txt")
         pathlib.Path(path).write_text(text, encoding="utf-8")
@@ -199,11 +209,11 @@ def table(results: pathlib.Path) -> str:
         c = next(x for x in r["rows"] if x["who"] == "charrnn")
         torch_losses = {x["config"]: x["val"] for x in r["rows"] if x["who"] == "pytorch"}
         cells = [f"{torch_losses[l]:.3f}" if l in torch_losses else "" for l in labels]
-        best = min(torch_losses.values()) if torch_losses else float("nan")
+        margin = f"{c['val'] - min(torch_losses.values()):+.3f}" if torch_losses else "PyTorch not run"
         model = c["config"].split(", B=")[0]
         over = 100 * (c["wall"] / r["seconds"] - 1)
         out.append(f"| {corpus} | {r['chars']:,} | {budget} | **{c['val']:.3f}** {model} | {c['wall']:.0f} s "
-                   f"({over:+.1f}%) | " + " | ".join(cells) + f" | {c['val'] - best:+.3f} |")
+                   f"({over:+.1f}%) | " + " | ".join(cells) + f" | {margin} |")
     return "\n".join(out)
 
 

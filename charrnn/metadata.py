@@ -145,7 +145,7 @@ def check_recipe(recipe) -> None:
     """None (a run from before recipes), or the recipe's values, its chosen fields and reason."""
     if recipe is None:
         return
-    known_keys(recipe, ("values", "chosen", "reason"), "train.recipe")
+    known_keys(recipe, ("values", "chosen", "reason", "measured"), "train.recipe")
     values, chosen = recipe.get("values"), recipe.get("chosen")
     fields_ = MODEL_FIELDS + TRAIN_FIELDS
     known_keys(values, fields_, "train.recipe.values")
@@ -160,6 +160,10 @@ def check_recipe(recipe) -> None:
     check(isinstance(chosen, list) and all(c in fields_ for c in chosen), "train.recipe.chosen",
           "must be a list of recipe fields")
     check(isinstance(recipe.get("reason"), str), "train.recipe.reason", "must be a string")
+    measured = recipe.get("measured", {})
+    check(isinstance(measured, dict) and all(isinstance(k, str) and is_number(v) and v > 0
+                                             for k, v in measured.items()),
+          "train.recipe.measured", "must map model names to positive speeds (chars/s)")
 
 
 TRAIN = {

@@ -4,9 +4,11 @@ mistake is refused before anything is written.
 
     plan_run(...) -> RunPlan       everything `Trainer` needs
 
-A fresh run takes every option the user gave and the defaults of the dataclasses for the rest
-(`ModelConfig`, `TrainOptions`). A resumed run takes the checkpoint's model and options;
-options given again must agree where the saved state depends on them.
+A fresh run takes every option the user gave, the recipe's choices for the model and the
+training options it decides (`recipe.choose`, from the corpus, the budget and, for --time, the
+speeds measured here), and the defaults of `TrainOptions` for the rest. A resumed run takes the
+checkpoint's model, options and recipe; options given again must agree where the saved state
+depends on them.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -72,6 +72,7 @@ class Recipe:
     values: dict  # field -> value, for every field in MODEL_FIELDS + TRAIN_FIELDS
     chosen: tuple  # the fields the recipe chose (the others were given)
     reason: str  # what it was chosen for, e.g. "1.12 MB corpus, 5 min budget, ~1.9 passes"
+    measured: dict = field(default_factory=dict)  # "gru 1x256" -> chars/s measured at the start (--time)
 
     def model_values(self) -> dict:
         return {k: self.values[k] for k in MODEL_FIELDS}
@@ -89,11 +90,13 @@ class Recipe:
                 f"dropout {v['dropout']:g}, eval every {v['eval_every']} steps ({self.reason}{given_note})")
 
     def to_dict(self) -> dict:
-        return {"values": dict(self.values), "chosen": list(self.chosen), "reason": self.reason}
+        return {"values": dict(self.values), "chosen": list(self.chosen), "reason": self.reason,
+                "measured": dict(self.measured)}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Recipe":
-        return cls(values=dict(d["values"]), chosen=tuple(d["chosen"]), reason=d["reason"])
+        return cls(values=dict(d["values"]), chosen=tuple(d["chosen"]), reason=d["reason"],
+                   measured=dict(d.get("measured", {})))
 
 
 @dataclass
@@ -171,7 +174,8 @@ def choose(*, train_chars: int, val_chars: int, vocab_size: int, seconds: float 
     size = corpus_bytes if corpus_bytes is not None else train_chars
     shown_passes = f"{passes:.2g}" if passes < 10 else f"{passes:.0f}"
     reason = f"{human_size(size)} corpus, {describe_budget(seconds, steps, epochs)}, ~{shown_passes} passes"
-    return Recipe(values=values, chosen=chosen, reason=reason)
+    measured = {f"{c} {L}x{H}": round(v, 1) for (c, L, H), v in (speeds or {}).items()}
+    return Recipe(values=values, chosen=chosen, reason=reason, measured=measured)
 
 
 def candidate_shapes(given: dict) -> list[tuple[str, int, int]]:

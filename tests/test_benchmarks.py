@@ -1,5 +1,6 @@
 """The benchmark scripts run (on tiny configurations; their numbers are not asserted)."""
 
+import json
 import pathlib
 import subprocess
 import sys
@@ -30,3 +31,24 @@ def test_compare_torch_script_runs():
     r = run("compare_torch.py", "--tiny")
     assert r.returncode == 0, r.stderr
     assert "| LSTM 1x16 B=4 |" in r.stdout and "sampling" in r.stdout
+
+
+def test_recipe_benchmark_table_from_results(tmp_path):
+    rows = [{"who": "charrnn", "config": "GRU 1x256, B=32, T=100 ...", "wall": 121.5, "val": 1.70, "monitored": 1.71},
+            {"who": "pytorch", "config": "LSTM 1x512 B=32", "steps": 400, "val": 1.90},
+            {"who": "pytorch", "config": "LSTM 2x256 B=32", "steps": 500, "val": 1.80}]
+    f = tmp_path / "r.jsonl"
+    f.write_text(json.dumps({"corpus": "pydoc", "chars": 464970, "budget": "2m", "seconds": 120.0,
+                             "machine": "x", "date": "2026-11-28", "rows": rows}) + "\n")
+    r = run("recipe.py", "--table", "--results", str(f))
+    assert r.returncode == 0, r.stderr
+    line = next(l for l in r.stdout.splitlines() if l.startswith("| pydoc"))
+    assert "**1.700** GRU 1x256" in line and "(+1.2%)" in line and "| 1.900 | 1.800 |  |" in line
+    assert line.endswith("| -0.100 |")
+
+
+def test_recipe_benchmark_runs():
+    pytest.importorskip("torch")
+    r = run("recipe.py", "--tiny")
+    assert r.returncode == 0, r.stderr
+    assert "| pydoc-80k |" in r.stdout and "GRU" in r.stdout

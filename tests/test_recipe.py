@@ -107,6 +107,7 @@ def test_a_time_budget_measures_the_candidates_and_records_the_choice(corpus_fil
                       vocab_size=plan.config.vocab_size, seconds=60.0,
                       speeds={s: SPEEDS[s] for s in measured}, corpus_bytes=len(corpus_file.read_bytes()))
     assert plan.recipe == expected
+    assert plan.recipe.measured == {f"{c} {L}x{H}": round(SPEEDS[(c, L, H)], 1) for c, L, H in measured}
     for k in MODEL_FIELDS:
         assert getattr(plan.config, k) == expected.values[k]
     for k in TRAIN_FIELDS:

@@ -171,3 +171,24 @@ def test_onehot_weight_gradient_both_paths(V, rng):
     for n in range(50):
         expected[:, x[n]] += dAx[n]
     np.testing.assert_allclose(teacher_forcing.onehot_weight_gradient(dAx, x, V), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "jordan"])
+@pytest.mark.parametrize("n,streams", [(1001, 7), (1000, 32), (5, 16), (300, 1)])
+def test_pieces_side_by_side_are_each_read_as_their_own_stream(cell, n, streams, rng):
+    """streams = S: the text cut into S contiguous pieces (L predictions each, the last one
+    shorter), each read from a zero state; every character after the first predicted once."""
+    config = ModelConfig(vocab_size=11, hidden_size=8, cell=cell, num_layers=1)
+    params = init_params(config, rng, np.float64)
+    ids = rng.integers(0, 11, size=n)
+    loss, count = teacher_forcing.evaluate_stream(params, config, ids, seq_len=13, streams=streams)
+    assert count == n - 1
+    S = min(streams, n - 1)
+    L = -(-(n - 1) // S)
+    total = 0.0
+    for b in range(S):
+        piece = ids[b * L : b * L + L + 1]
+        if len(piece) >= 2:
+            piece_loss, piece_count = teacher_forcing.evaluate_stream(params, config, piece, seq_len=1000)
+            total += piece_loss * piece_count
+    assert loss == pytest.approx(total / (n - 1), rel=1e-10)
