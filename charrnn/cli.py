@@ -190,12 +190,7 @@ def train(corpus, quiet, resume, out, encoding, steps, epochs, time_budget, **va
     plan = plan_run(corpus, resume=resume, out=out, encoding=encoding, model_given=given(ModelConfig, values),
                     options_given=given(TrainOptions, values), steps=steps, epochs=epochs,
                     time_budget=time_budget, progress=render.download_progress())
-    render.notes(plan.notes)
-    if plan.recipe is not None and not quiet:  # --quiet: errors only (the recipe stays in `charrnn info`)
-        click.echo(f"recipe{' (kept from the checkpoint)' if plan.prior else ''}: {plan.recipe.line()}", err=True)
-    if plan.batch_size < plan.options.batch_size:
-        click.echo(f"note: the training split is short, so --batch-size is {plan.batch_size} "
-                   f"instead of {plan.options.batch_size}", err=True)
+    render.run_start(plan, quiet)
     resume_cmd = f"charrnn train {shlex.quote(plan.corpus_arg)} --resume {shlex.quote(os.path.join(plan.out_dir, LAST))}"
     with render.TrainProgress(quiet=quiet) as progress:
         trainer = Trainer(plan, callbacks=progress)

@@ -83,6 +83,18 @@ def notes(lines) -> None:
         print(line, file=sys.stderr)
 
 
+def run_start(plan, quiet: bool) -> None:
+    """What a training run says before its first step, on stderr: the notes about the text, the
+    recipe (left out with --quiet: the checkpoint and `charrnn info` keep it) and a shortened batch."""
+    notes(plan.notes)
+    if plan.recipe is not None and not quiet:
+        kept = " (kept from the checkpoint)" if plan.prior else ""
+        print(f"recipe{kept}: {plan.recipe.line()}", file=sys.stderr)
+    if plan.batch_size < plan.options.batch_size:
+        print(f"note: the training split is short, so --batch-size is {plan.batch_size} "
+              f"instead of {plan.options.batch_size}", file=sys.stderr)
+
+
 def download_progress():
     """A callback(done, total) drawing a tqdm bar on stderr while a corpus downloads."""
     state = {}
