@@ -30,8 +30,7 @@ import time
 import numpy as np
 
 from charrnn import sampling
-from charrnn.cells import CELLS
-from charrnn.model import ModelConfig, init_params, zero_state
+from charrnn.model import ModelConfig, init_params, param_shapes, zero_state
 from charrnn.vocab import Vocab
 from throughput import CONFIGS as TRAIN_CONFIGS  # the same table as benchmarks/throughput.py
 from throughput import Run
@@ -39,15 +38,20 @@ from throughput import Run
 TINY = [("LSTM 1x16 B=4", "lstm", 1, 16, 4), ("GRU 1x16 B=4", "gru", 1, 16, 4)]
 
 
+def matrices(cell, layers, H, V):
+    """The model's weight matrices (the registry's shapes), biases left out."""
+    config = ModelConfig(vocab_size=V, hidden_size=H, num_layers=layers, cell=cell)
+    return [shape for shape in param_shapes(config).values() if len(shape) == 2]
+
+
 def flops_per_char(cell, layers, H, V):
-    G = CELLS[cell].gates
-    return sum(6 * G * H * ((V if k == 0 else H) + H) for k in range(layers)) + 6 * V * H
+    """Forward, input-gradient and weight-gradient products: 6 multiply-add FLOPs per weight."""
+    return sum(6 * r * c for r, c in matrices(cell, layers, H, V))
 
 
 def sampling_flops_per_char(cell, layers, H, V):
-    """One generation step, forward only: layer 0's input product is a gather (no FLOPs)."""
-    G = CELLS[cell].gates
-    return sum(2 * G * H * ((0 if k == 0 else H) + H) for k in range(layers)) + 2 * V * H
+    """One generation step, forward only: a product with a one-hot input is a gather (no FLOPs)."""
+    return sum(2 * r * c for r, c in matrices(cell, layers, H, V) if c != V)
 
 
 def peak_gflops(n=2048, repeats=5):
@@ -62,20 +66,26 @@ def peak_gflops(n=2048, repeats=5):
     return 2 * n**3 / statistics.median(times) / 1e9
 
 
-def torch_model(torch, config, params):
-    cls = {"rnn": torch.nn.RNN, "gru": torch.nn.GRU, "lstm": torch.nn.LSTM}[config.cell]
-    kw = {"nonlinearity": config.activation} if config.cell == "rnn" else {}
-    rnn = cls(config.vocab_size, config.hidden_size, num_layers=config.num_layers, **kw)
-    rnn.load_state_dict({k[4:]: torch.from_numpy(v.copy()) for k, v in params.items() if k.startswith("rnn.")})
+def torch_model(torch, config, params=None):
+    """The torch.nn module the registry names for `config` and an nn.Linear decoder, holding
+    charrnn's weights when `params` is given (they load unchanged: the same names and layouts)."""
+    module, kwargs = config.network.torch_module(config)
+    if module is None:
+        raise SystemExit(f"{config.label()}: {kwargs}")
+    rnn = getattr(torch.nn, module)(config.vocab_size, config.hidden_size, num_layers=config.num_layers, **kwargs)
     dec = torch.nn.Linear(config.hidden_size, config.vocab_size)
-    dec.load_state_dict({"weight": torch.from_numpy(params["decoder.weight"].copy()),
-                         "bias": torch.from_numpy(params["decoder.bias"].copy())})
+    if params is not None:
+        rnn.load_state_dict({k.split(".", 1)[1]: torch.from_numpy(np.array(v, dtype=np.float32))
+                             for k, v in params.items() if not k.startswith("decoder.")})
+        dec.load_state_dict({"weight": torch.from_numpy(np.array(params["decoder.weight"], dtype=np.float32)),
+                             "bias": torch.from_numpy(np.array(params["decoder.bias"], dtype=np.float32))})
     return rnn, dec
 
 
-def torch_state(torch, config, state):
-    h = torch.from_numpy(state[:, 0].copy())
-    return (h, torch.from_numpy(state[:, 1].copy())) if config.cell == "lstm" else h
+def torch_state(torch, state):
+    """charrnn's (L, S, B, H) state as PyTorch's h_0, or (h_0, c_0) where S = 2."""
+    parts = tuple(torch.from_numpy(state[:, s].copy()) for s in range(state.shape[1]))
+    return parts if len(parts) == 2 else parts[0]
 
 
 def compare_training(torch, label, cell, layers, H, B, T, V, rounds, steps_per_round):
@@ -85,7 +95,7 @@ def compare_training(torch, label, cell, layers, H, B, T, V, rounds, steps_per_r
     config, windows = run.config, run.windows
     rnn, dec = torch_model(torch, config, run.params)
     opt_t = torch.optim.Adam(list(rnn.parameters()) + list(dec.parameters()), lr=2e-3)
-    state_t = torch_state(torch, config, run.state)
+    state_t = torch_state(torch, run.state)
 
     def step_c(ids):
         run.step(ids)
@@ -139,7 +149,7 @@ def compare_sampling(torch, cell, layers, H, V, length, num_samples):
     @torch.no_grad()
     def run_t():
         t0 = time.perf_counter()
-        state = torch_state(torch, config, zero_state(config, num_samples))
+        state = torch_state(torch, zero_state(config, num_samples))
         x = torch.zeros(num_samples, dtype=torch.long)
         for _ in range(length):
             out, state = rnn(torch.nn.functional.one_hot(x, V).float()[None], state)

@@ -44,6 +44,9 @@ import time
 
 import numpy as np
 
+from charrnn.model import ModelConfig
+from compare_torch import torch_model  # the registry's torch.nn module, charrnn's weights loaded
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data" / "tinyshakespeare.txt"
 RESULTS = ROOT / "benchmarks" / "results" / "recipe.jsonl"
@@ -93,11 +96,6 @@ def parse_seconds(budget: str) -> float:
 
 
 # ----------------------------------------------------------------------------- PyTorch side
-def torch_modules(torch, cell: str, V: int, H: int, L: int):
-    cls = {"rnn": torch.nn.RNN, "gru": torch.nn.GRU, "lstm": torch.nn.LSTM}[cell]
-    return cls(V, H, num_layers=L), torch.nn.Linear(H, V)
-
-
 def one_stream_loss(torch, rnn, dec, ids: np.ndarray, V: int, chunk: int = 1024) -> float:
     """Mean nats/char over ids read as one stream (every character after the first predicted once)."""
     total, state = 0.0, None
@@ -114,7 +112,7 @@ def torch_run(torch, train: np.ndarray, V: int, L: int, H: int, B: int, seconds:
               T: int = 100, seed: int = 0) -> tuple:
     """The stock script: train for `seconds` of training; returns (modules, steps, chars)."""
     torch.manual_seed(seed)
-    rnn, dec = torch_modules(torch, "lstm", V, H, L)
+    rnn, dec = torch_model(torch, ModelConfig(vocab_size=V, hidden_size=H, num_layers=L, cell="lstm"))
     params = list(rnn.parameters()) + list(dec.parameters())
     opt = torch.optim.Adam(params, lr=2e-3)
     S = len(train) // B
@@ -154,14 +152,14 @@ def charrnn_run(path: str, seconds: float, out: str, extra=()) -> tuple[float, s
 def charrnn_loss(torch, checkpoint: str, val: np.ndarray) -> tuple[float, float]:
     """(the validation split read as one stream, the loss the run itself monitored)"""
     from charrnn.checkpoint import load
+    from charrnn.teacher_forcing import evaluate_stream
 
     ck = load(checkpoint)
     c = ck.config
-    rnn, dec = torch_modules(torch, c.cell, c.vocab_size, c.hidden_size, c.num_layers)
-    rnn.load_state_dict({k[4:]: torch.from_numpy(v.astype(np.float32)) for k, v in ck.params.items() if k.startswith("rnn.")})
-    dec.load_state_dict({"weight": torch.from_numpy(ck.params["decoder.weight"].astype(np.float32)),
-                         "bias": torch.from_numpy(ck.params["decoder.bias"].astype(np.float32))})
-    return one_stream_loss(torch, rnn, dec, val, c.vocab_size), ck.train["best_val_loss"]
+    if c.network.torch_module(c)[0] is None:  # no torch.nn module loads it: charrnn reads the stream itself
+        return evaluate_stream(ck.params, c, val, seq_len=1024)[0], ck.train.best_val_loss
+    rnn, dec = torch_model(torch, c, ck.params)
+    return one_stream_loss(torch, rnn, dec, val, c.vocab_size), ck.train.best_val_loss
 
 
 def bench(torch, name: str, budget: str, configs, results: pathlib.Path, extra=()) -> list[dict]:

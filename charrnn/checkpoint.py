@@ -3,12 +3,13 @@
 Tensors:
     rnn.weight_ih_l0 ... decoder.bias     the weights, under PyTorch's names (torch can load them)
     optim/<param name>/<slot>             optimiser state (Adam: exp_avg, exp_avg_sq)
-    train/state                           the carried hidden state (L, S, B, H) of the B streams
+    train/state                           the carried state of the B streams, as the network keeps
+                                          it: (L, S, B, H) for stacked cells, (B, k) ids for jordan
 Metadata (the safetensors header's string map, each value JSON):
     format ("charrnn-checkpoint"), format_version, charrnn_version, config (ModelConfig),
-    vocab (list of characters), corpus (sha256, split sizes, ...), train (options and progress:
-    step, epoch, window, elapsed time, optimiser step count, random generator state, loss
-    history, best validation loss)
+    vocab (list of characters), corpus (sha256, split sizes, ...), train (metadata.TrainRecord:
+    options and progress -- step, epoch, window, elapsed time, optimiser step count, random
+    generator state, loss history, best validation loss, the recipe -- or {} for weights only)
 
 safetensors is a JSON header plus raw little-endian arrays: loading it parses JSON and copies
 bytes, and never runs code from the file (unlike pickle / torch.load). Every tensor is checked
@@ -32,7 +33,7 @@ import numpy as np
 
 from charrnn import __version__
 from charrnn.errors import UserError
-from charrnn.metadata import FieldError, check_corpus, check_train
+from charrnn.metadata import FieldError, TrainRecord, check_corpus, check_train
 from charrnn.model import ModelConfig, param_shapes
 from charrnn.text import read_file_bytes
 from charrnn.vocab import Vocab
@@ -53,9 +54,9 @@ class Checkpoint:
     vocab: Vocab
     params: dict  # name -> array
     corpus: dict = field(default_factory=dict)
-    train: dict = field(default_factory=dict)  # options, progress, history, rng state
+    train: TrainRecord | None = None  # options, progress, history, rng state; None: weights only
     optim_state: dict = field(default_factory=dict)  # "<param>/<slot>" -> array
-    carried_state: np.ndarray | None = None  # (L, S, B, H)
+    carried_state: object = None  # the carried state (model.zero_state's form)
     path: str | None = None
 
 
@@ -66,7 +67,7 @@ def to_bytes(ckpt: Checkpoint) -> bytes:
     for key, a in ckpt.optim_state.items():
         tensors[f"optim/{key}"] = np.ascontiguousarray(a)
     if ckpt.carried_state is not None:
-        tensors["train/state"] = np.ascontiguousarray(ckpt.carried_state)
+        tensors["train/state"] = np.ascontiguousarray(ckpt.config.network.state_tensor(ckpt.carried_state))
     metadata = {
         "format": FORMAT,
         "format_version": str(FORMAT_VERSION),
@@ -74,7 +75,7 @@ def to_bytes(ckpt: Checkpoint) -> bytes:
         "config": json.dumps(ckpt.config.to_dict()),
         "vocab": json.dumps(ckpt.vocab.chars, ensure_ascii=True),
         "corpus": json.dumps(ckpt.corpus),
-        "train": json.dumps(ckpt.train),
+        "train": json.dumps(ckpt.train.to_dict() if ckpt.train is not None else {}),
     }
     return save(tensors, metadata=metadata)
 
@@ -192,17 +193,18 @@ def load(path: str | os.PathLike) -> Checkpoint:
                 raise CheckpointError(f"{path}: optimiser state {key} does not match the weights")
             optim_state[key[len("optim/") :]] = a
     carried = tensors.get("train/state")
-    if carried is not None and (
-        carried.ndim != 4 or carried.shape[:2] != (config.num_layers, config.state_size)
-        or carried.shape[3] != config.state_width
-    ):
-        raise CheckpointError(f"{path}: the carried state has shape {carried.shape}, which does not fit the config")
+    if carried is not None:
+        try:
+            carried = config.network.state_from_tensor(config, carried)
+        except ValueError as e:
+            raise CheckpointError(f"{path}: the carried state {e}") from None
     try:
         check_corpus(corpus)
-        check_train(train, params, optim_state, carried)
+        record = check_train(train, params, optim_state,
+                             None if carried is None else config.network.state_batch(carried))
     except FieldError as e:
         raise CheckpointError(f"{path}: {e}") from None
     return Checkpoint(
-        config=config, vocab=vocab, params=params, corpus=corpus, train=train,
+        config=config, vocab=vocab, params=params, corpus=corpus, train=record,
         optim_state=optim_state, carried_state=carried, path=path,
     )

@@ -119,9 +119,9 @@ def with_ascii(command):
                        "stdout cannot encode box characters).")
     @functools.wraps(command)
     def run(*args, ascii_, **kwargs):
-        from charrnn import render
+        from charrnn import terminal
 
-        render.use_ascii(ascii_)
+        terminal.use_ascii(ascii_)
         return command(*args, **kwargs)
 
     return run
@@ -182,17 +182,17 @@ def train(corpus, quiet, resume, out, encoding, steps, epochs, time_budget, **va
     at the start says what and why); given, they win. Ctrl-C saves a checkpoint and prints
     the command that resumes it.
     """
-    from charrnn import render
+    from charrnn import live
     from charrnn.plan import plan_run
     from charrnn.runs import LAST, stop_on_signals
     from charrnn.trainer import Trainer
 
     plan = plan_run(corpus, resume=resume, out=out, encoding=encoding, model_given=given(ModelConfig, values),
                     options_given=given(TrainOptions, values), steps=steps, epochs=epochs,
-                    time_budget=time_budget, progress=render.download_progress())
-    render.run_start(plan, quiet)
+                    time_budget=time_budget, progress=live.download_progress())
+    live.run_start(plan, quiet)
     resume_cmd = f"charrnn train {shlex.quote(plan.corpus_arg)} --resume {shlex.quote(os.path.join(plan.out_dir, LAST))}"
-    with render.TrainProgress(quiet=quiet) as progress:
+    with live.TrainProgress(quiet=quiet) as progress:
         trainer = Trainer(plan, callbacks=progress)
         try:
             with stop_on_signals(trainer.request_stop):
@@ -200,9 +200,9 @@ def train(corpus, quiet, resume, out, encoding, steps, epochs, time_budget, **va
         except KeyboardInterrupt:  # a second Ctrl-C
             fail(f"stopped at once; the last saved checkpoint is in {plan.out_dir}", 130, prefix="")
     if result.stopped_by.requested:
-        render.train_stopped(result, resume_cmd)
+        live.train_stopped(result, resume_cmd)
         sys.exit(result.stopped_by.exit_code)
-    render.train_summary(result, f"charrnn sample {shlex.quote(result.best_path)}", resume_cmd)
+    live.train_summary(result, f"charrnn sample {shlex.quote(result.best_path)}", resume_cmd)
 
 
 # ----------------------------------------------------------------------------------- sample
@@ -221,7 +221,7 @@ def train(corpus, quiet, resume, out, encoding, steps, epochs, time_budget, **va
 def sample(checkpoint, prime, drop_unknown, seed, num_samples, verbose, replace_unencodable, **values):
     """Generate text from CHECKPOINT (default: the newest run's best checkpoint), feeding each
     sampled character back in as the next input. Only the text goes to stdout."""
-    from charrnn import render, sampling
+    from charrnn import live, sampling
     from charrnn.checkpoint import load
     from charrnn.runs import newest_best_checkpoint
     from charrnn.text import normalize_text
@@ -237,9 +237,9 @@ def sample(checkpoint, prime, drop_unknown, seed, num_samples, verbose, replace_
     started = time.perf_counter()
     chunks = sampling.generate(ck.params, ck.config, ck.vocab, settings, sampling.sample_seeds(seed, num_samples),
                                prime, stats)
-    render.stream_samples(chunks, sys.stdout, prime, num_samples, replace_unencodable)
+    live.stream_samples(chunks, sys.stdout, prime, num_samples, replace_unencodable)
     if verbose:
-        render.sample_summary(checkpoint, ck, settings, seed, num_samples, stats, time.perf_counter() - started, prime)
+        live.sample_summary(checkpoint, ck, settings, seed, num_samples, stats, time.perf_counter() - started, prime)
 
 
 # -------------------------------------------------------------------------- inspect-gradients
@@ -263,10 +263,10 @@ def inspect_gradients(checkpoint, corpus, encoding, as_json, svg, html, **values
     (rnn with tanh, sigmoid and relu; gru; lstm with sigmoid and hard-sigmoid gates; the
     output-recurrent jordan network) side by side on the same window. Exits non-zero if a
     gradient check fails."""
-    from charrnn import inspection, render, tables
+    from charrnn import inspection, live, views
 
-    report = inspection.build_report(checkpoint, corpus, encoding, InspectSettings(**values), render.download_progress())
-    tables.inspect_output(report, as_json=as_json, svg=svg, html=html)
+    report = inspection.build_report(checkpoint, corpus, encoding, InspectSettings(**values), live.download_progress())
+    views.inspect_output(report, as_json=as_json, svg=svg, html=html)
     if not report["all_checks_passed"]:
         fail("a gradient check failed: the BPTT gradient disagrees with finite differences", 1)
 
@@ -283,14 +283,14 @@ def eval_command(checkpoint, text, encoding, as_json):
     """Loss of CHECKPOINT on TEXT (a file or a named corpus), teacher forced with the state
     carried through the whole text: nats/char, bits/char and perplexity, beside the unigram
     baseline of the same text. Characters the model never saw are left out and counted."""
-    from charrnn import corpora, render, reports, tables
+    from charrnn import corpora, live, reports, terminal, views
     from charrnn.checkpoint import load
 
     ck = load(checkpoint)
-    src = corpora.load(text, encoding, progress=render.download_progress(), normalize=ck.corpus.get("normalize", "none"))
-    render.notes(src.notes)
+    src = corpora.load(text, encoding, progress=live.download_progress(), normalize=ck.corpus.get("normalize", "none"))
+    live.notes(src.notes)
     result = reports.evaluation(ck, src)
-    render.json_out(result) if as_json else tables.eval_report(result)
+    terminal.json_out(result) if as_json else views.eval_report(result)
 
 
 @main.command()
@@ -301,11 +301,11 @@ def eval_command(checkpoint, text, encoding, as_json):
 def info(checkpoint, as_json, whole_vocab):
     """What a checkpoint holds: model config, parameters per tensor (PyTorch names),
     vocabulary, corpus, training progress and the loss curve."""
-    from charrnn import render, reports, tables
+    from charrnn import reports, terminal, views
     from charrnn.checkpoint import load
 
     result = reports.description(load(checkpoint))
-    render.json_out(result) if as_json else tables.info_report(result, result["history"], whole_vocab)
+    terminal.json_out(result) if as_json else views.info_report(result, result["history"], whole_vocab)
 
 
 @main.command("exposure-bias")
@@ -321,10 +321,10 @@ def exposure_bias(checkpoint, text, encoding, as_json, **values):
     run's validation split): from real prefixes, the loss of each next real character when the
     model reads the real text (teacher forced) and when it reads its own samples (free running),
     by offset; and how the free-running text differs from the real text."""
-    from charrnn import render, reports, tables
+    from charrnn import live, reports, terminal, views
     from charrnn.checkpoint import load
 
     notes: list = []
     report = reports.exposure_bias(load(checkpoint), text, encoding, ExposureSettings(**values), notes)
-    render.notes(notes)
-    render.json_out(report) if as_json else tables.exposure_report(report)
+    live.notes(notes)
+    terminal.json_out(report) if as_json else views.exposure_report(report)

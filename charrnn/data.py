@@ -10,6 +10,7 @@ no one-hot matrix of the corpus is ever built.
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +29,11 @@ def sha256_text(text: str) -> str:
     for start in range(0, len(text), 1 << 22):
         h.update(text[start : start + (1 << 22)].encode("utf-8"))
     return h.hexdigest()
+
+
+def bits(nats: float) -> float:
+    """nats -> bits (divide by ln 2)."""
+    return nats / math.log(2)
 
 
 def split_sizes(n: int, val_frac: float) -> tuple[int, int]:

@@ -30,7 +30,8 @@ import numpy as np
 
 from charrnn import sampling, teacher_forcing
 from charrnn.data import CorpusError
-from charrnn.model import ModelConfig, log_softmax, zero_state
+from charrnn.layers import log_softmax
+from charrnn.model import ModelConfig, zero_state
 from charrnn.options import ExposureSettings
 from charrnn.vocab import Vocab
 
@@ -63,13 +64,12 @@ def unroll_both(params: dict, config: ModelConfig, windows: np.ndarray, settings
     tf_hit = lp.argmax(axis=2) == real
     # free running: read the same prefix, then feed back the model's own samples
     _, state0, _ = teacher_forcing.forward(params, config, windows[:P], zero_state(config, N, dtype))
-    state = [tuple(state0[k, s] for s in range(config.state_size)) for k in range(config.num_layers)]
-    cell, rngs = config.make_cell(), sampling.sample_seeds(settings.seed, N)
+    state, rngs = state0, sampling.sample_seeds(settings.seed, N)
     choice = sampling.SampleSettings(length=K, temperature=settings.temperature)
     fr_logp, fr_hit, generated = (np.empty((K, N)) for _ in range(3))
     x = windows[P - 1].astype(np.intp)
     for k in range(K):
-        logits, state = sampling.step(params, config, cell, x, state)  # (N, V)
+        logits, state = sampling.step(params, config, x, state)  # (N, V)
         logp = log_softmax(logits.astype(np.float64))
         fr_logp[k] = logp[np.arange(N), real[k]]
         fr_hit[k] = logits.argmax(axis=1) == real[k]

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from charrnn import teacher_forcing
-from charrnn.model import ModelConfig, cast_params, layer_names
+from charrnn.model import ModelConfig, cast_params
+from charrnn.networks.base import BackwardTrace
 
 CHECK_EPS = 1e-5
 CHECK_TOLERANCE = 1e-6
@@ -73,14 +74,14 @@ def check_gradients(
     inputs: np.ndarray | None = None,
 ) -> list[CheckResult]:
     """Compare BPTT's gradient with centred differences for every parameter and the initial
-    state, in float64. `backward` can replace `teacher_forcing.backward` (tests plant bugs).
+    state (where the state is a float one: the jordan network's history is text), in float64. `backward` can replace `teacher_forcing.backward` (tests plant bugs).
     `inputs` holds fixed first-layer inputs other than the observed text (scheduled sampling).
 
     With `max_elements`, a large tensor is checked on that many of its elements: half those
     with the largest analytic gradient, half drawn at random (from `rng`)."""
     backward = backward or teacher_forcing.backward
     p64 = cast_params(params, np.float64)
-    s64 = np.array(state0, dtype=np.float64)
+    s64 = config.network.cast_state(state0, np.float64)
 
     def dropout_rng():  # the same mask in every forward pass
         return None if dropout_seed is None else np.random.default_rng(dropout_seed)
@@ -92,7 +93,8 @@ def check_gradients(
     grads, dstate0 = backward(p64, config, tape)
     results = []
     targets = [(n, p64[n], grads[n]) for n in (names or list(p64))]
-    targets.append(("initial_state", s64, dstate0))
+    if dstate0 is not None:
+        targets.append(("initial_state", s64, dstate0))
     rng = rng or np.random.default_rng(0)
     for name, x, analytic in targets:
         idx = None
@@ -115,7 +117,7 @@ def check_gradients(
     return results
 
 
-def step_contributions(params: dict, config: ModelConfig, ids: np.ndarray, state0: np.ndarray):
+def step_contributions(params: dict, config: ModelConfig, ids: np.ndarray, state0):
     """Each time step's contribution to each shared tensor's gradient, one step at a time.
 
     Returns (contributions, grads, loss): `contributions` is an iterator yielding, for
@@ -125,7 +127,7 @@ def step_contributions(params: dict, config: ModelConfig, ids: np.ndarray, state
     so that summed over t they give `grads`, the full gradients from `backward`. One step's
     dict is alive at a time: memory is that of one gradient, whatever T and V."""
     loss, _, tape = teacher_forcing.forward(params, config, ids, state0)
-    trace = teacher_forcing.BackwardTrace()
+    trace = BackwardTrace()
     dlogits = teacher_forcing.output_gradient(tape)
     grads, _ = teacher_forcing.backward(params, config, tape, dlogits=dlogits, trace=trace)
     T, B = ids.shape[0] - 1, ids.shape[1]
@@ -134,24 +136,7 @@ def step_contributions(params: dict, config: ModelConfig, ids: np.ndarray, state
 
     def steps():
         for t in range(T):
-            part = {}
-            if config.cell == "jordan":  # one block of weight_yh per character of the history
-                dA, hist, V = trace.dAx[0][t], tape.hist[t], config.vocab_size  # (B, H), (B, k)
-                part["jordan.weight_yh"] = np.concatenate([
-                    teacher_forcing.onehot_weight_gradient(dA[hist[:, j] >= 0], hist[hist[:, j] >= 0, j], V)
-                    for j in range(hist.shape[1])], axis=1)
-                part["jordan.bias_h"] = dA.sum(axis=0)
-            for k in range(config.num_layers if config.cell != "jordan" else 0):
-                w_ih, w_hh, b_ih, b_hh = layer_names(k)
-                lt = tape.layers[k]
-                dAx, dAh = trace.dAx[k][t], trace.dAh[k][t]  # (B, G*H)
-                if k == 0:
-                    part[w_ih] = teacher_forcing.onehot_weight_gradient(dAx, lt.x[t], config.vocab_size)
-                else:
-                    part[w_ih] = dAx.T @ lt.x[t]
-                part[w_hh] = dAh.T @ lt.h[t]  # h[t] is h_{t-1}: h[0] is the initial state
-                part[b_ih] = dAx.sum(axis=0)
-                part[b_hh] = dAh.sum(axis=0)
+            part = config.network.step_contributions(params, config, tape.net, trace, t)
             part["decoder.weight"] = dlog[t].T @ top[t]
             part["decoder.bias"] = dlog[t].sum(axis=0)
             yield part
@@ -159,18 +144,16 @@ def step_contributions(params: dict, config: ModelConfig, ids: np.ndarray, state
     return steps(), grads, loss
 
 
-def gradient_flow(
-    params: dict, config: ModelConfig, ids: np.ndarray, state0: np.ndarray
-) -> tuple[np.ndarray, np.ndarray | None]:
+def gradient_flow(params: dict, config: ModelConfig, ids: np.ndarray, state0) -> tuple[np.ndarray, np.ndarray | None]:
     """||dL_T / dh_t|| for t = 0 .. T-1 (top layer, summed over the batch as one vector):
     how much of the last step's loss reaches each earlier hidden state. Returns (T,), and for
-    an LSTM also (T,) norms of the part that arrives at the cell state c_t along the cell path
-    (None for other cells)."""
+    a network with a cell state (lstm, mlstm) also (T,) norms of the part that arrives at c_t
+    along the cell path (None for the others)."""
     _, _, tape = teacher_forcing.forward(params, config, ids, state0)
     T, B = ids.shape[0] - 1, ids.shape[1]
     dlogits = teacher_forcing.output_gradient(tape) * T  # mean over the last step's B rows
     dlogits[: (T - 1) * B] = 0.0  # only the last step's loss
-    trace = teacher_forcing.BackwardTrace()
+    trace = BackwardTrace()
     teacher_forcing.backward(params, config, tape, dlogits=dlogits, trace=trace)
 
     def norms(d):
@@ -179,19 +162,15 @@ def gradient_flow(
     return norms(trace.dh[-1]), norms(trace.dc[-1])
 
 
-def gate_openness(params: dict, config: ModelConfig, ids: np.ndarray, state0: np.ndarray) -> list[dict]:
+def gate_openness(params: dict, config: ModelConfig, ids: np.ndarray, state0) -> list[dict]:
     """How open each gate is over the window, per layer: the mean of its values and the shares
-    below 0.1 (nearly shut) and above 0.9 (nearly open). Empty for the vanilla RNN."""
+    below 0.1 (nearly shut) and above 0.9 (nearly open). Empty for a network without gates."""
     _, _, tape = teacher_forcing.forward(params, config, ids, state0)
-    cell = config.make_cell()
+    gates = [block.symbol for k, block in config.network.blocks(config) if k == 0 and block.gate]
     rows = []
-    for k, lt in enumerate(getattr(tape, "layers", [])):  # the jordan network has no gates
-        per_gate: dict = {}
-        for cache in lt.caches:
-            for symbol, v in cell.gate_values(cache).items():
-                per_gate.setdefault(symbol, []).append(v)
-        for symbol, values in per_gate.items():
-            a = np.stack(values)  # (T, B, H)
+    for k, values in enumerate(config.network.activations(tape.net)):
+        for symbol in gates:
+            a = values[symbol]  # (T, B, H)
             rows.append({"layer": k, "gate": symbol, "mean": float(a.mean()),
                          "below_0.1": float((a < 0.1).mean()), "above_0.9": float((a > 0.9).mean())})
     return rows

@@ -1,7 +1,7 @@
 """The report of `charrnn inspect-gradients`: for one model (a checkpoint's) or several fresh
 ones side by side, on one window of real text, everything `gradients.py` can show -- the
 gradient check, gradient flow back through time, each step's contribution to the shared
-weights, per-gate gradients, clipping -- as plain JSON-able data that `render.py` draws.
+weights, per-gate gradients, clipping -- as plain JSON-able data that `views.py` draws.
 
 Only per-step *norms* are kept, never per-step tensors, so memory stays that of a few gradients
 whatever the window length and vocabulary size.
@@ -11,30 +11,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from charrnn import corpora
+from charrnn import corpora, networks
 from charrnn.checkpoint import load as load_checkpoint
 from charrnn.data import Streams, fit_batch_size
 from charrnn.gradients import CHECK_TOLERANCE, check_gradients, gate_openness, gradient_flow, step_contributions
-from charrnn.model import ModelConfig, cast_params, init_params, layer_names, num_params, zero_state
+from charrnn.model import ModelConfig, cast_params, init_params, num_params, zero_state
+from charrnn.networks.base import TENSOR_SIDES
 from charrnn.optim import global_norm, make_optimizer
 from charrnn.options import InspectSettings
-from charrnn.trainer import train_step
+from charrnn.update import train_step
 from charrnn.vocab import Vocab
 
 VANISH, EXPLODE = 1e-3, 1e3
-
-
-def gate_layout(config: ModelConfig) -> list[tuple[str, str, str]]:
-    """(symbol, role, nonlinearity it feeds) for each block of G*H rows, in PyTorch order."""
-    g = config.gate_activation
-    if config.cell == "jordan":
-        return [("h", f"hidden units (read the last {config.context} outputs)", config.activation)]
-    if config.cell == "rnn":
-        return [("h", "new hidden state", config.activation)]
-    if config.cell == "gru":
-        return [("r", "reset gate", g), ("z", "update gate", g), ("n", "candidate state", "tanh")]
-    return [("i", "input gate", g), ("f", "forget gate", g), ("g", "candidate cell", "tanh"),
-            ("o", "output gate", g)]
 
 
 def flow_summary(norms_back: np.ndarray) -> dict:
@@ -91,24 +79,25 @@ def inspect(
         })
 
     gates = []
-    for k in range(config.num_layers):
-        for j, (sym, role, nonlin) in enumerate(gate_layout(config)):
-            rows = slice(j * H, (j + 1) * H)
-            tensors = []
-            names = ("jordan.weight_yh", "jordan.bias_h") if config.cell == "jordan" else layer_names(k)
-            for name in names:
-                g = grads[name][rows]
-                tensors.append({"name": f"{name}[{j * H}:{(j + 1) * H}]", "shape": list(g.shape),
+    for k, block in config.network.blocks(config):
+        tensors = []
+        for side, spec in zip(TENSOR_SIDES, block.tensors):
+            if spec is not None:
+                name, lo, hi = spec
+                g = grads[name][lo:hi]
+                tensors.append({"name": f"{name}[{lo}:{hi}]", "side": side, "shape": list(g.shape),
                                 "grad_norm": float(np.linalg.norm(g))})
-            gates.append({"layer": k, "gate": sym, "role": role, "nonlinearity": nonlin, "tensors": tensors})
+        gates.append({"layer": k, "gate": block.symbol, "role": block.role, "nonlinearity": block.nonlinearity,
+                      "tensors": tensors})
     gates.append({"layer": None, "gate": "o_t", "role": "decoder (softmax over the vocabulary)",
                   "nonlinearity": "softmax", "tensors": [
-                      {"name": n, "shape": list(grads[n].shape), "grad_norm": float(np.linalg.norm(grads[n]))}
-                      for n in ("decoder.weight", "decoder.bias")]})
+                      {"name": n, "side": side, "shape": list(grads[n].shape),
+                       "grad_norm": float(np.linalg.norm(grads[n]))}
+                      for n, side in (("decoder.weight", "input weight"), ("decoder.bias", "input bias"))]})
 
     norm = global_norm(grads)
     return {
-        "model": {**config.to_dict(), "parameters": num_params(config)},
+        "model": {**config.to_dict(), "parameters": num_params(config), "label": config.label()},
         "loss": loss,
         "gradient_check": {
             "steps": Tc,
@@ -119,7 +108,8 @@ def inspect(
             "passed": all(r.passed for r in checks),
         },
         "gradient_flow": flow_summary(flow[::-1]),
-        # the LSTM's cell path, on the same scale (relative to ||dL_T/dh_T||)
+        "gradient_path": config.network.gradient_path,  # what one step back multiplies the gradient by
+        # a cell state's path (lstm, mlstm), on the same scale (relative to ||dL_T/dh_T||)
         "cell_path_flow": None if cell_flow is None else [float(x) for x in cell_flow[::-1]],
         "gates_open": gate_openness(p64, config, ids, state0),
         "parameters": {"shared": num_params(config), "window_steps": T,
@@ -130,16 +120,22 @@ def inspect(
     }
 
 
-# the side-by-side comparison `charrnn inspect-gradients` builds when given no checkpoint
-FRESH_MODELS = [
-    ("rnn", "tanh", "sigmoid"),
-    ("rnn", "sigmoid", "sigmoid"),
-    ("rnn", "relu", "sigmoid"),
-    ("gru", "tanh", "sigmoid"),
-    ("lstm", "tanh", "sigmoid"),
-    ("lstm", "tanh", "hard_sigmoid"),
-    ("jordan", "tanh", "sigmoid"),  # the output-recurrent network: nothing crosses a step
-]
+def fresh_models(vocab_size: int, settings: InspectSettings) -> list:
+    """The side-by-side comparison `charrnn inspect-gradients` builds when given no checkpoint:
+    every network of the registry in each of its variants, fresh weights from one seed, every
+    recurrent weight multiplied by --recurrent-scale."""
+    o = settings
+    models = []
+    for net in networks.NETWORKS.values():
+        for variant in net.fresh_variants:
+            layers = min(o.num_layers, net.max_layers or o.num_layers)
+            config = ModelConfig(vocab_size=vocab_size, hidden_size=o.hidden_size, num_layers=layers, cell=net.name,
+                                 **variant)
+            params = init_params(config, np.random.default_rng(o.seed))
+            for name in net.recurrent_weights(config):  # larger recurrent weights: watch gradients explode
+                params[name] *= o.recurrent_scale
+            models.append((config, params))
+    return models
 
 
 def warm_up(params: dict, config: ModelConfig, streams, steps: int, lr: float = 5e-3, clip: float = 5.0,
@@ -158,7 +154,7 @@ def warm_up(params: dict, config: ModelConfig, streams, steps: int, lr: float = 
 def build_report(checkpoint: str | None, corpus: str | None, encoding: str = "utf-8",
                  settings: InspectSettings | None = None, progress=None) -> dict:
     """The whole `charrnn inspect-gradients` report, as JSON-able data: a checkpoint's model,
-    or (without one) every kind of fresh model in FRESH_MODELS, on one window of the text."""
+    or (without one) every kind of fresh model (fresh_models), on one window of the text."""
     o = settings or InspectSettings()
     seq_len, batch_size, seed, train_steps = o.seq_len, o.batch_size, o.seed, o.train_steps
     rng = np.random.default_rng(seed)
@@ -171,14 +167,7 @@ def build_report(checkpoint: str | None, corpus: str | None, encoding: str = "ut
         src = corpora.load(corpus, encoding, progress=progress)
         source = src.name if corpus else "Python's bundled documentation (pydoc_data)"
         vocab = Vocab.from_text(src.text)
-        models = []
-        for cell, act, gate in FRESH_MODELS:
-            config = ModelConfig(vocab_size=len(vocab), hidden_size=o.hidden_size, cell=cell, activation=act,
-                                 num_layers=1 if cell == "jordan" else o.num_layers, gate_activation=gate)
-            params = init_params(config, np.random.default_rng(seed))
-            for k in range(o.num_layers if cell != "jordan" else 0):  # larger recurrent weights: watch
-                params[layer_names(k)[1]] *= o.recurrent_scale  # gradients explode
-            models.append((config, params))
+        models = fresh_models(len(vocab), o)
     ids = vocab.encode(src.text, unknown="drop")
     B = fit_batch_size(len(ids), batch_size, seq_len)
     streams = Streams(ids, B, seq_len)

@@ -4,9 +4,11 @@ value of the wrong type: a bad field is one line naming it ("train.options.lr: .
 
     corpus   {name, path, encoding, normalize, sha256, train_chars, val_chars}, all optional
              (a checkpoint may come without its corpus); no other field
-    train    {} for weights only, or the whole training state (TRAIN below): all of it (the
-             recipe may be absent: runs from before recipes), nothing else
+    train    {} for weights only, or the whole training state: a `TrainRecord`, every field
+             (the recipe may be absent: runs from before recipes), nothing else
 
+`TrainRecord` is the one declaration of the training state: the trainer writes it, this module
+validates it, planning a resumed run reads it and `info` shows it, each from its fields.
 `options` may lack fields added to `TrainOptions` after the checkpoint was written: they take
 their defaults. Each option is checked against its own declaration (type, choices, range).
 """
@@ -14,13 +16,13 @@ their defaults. Each option is checked against its own declaration (type, choice
 from __future__ import annotations
 
 import math
-from dataclasses import MISSING, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 
 import numpy as np
 
-from charrnn.options import Budget, TrainOptions, option_fields
+from charrnn.options import RECIPE_MODEL_FIELDS, RECIPE_TRAIN_FIELDS, Budget, TrainOptions, option_fields
 from charrnn.optim import OPTIMIZERS
-from charrnn.recipe import MODEL_FIELDS, TRAIN_FIELDS
+from charrnn.recipe import Recipe
 from charrnn.text import NORMALIZATIONS
 
 
@@ -147,7 +149,7 @@ def check_recipe(recipe) -> None:
         return
     known_keys(recipe, ("values", "chosen", "reason", "measured"), "train.recipe")
     values, chosen = recipe.get("values"), recipe.get("chosen")
-    fields_ = MODEL_FIELDS + TRAIN_FIELDS
+    fields_ = RECIPE_MODEL_FIELDS + RECIPE_TRAIN_FIELDS
     known_keys(values, fields_, "train.recipe.values")
     for key in fields_:
         name, value = f"train.recipe.values.{key}", values.get(key)
@@ -166,37 +168,62 @@ def check_recipe(recipe) -> None:
           "train.recipe.measured", "must map model names to positive speeds (chars/s)")
 
 
-TRAIN = {
-    "options": check_options,
-    "budget": check_budget,
-    "batch_size": lambda v: count(v, "train.batch_size", 1),
-    "step": lambda v: count(v, "train.step"),
-    "epoch": lambda v: count(v, "train.epoch"),
-    "window": lambda v: count(v, "train.window"),
-    "elapsed": lambda v: check(is_number(v) and v >= 0, "train.elapsed", f"must be a number >= 0, got {v!r}"),
-    "optimizer_steps": lambda v: count(v, "train.optimizer_steps"),
-    "rng_state": check_rng_state,
-    "history": check_history,
-    "best_val_loss": lambda v: number_or_none(v, "train.best_val_loss"),
-    "val_unigram": lambda v: number_or_none(v, "train.val_unigram"),
-    "recipe": check_recipe,
-}
-OPTIONAL = ("recipe",)  # absent from checkpoints written before it existed
+def kept(check, load=lambda v: v, dump=lambda v: v, optional=False, shown=False):
+    """A TrainRecord field: its checker (value, name), how the checked JSON value becomes the
+    field's value and back, whether a checkpoint may lack it, whether `info` shows it."""
+    return field(metadata={"check": check, "load": load, "dump": dump, "optional": optional, "shown": shown})
 
 
-def check_train(train, params: dict, optim_state: dict, carried) -> None:
-    """The training state: {} (weights only), or complete and consistent with the tensors."""
-    known_keys(train, TRAIN, "train")
+@dataclass
+class TrainRecord:
+    """The training state a checkpoint keeps beside its tensors (weights, optimiser slots, the
+    carried state): with them, everything that decides the next update."""
+
+    options: TrainOptions = kept(lambda v, n: check_options(v), lambda v: TrainOptions(**v), asdict, shown=True)
+    budget: Budget = kept(lambda v, n: check_budget(v), lambda v: Budget(**v), asdict)
+    batch_size: int = kept(lambda v, n: count(v, n, 1), shown=True)
+    step: int = kept(count, shown=True)
+    epoch: int = kept(count, shown=True)
+    window: int = kept(count)  # the next window of the epoch
+    elapsed: float = kept(lambda v, n: check(is_number(v) and v >= 0, n, f"must be a number >= 0, got {v!r}"),
+                          shown=True)  # seconds trained, over all sessions of the run
+    optimizer_steps: int = kept(count)
+    rng_state: dict = kept(lambda v, n: check_rng_state(v))
+    history: list = kept(lambda v, n: check_history(v))  # one entry per evaluation
+    best_val_loss: float | None = kept(number_or_none, shown=True)
+    val_unigram: float | None = kept(number_or_none)
+    recipe: Recipe | None = kept(lambda v, n: check_recipe(v), lambda v: None if v is None else Recipe.from_dict(v),
+                                 lambda r: None if r is None else r.to_dict(), optional=True)
+
+    def to_dict(self) -> dict:
+        """The JSON-able form a checkpoint stores."""
+        return {f.name: f.metadata["dump"](getattr(self, f.name)) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, d) -> "TrainRecord":
+        """Every field checked (FieldError naming the first bad one), then typed."""
+        known_keys(d, [f.name for f in fields(cls)], "train")
+        missing = [f.name for f in fields(cls) if f.name not in d and not f.metadata["optional"]]
+        check(not missing, f"train.{missing[0] if missing else ''}", "missing (the training state is incomplete)")
+        for f in fields(cls):
+            f.metadata["check"](d.get(f.name), f"train.{f.name}")
+        return cls(**{f.name: f.metadata["load"](d.get(f.name)) for f in fields(cls)})
+
+    def shown(self) -> dict:
+        """What `charrnn info` reports of the run."""
+        return {f.name: f.metadata["dump"](getattr(self, f.name)) for f in fields(self) if f.metadata["shown"]}
+
+
+def check_train(train, params: dict, optim_state: dict, carried_batch: int | None) -> TrainRecord | None:
+    """The training state: {} (weights only: None), or complete and consistent with the tensors."""
+    check(isinstance(train, dict), "train", f"must be an object, got {type(train).__name__}")
     if not train:
-        return
-    missing = [k for k in TRAIN if k not in train and k not in OPTIONAL]
-    check(not missing, f"train.{missing[0] if missing else ''}", "missing (the training state is incomplete)")
-    for key, checker in TRAIN.items():
-        checker(train.get(key))
-    check(carried is not None, "train/state", "the carried hidden state is missing")
-    check(carried.shape[2] == train["batch_size"], "train/state",
-          f"holds {carried.shape[2]} streams, train.batch_size says {train['batch_size']}")
-    optimizer = train["options"].get("optimizer", "adam")
+        return None
+    record = TrainRecord.from_dict(train)
+    check(carried_batch is not None, "train/state", "the carried hidden state is missing")
+    check(carried_batch == record.batch_size, "train/state",
+          f"holds {carried_batch} streams, train.batch_size says {record.batch_size}")
     for name in params:
-        for slot in OPTIMIZERS[optimizer].slots:
+        for slot in OPTIMIZERS[record.options.optimizer].slots:
             check(f"{name}/{slot}" in optim_state, f"optim/{name}/{slot}", "missing optimiser state")
+    return record

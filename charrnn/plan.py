@@ -13,18 +13,24 @@ depends on them.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import os
 import time
 from dataclasses import dataclass
+
+import numpy as np
 
 from charrnn import corpora, recipe as recipes
 from charrnn.checkpoint import Checkpoint, load as load_checkpoint
 from charrnn.data import Corpus, fit_batch_size, sha256_text, unigram_entropy
 from charrnn.errors import SettingsError, UserError
-from charrnn.model import ModelConfig
+from charrnn.model import ModelConfig, init_params, zero_state
+from charrnn.optim import make_optimizer
 from charrnn.options import Budget, TrainOptions
 from charrnn.recipe import Recipe
 from charrnn.runs import new_run_dir, prepare_out_dir
+from charrnn.update import train_step
 
 DEFAULT_EPOCHS = 10  # a fresh run with no --steps, --epochs or --time
 
@@ -50,22 +56,43 @@ class RunPlan:
     spent: float = 0.0  # seconds of a fresh --time budget already spent planning (measuring speeds)
 
 
+def measure_speeds(shapes, vocab_size: int, batch_size: int, seq_len: int = recipes.SPEED_SEQ_LEN) -> dict:
+    """Training chars/s of each (cell, layers, hidden) on this machine: two timed steps on random
+    text after one untimed one, the faster counted (a step is too short for the mean to help)."""
+    speeds = {}
+    rng = np.random.default_rng(0)
+    for cell, L, H in shapes:
+        config = ModelConfig(vocab_size=vocab_size, cell=cell, num_layers=L, hidden_size=H)
+        params = init_params(config, rng)
+        opt = make_optimizer("adam", recipes.LR)
+        ids = rng.integers(0, vocab_size, size=(seq_len + 1, batch_size)).astype(np.intp)
+        state = zero_state(config, batch_size)
+        best = math.inf
+        for i in range(3):
+            t0 = time.perf_counter()
+            train_step(params, config, opt, ids, state, lr=recipes.LR, clip=5.0, rng=rng, state_reset=0.0)
+            if i:
+                best = min(best, time.perf_counter() - t0)
+        speeds[(cell, L, H)] = seq_len * batch_size / best
+    return speeds
+
+
 def plan_run(corpus: str | None, *, resume: str | None = None, out: str | None = None,
              encoding: str = "utf-8", model_given: dict | None = None,
              options_given: dict | None = None, steps: int | None = None,
              epochs: int | None = None, time_budget: float | None = None,
-             progress=None, measure_speeds=recipes.measure_speeds) -> RunPlan:
+             progress=None, measure_speeds=measure_speeds) -> RunPlan:
     """Check everything and create the run directory; raise a UserError for anything wrong.
     `model_given` / `options_given` hold only what the user gave explicitly; a fresh run's
     recipe (`recipe.choose`) fills in the rest."""
     model_given = {k: v for k, v in (model_given or {}).items() if v is not None}
     options_given = {k: v for k, v in (options_given or {}).items() if v is not None}
     prior = load_checkpoint(resume) if resume else None
-    if prior is not None and not prior.train:
+    if prior is not None and prior.train is None:
         raise ResumeError(f"{resume} holds weights only, no training state to resume")
     if prior is not None:
         check_fixed_options(prior, options_given)
-        options = TrainOptions(**{**prior.train["options"], **options_given})
+        options = dataclasses.replace(prior.train.options, **options_given)
     else:
         options = TrainOptions(**options_given)  # the recipe's choices replace some of these below
     if prior is not None and corpus is None:  # resume on the text the run was trained on
@@ -79,7 +106,7 @@ def plan_run(corpus: str | None, *, resume: str | None = None, out: str | None =
         config = check_resume(prior, model_given, source.text)
         data = Corpus.from_text(source.text, options.val_frac, vocab=prior.vocab)
         budget = resume_budget(prior, steps, epochs, time_budget)
-        recipe = Recipe.from_dict(prior.train["recipe"]) if prior.train.get("recipe") else None
+        recipe = prior.train.recipe
         out = out or os.path.dirname(os.path.abspath(resume))
     else:
         data = Corpus.from_text(source.text, options.val_frac)
@@ -125,7 +152,7 @@ def choose_recipe(data: Corpus, corpus_bytes: int, budget: Budget, given: dict, 
 
 def check_fixed_options(prior: Checkpoint, options_given: dict) -> None:
     """Options the saved state depends on may not change on a resume."""
-    saved = TrainOptions(**prior.train["options"])  # an older checkpoint's missing options: their defaults
+    saved = prior.train.options  # an older checkpoint's missing options took their defaults
     for k in TrainOptions.FIXED_ON_RESUME:
         if k in options_given and options_given[k] != getattr(saved, k):
             raise ResumeError(f"--{k.replace('_', '-')} {options_given[k]} differs from the checkpoint's "
@@ -150,13 +177,12 @@ def resume_budget(prior: Checkpoint, steps, epochs, time_budget) -> Budget:
     """No budget options: finish the saved budget. Otherwise: this much *more* training."""
     t = prior.train
     if not (steps or epochs or time_budget):
-        budget = Budget(**t["budget"])
-        if budget.reached(t["step"], t["epoch"], t["elapsed"]):
+        if t.budget.reached(t.step, t.epoch, t.elapsed):
             raise ResumeError(f"{prior.path} finished its budget; add --steps, --epochs or --time to train more")
-        return budget
+        return dataclasses.replace(t.budget)
     return Budget(
-        end_step=t["step"] + steps if steps else None,
-        end_epoch=t["epoch"] + epochs if epochs else None,
-        end_time=t["elapsed"] + time_budget if time_budget else None,
-        start_step=t["step"], start_epoch=float(t["epoch"]), start_time=t["elapsed"],
+        end_step=t.step + steps if steps else None,
+        end_epoch=t.epoch + epochs if epochs else None,
+        end_time=t.elapsed + time_budget if time_budget else None,
+        start_step=t.step, start_epoch=float(t.epoch), start_time=t.elapsed,
     )

@@ -32,23 +32,15 @@ constant, so that N steps and a resume for N more give exactly the weights of 2N
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass, field
 
-import numpy as np
-
+from charrnn import networks
 from charrnn.model import ModelConfig, param_shapes
-from charrnn.options import MONITOR_CHARS, RECIPE_MODEL_FIELDS, RECIPE_TRAIN_FIELDS
+from charrnn.networks.base import SPECIFIC_OPTIONS
+from charrnn.options import MONITOR_CHARS, RECIPE_MODEL_FIELDS as MODEL_FIELDS, RECIPE_TRAIN_FIELDS as TRAIN_FIELDS
 
-# (cell, layers, hidden), smallest first; GRU: the fastest to learn per second here (README table)
-CANDIDATES = (
-    ("gru", 1, 128),
-    ("gru", 1, 192),
-    ("gru", 1, 256),
-    ("gru", 1, 384),
-    ("gru", 1, 512),
-    ("gru", 2, 512),
-)
+# (cell, layers, hidden): every network's `recipe_shapes`, in the registry's order (README table)
+CANDIDATES = tuple((net.name, L, H) for net in networks.NETWORKS.values() for L, H in net.recipe_shapes)
 CHARS_PER_PARAM = 4.0  # D / P at least this
 PARAMS_PER_CHAR = 2.0  # P / N at most this
 SEQ_LEN = 100
@@ -56,9 +48,7 @@ BATCH_SIZE = 32
 LR = 4e-3
 EVALS = 12  # evaluations in a run that reads its text about once
 EVAL_SHARE = 0.05  # of a time budget, spent on evaluation at most
-SPEED_SEQ_LEN = 25  # the window used to measure a candidate's speed
-
-MODEL_FIELDS, TRAIN_FIELDS = RECIPE_MODEL_FIELDS, RECIPE_TRAIN_FIELDS
+SPEED_SEQ_LEN = 25  # the window used to measure a candidate's speed (plan.measure_speeds)
 
 
 def describe_budget(seconds: float | None, steps: int | None, epochs: int | None) -> str:
@@ -179,16 +169,18 @@ def choose(*, train_chars: int, val_chars: int, vocab_size: int, seconds: float 
 
 
 def candidate_shapes(given: dict) -> list[tuple[str, int, int]]:
-    """The candidates, narrowed to what the user fixed: a given cell, depth or width."""
+    """The candidates, narrowed to what the user fixed: a given cell, depth or width. Options that
+    only some networks take (--activation, --context) choose the first network of the registry
+    that takes them all, when the candidates' own networks do not."""
     cell = given.get("cell")
-    if cell is None and "activation" in given:
-        cell = "rnn"  # only the rnn cell takes --activation
-    if cell is None and "context" in given:
-        cell = "jordan"
+    specific = {k for k in SPECIFIC_OPTIONS if k in given}
+    if cell is None and not all(specific <= networks.get(c).takes for c, _, _ in CANDIDATES):
+        cell = next((n.name for n in networks.NETWORKS.values() if specific <= n.takes), None)
     shapes = []
     for c, L, H in CANDIDATES:
         c = cell or c
-        L = given.get("num_layers", 1 if c == "jordan" else L)
+        most = networks.get(c).max_layers
+        L = given.get("num_layers", L if most is None else min(L, most))
         H = given.get("hidden_size", H)
         if (c, L, H) not in shapes:
             shapes.append((c, L, H))
@@ -214,28 +206,3 @@ def human_size(n: int) -> str:
         if n >= scale:
             return f"{n / scale:.3g} {unit}"
     return f"{n} B"
-
-
-def measure_speeds(shapes, vocab_size: int, batch_size: int, seq_len: int = SPEED_SEQ_LEN) -> dict:
-    """Training chars/s of each (cell, layers, hidden) on this machine: two timed steps on random
-    text after one untimed one, the faster counted (a step is too short for the mean to help)."""
-    from charrnn.optim import make_optimizer
-    from charrnn.model import init_params, zero_state
-    from charrnn.trainer import train_step
-
-    speeds = {}
-    rng = np.random.default_rng(0)
-    for cell, L, H in shapes:
-        config = ModelConfig(vocab_size=vocab_size, cell=cell, num_layers=L, hidden_size=H)
-        params = init_params(config, rng)
-        opt = make_optimizer("adam", LR)
-        ids = rng.integers(0, vocab_size, size=(seq_len + 1, batch_size)).astype(np.intp)
-        state = zero_state(config, batch_size)
-        best = math.inf
-        for i in range(3):
-            t0 = time.perf_counter()
-            train_step(params, config, opt, ids, state, lr=LR, clip=5.0, rng=rng, state_reset=0.0)
-            if i:
-                best = min(best, time.perf_counter() - t0)
-        speeds[(cell, L, H)] = seq_len * batch_size / best
-    return speeds

@@ -1,4 +1,4 @@
-"""What `charrnn eval` and `charrnn info` report, as plain JSON-able data (render.py draws it)."""
+"""What `charrnn eval`, `info` and `exposure-bias` report, as plain JSON-able data (views.py draws it)."""
 
 from __future__ import annotations
 
@@ -7,18 +7,10 @@ import math
 from charrnn import corpora, exposure
 from charrnn.checkpoint import Checkpoint
 from charrnn.corpora import Source
-from charrnn.data import CorpusError, split_sizes, unigram_entropy
+from charrnn.data import CorpusError, bits, split_sizes, unigram_entropy
 from charrnn.model import num_params, pytorch_equivalent
 from charrnn.options import ExposureSettings
-from charrnn.recipe import Recipe
 from charrnn.teacher_forcing import evaluate_stream
-
-LN2 = math.log(2)
-
-
-def bits(nats: float) -> float:
-    return nats / LN2
-
 
 def evaluation(ck: Checkpoint, src: Source) -> dict:
     """The checkpoint's loss on a text read as one stream (teacher forced, state carried from
@@ -39,6 +31,7 @@ def evaluation(ck: Checkpoint, src: Source) -> dict:
 def description(ck: Checkpoint) -> dict:
     """What a checkpoint holds: config, tensors, vocabulary, corpus, progress, loss history."""
     t = ck.train
+    recipe = t.recipe if t else None
     return {
         "checkpoint": ck.path,
         "config": ck.config.to_dict(),
@@ -47,9 +40,9 @@ def description(ck: Checkpoint) -> dict:
         "tensors": [{"name": n, "shape": list(p.shape), "count": int(p.size)} for n, p in ck.params.items()],
         "vocab": ck.vocab.chars,
         "corpus": ck.corpus,
-        "training": {k: t.get(k) for k in ("step", "epoch", "elapsed", "best_val_loss", "options", "batch_size")},
-        "history": t.get("history", []),
-        "recipe": {"line": Recipe.from_dict(t["recipe"]).line(), **t["recipe"]} if t.get("recipe") else None,
+        "training": t.shown() if t else {},
+        "history": t.history if t else [],
+        "recipe": {"line": recipe.line(), **recipe.to_dict()} if recipe else None,
     }
 
 
@@ -61,7 +54,7 @@ def exposure_bias(ck: Checkpoint, text: str | None, encoding: str, settings: Exp
     train_text = None
     try:
         own = corpora.of_checkpoint(ck)
-        val_frac = ck.train["options"]["val_frac"] if ck.train else 0.1
+        val_frac = ck.train.options.val_frac if ck.train else 0.1
         n_train, _ = split_sizes(len(own.text), val_frac)
         train_text, val_text, name = own.text[:n_train], own.text[n_train:], f"{own.name} (validation split)"
     except CorpusError:
@@ -75,14 +68,3 @@ def exposure_bias(ck: Checkpoint, text: str | None, encoding: str, settings: Exp
         val_text, name = src.text, src.name
     report = exposure.measure(ck.params, ck.config, ck.vocab, val_text, train_text, settings)
     return {"checkpoint": ck.path, "text": name, **report}
-
-
-def finite_or_none(x):
-    """JSON has no NaN or infinity: write them as null."""
-    if isinstance(x, float):
-        return x if math.isfinite(x) else None
-    if isinstance(x, dict):
-        return {k: finite_or_none(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [finite_or_none(v) for v in x]
-    return x

@@ -2,7 +2,7 @@
 is the character the model itself sampled at step t-1.
 
     x_0   = last character of the prime (or a newline)
-    h_t   = cell(x_t, h_{t-1}; W, b)            the same cell code as training (cells.py)
+    h_t   = cell(x_t, h_{t-1}; W, b)            the same cell code as training (charrnn/networks)
     o_t   = softmax((W_dec h_t + b_dec) / temperature), optionally cut to top-k / top-p
     y_t  ~ o_t                                   and y_t becomes x_{t+1}
 
@@ -20,38 +20,27 @@ from typing import Iterator
 
 import numpy as np
 
-from charrnn import jordan
 from charrnn.errors import SettingsError, UserError
-from charrnn.model import ModelConfig, decode, input_projection, layer_names, log_softmax, zero_state
+from charrnn.layers import decode, log_softmax
+from charrnn.model import ModelConfig, zero_state
 from charrnn.options import option
 from charrnn.vocab import UnknownCharacters, Vocab
 
 
-def step(params: dict, config: ModelConfig, cell, x: np.ndarray, state: list) -> tuple[np.ndarray, list]:
-    """One time step of the whole stack for B streams: ids x (B,) -> logits (B, V), new state.
-
-    `state` is a list over layers of per-layer state tuples ((h,) or (h, c), each (B, H)); for
-    the jordan network, [(the last k characters fed back,)] (jordan.step)."""
-    if config.cell == "jordan":
-        return jordan.step(params, config, x, state)
-    new_state = []
-    inp = x
-    for k in range(config.num_layers):
-        _, W_hh, _, b_hh = (params[n] for n in layer_names(k))
-        ax = input_projection(params, k, inp)  # (B, G*H)
-        layer_state, _ = cell.step_forward(ax, state[k], W_hh, b_hh)
-        new_state.append(layer_state)
-        inp = layer_state[0]  # h, the next layer's input
-    return decode(params, inp), new_state
+def step(params: dict, config: ModelConfig, x: np.ndarray, state) -> tuple[np.ndarray, object]:
+    """One time step of the network for B streams: ids x (B,) -> logits (B, V), new state.
+    The state is the training unroll's own (model.zero_state's form): the network's `step` is
+    the same cell code as its train-time window, run one character at a time."""
+    h, state = config.network.step(params, config, x, state)  # (B, H)
+    return decode(params, h), state
 
 
-def read_prime(params: dict, config: ModelConfig, cell, ids: np.ndarray, batch_size: int) -> list:
+def read_prime(params: dict, config: ModelConfig, ids: np.ndarray, batch_size: int):
     """The state after reading the characters `ids` from a zero state, teacher forced (the
     observed characters are the inputs, the outputs are not used), for B identical streams."""
-    state0 = zero_state(config, batch_size, params["decoder.weight"].dtype)
-    state = [tuple(state0[k, s] for s in range(config.state_size)) for k in range(config.num_layers)]
+    state = zero_state(config, batch_size, params["decoder.weight"].dtype)
     for c in ids:
-        _, state = step(params, config, cell, np.full(batch_size, c, dtype=np.intp), state)
+        _, state = step(params, config, np.full(batch_size, c, dtype=np.intp), state)
     return state
 
 
@@ -149,18 +138,17 @@ def generate(
     """Yield, at every step, the list of new characters, one per sample ("" once a sample has
     stopped). One sample per generator in `rngs`; all samples advance together as a batch.
     Memory is constant in `settings.length`. The prime is not yielded (the caller has it)."""
-    cell = config.make_cell()
     B = len(rngs)
-    # the same values, stored column-major: every step's products x @ W.T and the input gather
-    # then read contiguous rows (see teacher_forcing.forward)
-    params = {n: np.asfortranarray(p) if n.startswith("rnn.weight") else p for n, p in params.items()}
+    # the network's matrices, stored column-major: every step's products x @ W.T and the input
+    # gathers then read contiguous rows (see networks/stacked.py)
+    params = {n: np.asfortranarray(p) if p.ndim == 2 and n != "decoder.weight" else p for n, p in params.items()}
     if prime:
         warm = vocab.encode(prime)
     elif "\n" in vocab.index:
         warm = vocab.encode("\n")  # start as at the beginning of a line
     else:
         warm = np.array([rngs[0].integers(len(vocab))])
-    state = read_prime(params, config, cell, warm[:-1], B)
+    state = read_prime(params, config, warm[:-1], B)
     x = np.full(B, warm[-1], dtype=np.intp)
 
     if stats is not None:
@@ -169,7 +157,7 @@ def generate(
     done = np.zeros(B, dtype=bool)
     tails = [""] * B  # the last len(stop) characters of each sample, to detect the stop string
     for _ in range(settings.length):
-        logits, state = step(params, config, cell, x, state)  # (B, V)
+        logits, state = step(params, config, x, state)  # (B, V)
         y = choose(logits, settings, rngs)
         if stats is not None:
             lp = log_softmax(logits.astype(np.float64))[np.arange(B), y]

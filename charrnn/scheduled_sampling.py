@@ -25,17 +25,16 @@ from charrnn.model import ModelConfig
 FREE_RUNNING = sampling.SampleSettings(length=0)  # temperature 1: the model's own distribution
 
 
-def mixed_inputs(params: dict, config: ModelConfig, ids: np.ndarray, state0: np.ndarray, p: float,
+def mixed_inputs(params: dict, config: ModelConfig, ids: np.ndarray, state0, p: float,
                  rng: np.random.Generator) -> np.ndarray:
-    """The first layer's inputs (T, B) for a window ids (T+1, B) from state0 (L, S, B, H)."""
+    """The first layer's inputs (T, B) for a window ids (T+1, B) from the carried state0."""
     T, B = ids.shape[0] - 1, ids.shape[1]
-    cell = config.make_cell()
-    state = [tuple(state0[k, s] for s in range(config.state_size)) for k in range(config.num_layers)]
+    state = state0  # a step returns a new state; the window's own is left as it is
     inputs = np.empty((T, B), dtype=np.intp)
     inputs[0] = ids[0]
     streams = [rng] * B  # one generator, drawn from in stream order: deterministic given its state
     for t in range(1, T):
-        logits, state = sampling.step(params, config, cell, inputs[t - 1], state)  # o_{t-1}
+        logits, state = sampling.step(params, config, inputs[t - 1], state)  # o_{t-1}
         own = rng.random(B) < p
         sampled = sampling.choose(logits, FREE_RUNNING, streams)
         inputs[t] = np.where(own, sampled, ids[t])

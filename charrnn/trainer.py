@@ -3,9 +3,8 @@
 checkpoints, and preview samples. It prints nothing: it reports to a `Callbacks` object (the
 CLI's renderer draws the progress bar and the summary).
 
-    train_step      one update from one window: the only place the step's math is put together
     TrainState      everything that decides the next update; to_checkpoint / from_checkpoint
-    Trainer         the loop around them
+    Trainer         the loop around `update.train_step`
 
 Everything that decides the next update lives in the checkpoint (weights, optimiser state,
 carried hidden state, data position, random generator state, step counters, the budget), so a
@@ -19,28 +18,24 @@ import math
 import os
 import signal
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from charrnn import checkpoint as ckpt_mod
 from charrnn import sampling
 from charrnn.data import Streams
-from charrnn.errors import UserError
-from charrnn.model import ModelConfig, cast_params, init_params, zero_state
-from charrnn.optim import Optimizer, clip_by_global_norm, make_optimizer
+from charrnn.metadata import TrainRecord
+from charrnn.model import cast_params, init_params, zero_state
+from charrnn.optim import Optimizer, make_optimizer
 from charrnn.options import MONITOR_CHARS, monitor_streams
 from charrnn.plan import RunPlan
 from charrnn.runs import BEST, LAST, MetricsLog, RunDirError, remove_temporary_files, run_lock
-from charrnn.scheduled_sampling import mixed_inputs
-from charrnn.teacher_forcing import evaluate_stream, loss_and_grads
+from charrnn.teacher_forcing import evaluate_stream
+from charrnn.update import TrainingDiverged, train_step
 
 DIVERGE_STEPS = 20  # consecutive steps with a loss above 3 ln V that count as divergence
 DTYPES = {"float32": np.float32, "float64": np.float64}
-
-
-class TrainingDiverged(UserError):
-    """The loss or the gradient became NaN or infinite, or the loss stayed far too high."""
 
 
 class Stop(enum.Enum):
@@ -65,43 +60,6 @@ class Stop(enum.Enum):
         return cls.INTERRUPTED if signum == signal.SIGINT else cls.TERMINATED
 
 
-# ------------------------------------------------------------------------------ one step
-@dataclass
-class StepOutcome:
-    loss: float  # mean cross-entropy of the window, nats/char
-    grad_norm: float  # global gradient norm before clipping
-    clipped: bool
-    final_state: np.ndarray  # (L, S, B, H), to carry into the next window
-
-
-def train_step(params: dict, config: ModelConfig, optimizer: Optimizer, ids: np.ndarray,
-               state: np.ndarray, *, lr: float, clip: float, rng: np.random.Generator | None = None,
-               state_reset: float = 0.0, sample_prob: float = 0.0) -> StepOutcome:
-    """One update of `params` (in place) from one window ids (T+1, B), starting from the
-    carried state (L, S, B, H):
-
-        each stream's state is zeroed with probability state_reset     (drawn from rng)
-        inputs: the observed characters, each (t > 0) replaced by the model's own sample with
-                probability sample_prob (scheduled sampling; drawn from rng; 0 = none)
-        loss, grads = teacher-forced forward + BPTT backward           (dropout drawn from rng)
-        grads *= min(1, clip / ||grads||)                               global-norm clipping
-        params = optimizer(params, grads, lr)
-
-    Raises TrainingDiverged, before touching the weights, when the loss or the gradient is not
-    finite. Without an rng there is no dropout and no state reset."""
-    if rng is not None and state_reset > 0:
-        reset = rng.random(ids.shape[1]) < state_reset
-        state[:, :, reset] = 0.0
-    inputs = mixed_inputs(params, config, ids, state, sample_prob, rng) if sample_prob > 0 else None
-    dropout_rng = rng if config.dropout > 0 else None
-    r = loss_and_grads(params, config, ids, state, dropout_rng, inputs)
-    norm, clipped = clip_by_global_norm(r.grads, clip)
-    if not (math.isfinite(r.loss) and math.isfinite(norm)):
-        raise TrainingDiverged(f"the loss became {r.loss} (gradient norm {norm:.3g})")
-    optimizer.step(params, r.grads, lr)
-    return StepOutcome(r.loss, norm, clipped, r.final_state)
-
-
 # ------------------------------------------------------------------------ saved training state
 @dataclass
 class TrainState:
@@ -110,7 +68,7 @@ class TrainState:
     params: dict
     optimizer: Optimizer
     rng: np.random.Generator  # dropout masks and state resets
-    carried: np.ndarray  # (L, S, B, H): the hidden state carried from window to window
+    carried: object  # the state carried from window to window (model.zero_state's form)
     step: int = 0
     epoch: int = 0
     window: int = 0  # the next window of the epoch
@@ -130,14 +88,12 @@ class TrainState:
             config=plan.config, vocab=plan.corpus.vocab, params=self.params,
             corpus={**plan.corpus_info, "sha256": plan.corpus.text_sha256,
                     "train_chars": int(len(plan.corpus.train)), "val_chars": int(len(plan.corpus.val))},
-            train={
-                "options": asdict(plan.options), "budget": asdict(plan.budget), "batch_size": plan.batch_size,
-                "step": self.step, "epoch": self.epoch, "window": self.window, "elapsed": self.elapsed,
-                "optimizer_steps": self.optimizer.t, "rng_state": self.rng.bit_generator.state,
-                "history": self.history, "best_val_loss": None if math.isinf(self.best_val) else self.best_val,
-                "val_unigram": plan.val_unigram,
-                "recipe": plan.recipe.to_dict() if plan.recipe else None,
-            },
+            train=TrainRecord(
+                options=plan.options, budget=plan.budget, batch_size=plan.batch_size, step=self.step,
+                epoch=self.epoch, window=self.window, elapsed=self.elapsed, optimizer_steps=self.optimizer.t,
+                rng_state=self.rng.bit_generator.state, history=list(self.history),
+                best_val_loss=None if math.isinf(self.best_val) else self.best_val, val_unigram=plan.val_unigram,
+                recipe=plan.recipe),
             optim_state=self.optimizer.state_arrays(),
             carried_state=self.carried,
         )
@@ -146,13 +102,13 @@ class TrainState:
     def from_checkpoint(cls, ck: ckpt_mod.Checkpoint, plan: RunPlan) -> "TrainState":
         t, o, dtype = ck.train, plan.options, DTYPES[plan.options.dtype]
         optimizer = make_optimizer(o.optimizer, o.lr)
-        optimizer.load_state_arrays({k: v.astype(dtype) for k, v in ck.optim_state.items()}, t["optimizer_steps"])
+        optimizer.load_state_arrays({k: v.astype(dtype) for k, v in ck.optim_state.items()}, t.optimizer_steps)
         rng = np.random.default_rng()
-        rng.bit_generator.state = t["rng_state"]
+        rng.bit_generator.state = t.rng_state
         return cls(params=cast_params(ck.params, dtype), optimizer=optimizer, rng=rng,
-                   carried=ck.carried_state.astype(dtype), step=t["step"], epoch=t["epoch"],
-                   window=t["window"], elapsed=t["elapsed"], history=list(t.get("history", [])),
-                   best_val=math.inf if t.get("best_val_loss") is None else t["best_val_loss"])
+                   carried=ck.config.network.cast_state(ck.carried_state, dtype), step=t.step, epoch=t.epoch,
+                   window=t.window, elapsed=t.elapsed, history=list(t.history),
+                   best_val=math.inf if t.best_val_loss is None else t.best_val_loss)
 
 
 # ------------------------------------------------------------------------- what the loop reports
@@ -305,7 +261,7 @@ class Trainer:
                 break
             if s.window >= self.streams.windows_per_epoch:  # a new epoch: fresh state
                 s.epoch, s.window = s.epoch + 1, 0
-                s.carried = zero_state(self.config, B, s.carried.dtype)
+                s.carried = zero_state(self.config, B, DTYPES[o.dtype])
                 continue
             t0 = time.monotonic()
             progress = self.progress()

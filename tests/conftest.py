@@ -5,12 +5,40 @@ import threading
 import numpy as np
 import pytest
 
+from charrnn import activations, networks
+
 # a ~200 character string with no repeated 3-gram structure worth speaking of
 PANGRAMS = (
     "The quick brown fox jumps over the lazy dog; pack my box with five dozen liquor jugs. "
     "How vexingly quick daft zebras jump! Sphinx of black quartz, judge my vow. "
     "Waltz, bad nymph, for quick jigs vex."
 )
+
+
+# every network of the registry; those whose carried state is a float state of their own (stacked
+# cells, which have a gradient at the initial state), and every variant its options allow
+NETWORKS = list(networks.NETWORKS)
+STATE_CARRYING = [n for n, net in networks.NETWORKS.items() if net.state_differentiable]
+VARIANTS = [(n, act, gate) for n, net in networks.NETWORKS.items()
+            for act in (activations.STATE_ACTIVATIONS if "activation" in net.takes else ("tanh",))
+            for gate in (activations.GATE_ACTIVATIONS if "gate_activation" in net.takes else ("sigmoid",))]
+
+
+def layer_counts(cell: str) -> list:
+    """1 and 2 layers, or 1 for a network that has only one."""
+    return [1] if networks.get(cell).max_layers == 1 else [1, 2]
+
+
+def random_state(config, B: int, rng):
+    """A carried state with something in it: normal values in a float state, random characters
+    (some 'before the text') in a history."""
+    from charrnn.model import zero_state
+
+    zero = zero_state(config, B, np.float64)
+    if isinstance(zero, np.ndarray):
+        return rng.normal(scale=0.5, size=zero.shape)
+    zero.ids[...] = rng.integers(-1, config.vocab_size, size=zero.ids.shape)
+    return zero
 
 
 @pytest.fixture

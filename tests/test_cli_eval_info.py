@@ -49,7 +49,7 @@ def test_eval_of_the_validation_text_is_the_runs_validation_loss(trained, corpus
     val = tmp_path / "val.txt"
     val.write_text(text[n_train:])
     res = json.loads(invoke("eval", trained, val, "--json").stdout)
-    assert res["loss"] == pytest.approx(checkpoint.load(trained).train["best_val_loss"], rel=1e-6)
+    assert res["loss"] == pytest.approx(checkpoint.load(trained).train.best_val_loss, rel=1e-6)
 
 
 def plotted(stdout):
@@ -73,7 +73,7 @@ def test_info_shows_config_tensors_and_curve(trained):
 
 
 def test_loss_chart_puts_each_point_where_its_step_and_loss_say():
-    from charrnn.tables import loss_chart
+    from charrnn.views import loss_chart
 
     history = [{"step": 0, "train_loss": 3.0, "val_loss": 2.0}, {"step": 100, "train_loss": 1.0, "val_loss": None}]
     rows = plotted(loss_chart(history, width=11, height=5))

@@ -23,14 +23,14 @@ def test_a_run_writes_loadable_checkpoints_and_a_metrics_log(corpus_file, runs):
     assert sorted(p.name for p in d.iterdir()) == ["best.safetensors", "last.safetensors", "metrics.jsonl"]
     best = checkpoint.load(d / "best.safetensors")
     last = checkpoint.load(d / "last.safetensors")
-    assert last.train["step"] == 12 and best.config.hidden_size == 16
+    assert last.train.step == 12 and best.config.hidden_size == 16
     lines = [json.loads(l) for l in (d / "metrics.jsonl").read_text().splitlines()]
     steps = [l for l in lines if "train_loss" in l]
     evals = [l for l in lines if "val_loss" in l]
     assert [l["step"] for l in steps] == [10]
     assert {"elapsed", "lr", "grad_norm", "clipped"} <= set(steps[0])
     assert [l["step"] for l in evals] == [5, 10, 12]
-    assert best.train["best_val_loss"] == min(l["val_loss"] for l in evals)
+    assert best.train.best_val_loss == min(l["val_loss"] for l in evals)
     # the summary on stdout says where the model is and how to sample it
     assert "charrnn sample" in r.stdout and str(d / "best.safetensors") in r.stdout
     assert "unigram baseline" in r.stdout
@@ -76,8 +76,8 @@ def test_resume_is_bit_for_bit(corpus_file, tmp_path, runs, extra):
     assert r.exit_code == 0, r.output
     whole = checkpoint.load(tmp_path / "whole" / "last.safetensors")
     split = checkpoint.load(tmp_path / "split" / "last.safetensors")
-    assert split.train["step"] == whole.train["step"] == 80
-    assert split.train["epoch"] == whole.train["epoch"] == 1
+    assert split.train.step == whole.train.step == 80
+    assert split.train.epoch == whole.train.epoch == 1
     for n in whole.params:
         assert np.array_equal(whole.params[n], split.params[n]), n
     for k in whole.optim_state:
@@ -89,7 +89,7 @@ def test_resume_without_corpus_uses_the_runs_own(corpus_file, tmp_path, runs):
     assert invoke("train", corpus_file, *SMALL, "--steps", "3", "--out", tmp_path / "r").exit_code == 0
     r = invoke("train", "--quiet", "--resume", tmp_path / "r" / "last.safetensors", "--steps", "2")
     assert r.exit_code == 0, r.output
-    assert checkpoint.load(tmp_path / "r" / "last.safetensors").train["step"] == 5
+    assert checkpoint.load(tmp_path / "r" / "last.safetensors").train.step == 5
     corpus_file.write_text("changed", encoding="utf-8")
     r = invoke("train", "--quiet", "--resume", tmp_path / "r" / "last.safetensors", "--steps", "2")
     assert r.exit_code == 1 and "changed since" in r.stderr and "--corpus" in r.stderr
@@ -173,9 +173,9 @@ def test_japanese_corpus(tmp_path, runs):
 
 
 def test_diverging_loss_stops_and_keeps_the_last_good_checkpoint(corpus_file, tmp_path, runs, monkeypatch):
-    from charrnn import trainer as trainer_mod
+    from charrnn import update
 
-    real = trainer_mod.loss_and_grads
+    real = update.loss_and_grads
     calls = {"n": 0}
 
     def poisoned(*a, **k):
@@ -185,8 +185,8 @@ def test_diverging_loss_stops_and_keeps_the_last_good_checkpoint(corpus_file, tm
             r.loss = float("nan")
         return r
 
-    monkeypatch.setattr(trainer_mod, "loss_and_grads", poisoned)
+    monkeypatch.setattr(update, "loss_and_grads", poisoned)
     r = invoke("train", corpus_file, *SMALL, "--steps", "20", "--eval-every", "5", "--out", tmp_path / "r")
     one_line_error(r, "nan", "--lr", "last good checkpoint")
     ck = checkpoint.load(tmp_path / "r" / "last.safetensors")
-    assert ck.train["step"] == 5
+    assert ck.train.step == 5

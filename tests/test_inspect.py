@@ -6,7 +6,9 @@ import numpy as np
 
 import pytest
 
-from charrnn import cells
+from charrnn.model import ModelConfig, param_shapes
+from charrnn import networks
+from charrnn.networks.lstm import LSTMCell
 
 from conftest import SMALL, invoke
 
@@ -14,10 +16,12 @@ FAST = ["--seq-len", "100", "--hidden-size", "16", "--check-steps", "6", "--chec
 
 
 def by_name(report):
+    """Each model by its network and the option it varies: "rnn-tanh", "lstm-hard_sigmoid"."""
     out = {}
     for m in report["models"]:
         c = m["model"]
-        key = c["cell"] + ("-" + c["activation"] if c["cell"] in ("rnn", "jordan") else "-" + c["gate_activation"])
+        takes = networks.get(c["cell"]).takes
+        key = c["cell"] + "-" + (c["activation"] if "activation" in takes else c["gate_activation"])
         out[key] = m
     return out
 
@@ -32,7 +36,8 @@ def fresh_report():
 def test_fresh_models_of_every_kind_side_by_side(fresh_report):
     models = by_name(fresh_report)
     assert set(models) == {"rnn-tanh", "rnn-sigmoid", "rnn-relu", "gru-sigmoid", "lstm-sigmoid", "lstm-hard_sigmoid",
-                           "jordan-tanh"}
+                           "mlstm-sigmoid", "jordan-tanh"}
+    assert {m["model"]["cell"] for m in fresh_report["models"]} == set(networks.NETWORKS)
     assert fresh_report["window"]["seq_len"] == 100
     assert fresh_report["all_checks_passed"] is True
 
@@ -41,8 +46,11 @@ def test_json_holds_every_section(fresh_report):
     for m in fresh_report["models"]:
         assert {"gradient_check", "gradient_flow", "parameter_sharing", "gates", "clipping", "loss"} <= set(m)
         names = [t["name"] for t in m["gradient_check"]["tensors"]]
-        hidden = "jordan.bias_h" if m["model"]["cell"] == "jordan" else "rnn.bias_hh_l0"
-        assert names[-1] == "initial_state" and "decoder.weight" in names and hidden in names
+        config = dict(m["model"])
+        config.pop("parameters"), config.pop("label")
+        shapes = param_shapes(ModelConfig(**config))
+        initial = ["initial_state"] if networks.get(config["cell"]).state_differentiable else []
+        assert names == list(shapes) + initial
         assert all(t["rel_error"] < fresh_report["tolerance"] for t in m["gradient_check"]["tensors"])
         assert len(m["gradient_flow"]["norms"]) == 100
         assert {"global_norm", "clip", "would_clip"} <= set(m["clipping"])
@@ -70,13 +78,13 @@ def test_sigmoid_rnn_gradient_vanishes_faster_than_lstm(fresh_report):
 
 
 def test_a_planted_backward_bug_fails_the_check(monkeypatch):
-    real = cells.LSTMCell.step_backward
+    real = LSTMCell.step_backward
 
-    def wrong(self, dstate, cache, W_hh, dax_out=None):
-        (dh_prev, dc_prev), dax, dah = real(self, dstate, cache, W_hh, dax_out)
-        return (dh_prev, dc_prev * 1.1), dax, dah  # dc_{t-1} = dc * f, off by 10%
+    def wrong(self, dstate, cache, W, dax_out, dout):
+        dh_prev, dc_prev = real(self, dstate, cache, W, dax_out, dout)
+        return dh_prev, dc_prev * 1.1  # dc_{t-1} = dc * f, off by 10%
 
-    monkeypatch.setattr(cells.LSTMCell, "step_backward", wrong)
+    monkeypatch.setattr(LSTMCell, "step_backward", wrong)
     r = invoke("inspect-gradients", "--json", *FAST)
     assert r.exit_code == 1
     report = json.loads(r.stdout)

@@ -5,10 +5,12 @@ import json
 import numpy as np
 import pytest
 
-from charrnn import checkpoint, jordan, sampling, teacher_forcing
+from charrnn import checkpoint, sampling, teacher_forcing
 from charrnn.gradients import CHECK_TOLERANCE, check_gradients, gradient_flow, numerical_gradient, relative_error
 from charrnn.gradients import step_contributions
+from charrnn.layers import log_softmax
 from charrnn.model import ModelConfig, init_params, param_shapes, zero_state
+from charrnn.networks import jordan
 
 from conftest import SMALL, invoke, one_line_error
 from test_teacher_forcing import loss_unshared_at
@@ -19,7 +21,7 @@ def problem(k, rng, B=3, T=7, dropout=0.0):
     params = init_params(config, rng, np.float64)
     ids = rng.integers(0, 6, size=(T + 1, B))
     state0 = zero_state(config, B, np.float64)
-    state0[0, 0] = rng.integers(0, 7, size=(B, k))  # some history before the window (0 = none)
+    state0.ids[...] = rng.integers(-1, 6, size=(B, k))  # some history before the window (-1 = none)
     return config, params, ids, state0
 
 
@@ -27,14 +29,15 @@ def test_tensors_are_documented_and_there_is_no_hidden_to_hidden_weight():
     config = ModelConfig(vocab_size=10, hidden_size=4, cell="jordan", context=3)
     assert param_shapes(config) == {"jordan.weight_yh": (4, 30), "jordan.bias_h": (4,),
                                     "decoder.weight": (10, 4), "decoder.bias": (10,)}
-    assert zero_state(config, 2).shape == (1, 1, 2, 3)
+    empty = zero_state(config, 2)
+    assert isinstance(empty, jordan.History) and empty.ids.shape == (2, 3) and (empty.ids == -1).all()
 
 
 @pytest.mark.parametrize("k", [1, 4])
 def test_gradient_check(k, rng):
     config, params, ids, state0 = problem(k, rng, dropout=0.3)
     results = check_gradients(params, config, ids, state0, dropout_seed=3)
-    assert [r.name for r in results] == list(param_shapes(config)) + ["initial_state"]
+    assert [r.name for r in results] == list(param_shapes(config))  # the history is text: no gradient
     assert max(r.rel_error for r in results) < CHECK_TOLERANCE
 
 
@@ -46,10 +49,10 @@ def test_teacher_forcing_needs_no_loop_over_time_and_nothing_crosses_a_step(rng)
     assert flow[-1] > 0 and np.all(flow[:-1] == 0.0) and cell_path is None
     # shuffling the positions of the window changes nothing about each position's loss
     _, _, tape = teacher_forcing.forward(params, config, ids, state0)
-    hist = tape.hist.reshape(-1, 2)
+    hist = tape.net.hist.reshape(-1, 2)
     order = rng.permutation(len(hist))
-    h = np.tanh(jordan.pre_activation(params, config, hist[order]))
-    lp = teacher_forcing.log_softmax(h @ params["decoder.weight"].T + params["decoder.bias"])
+    h = np.tanh(jordan.pre_activation(params, config.vocab_size, hist[order]))
+    lp = log_softmax(h @ params["decoder.weight"].T + params["decoder.bias"])
     np.testing.assert_allclose(lp, tape.log_probs[order], rtol=1e-12)
 
 
@@ -70,12 +73,12 @@ def test_the_history_carries_across_windows_and_into_sampling(k, rng):
     _, mid, tape1 = teacher_forcing.forward(params, config, ids[:9], state0)
     _, final, tape2 = teacher_forcing.forward(params, config, ids[8:], mid)
     np.testing.assert_allclose(np.concatenate([tape1.nll, tape2.nll]), long_tape.nll, rtol=1e-12)
-    assert np.array_equal(final, long_final)
+    assert final == long_final
     # test time reads the same history: the prime's state is the unroll's final state
     zero = zero_state(config, 1, np.float64)
     _, end, _ = teacher_forcing.forward(params, config, ids[:, :1], zero)
-    state = sampling.read_prime(params, config, config.make_cell(), ids[:-1, 0], 1)
-    assert np.array_equal(state[0][0], end[0, 0])
+    state = sampling.read_prime(params, config, ids[:-1, 0], 1)
+    assert state == end
 
 
 def test_cli_train_sample_eval_info_inspect(corpus_file, tmp_path, runs):
@@ -84,8 +87,8 @@ def test_cli_train_sample_eval_info_inspect(corpus_file, tmp_path, runs):
                "--lr", "0.02", "--out", out)
     assert r.exit_code == 0, r.output
     ck = checkpoint.load(out / "best.safetensors")
-    assert ck.config.cell == "jordan" and ck.config.context == 3 and ck.carried_state.shape == (1, 1, 4, 3)
-    assert ck.train["best_val_loss"] < np.log(len(ck.vocab))  # it learned something
+    assert ck.config.cell == "jordan" and ck.config.context == 3 and ck.carried_state.ids.shape == (4, 3)
+    assert ck.train.best_val_loss < np.log(len(ck.vocab))  # it learned something
     r = invoke("sample", out / "best.safetensors", "--prime", "The quick", "--length", "50", "--seed", "1")
     assert r.exit_code == 0 and r.stdout.startswith("The quick") and len(r.stdout) == 9 + 50 + 1
     ev = json.loads(invoke("eval", out / "best.safetensors", corpus_file, "--json").stdout)

@@ -7,7 +7,7 @@ import pytest
 
 from charrnn import recipe
 from charrnn.checkpoint import load
-from charrnn.plan import plan_run
+from charrnn.plan import measure_speeds, plan_run
 from charrnn.recipe import CANDIDATES, MODEL_FIELDS, TRAIN_FIELDS, choose, param_count
 from conftest import invoke, one_line_error
 
@@ -118,7 +118,7 @@ def test_a_time_budget_measures_the_candidates_and_records_the_choice(corpus_fil
 
 
 def test_measuring_real_speeds_gives_positive_rates():
-    speeds = recipe.measure_speeds([("gru", 1, 8), ("lstm", 1, 8)], vocab_size=10, batch_size=2, seq_len=5)
+    speeds = measure_speeds([("gru", 1, 8), ("lstm", 1, 8)], vocab_size=10, batch_size=2, seq_len=5)
     assert set(speeds) == {("gru", 1, 8), ("lstm", 1, 8)} and all(v > 0 for v in speeds.values())
 
 
@@ -129,9 +129,9 @@ def test_train_prints_the_recipe_and_info_and_resume_keep_it(corpus_file, tmp_pa
     line = next(l for l in r.stderr.splitlines() if l.startswith("recipe: "))
     assert "corpus, 4 steps" in line and "given: --seq-len" in line
     ck = load(str(out / "last.safetensors"))
-    kept = ck.train["recipe"]
-    assert ck.config.cell == kept["values"]["cell"] and ck.config.hidden_size == kept["values"]["hidden_size"]
-    assert ck.train["options"]["eval_every"] == kept["values"]["eval_every"]
+    kept = ck.train.recipe
+    assert ck.config.cell == kept.values["cell"] and ck.config.hidden_size == kept.values["hidden_size"]
+    assert ck.train.options.eval_every == kept.values["eval_every"]
     info = invoke("info", out / "last.safetensors", "--json")
     assert json.loads(info.stdout)["recipe"]["line"] == line[len("recipe: "):]
     assert "recipe" in invoke("info", out / "last.safetensors").stdout
@@ -139,7 +139,7 @@ def test_train_prints_the_recipe_and_info_and_resume_keep_it(corpus_file, tmp_pa
     assert r2.exit_code == 0, r2.stderr
     assert f"recipe (kept from the checkpoint): {line[len('recipe: '):]}" in r2.stderr
     ck2 = load(str(out / "last.safetensors"))
-    assert ck2.train["step"] == 7 and ck2.train["recipe"] == kept and ck2.config == ck.config
+    assert ck2.train.step == 7 and ck2.train.recipe == kept and ck2.config == ck.config
 
 
 def test_quiet_leaves_the_recipe_line_out(corpus_file, tmp_path):
@@ -149,7 +149,7 @@ def test_quiet_leaves_the_recipe_line_out(corpus_file, tmp_path):
 
 @pytest.mark.parametrize("args,needle", [
     (["--cell", "jordan", "--num-layers", "2"], "one hidden layer"),
-    (["--cell", "gru", "--context", "3"], "--context is for the jordan network"),
+    (["--cell", "gru", "--context", "3"], "--context does not apply to the gru network"),
     (["--cell", "lstm", "--activation", "relu"], "activation"),
 ])
 def test_options_that_do_not_go_together_get_one_line(corpus_file, tmp_path, args, needle):
@@ -166,6 +166,6 @@ def test_a_bad_recipe_field_in_a_checkpoint_is_one_line(corpus_file, tmp_path):
     out = tmp_path / "run"
     assert invoke("train", corpus_file, "--steps", "2", "--seq-len", "20", "--quiet", "--out", out).exit_code == 0
     ck = load(str(out / "last.safetensors"))
-    ck.train["recipe"]["values"]["lr"] = "fast"
+    ck.train.recipe.values["lr"] = "fast"
     checkpoint.save(ck, str(tmp_path / "bad.safetensors"))
     one_line_error(invoke("info", tmp_path / "bad.safetensors"), "train.recipe.values.lr")

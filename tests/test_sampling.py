@@ -162,7 +162,7 @@ def test_verbose_reports_settings_likelihood_and_speed_on_stderr(trained):
     assert r.exit_code == 0, r.output
     assert r.stdout == "hello world! hello world! hello\n"  # the text alone, unchanged by -v
     err = r.stderr.splitlines()
-    assert err[0].startswith(f"checkpoint {trained} (lstm 1x32, step 150)")
+    assert err[0].startswith(f"checkpoint {trained} (lstm (sigmoid gates) 1x32, step 150)")
     assert "length 26" in err[1] and "greedy True" in err[1] and "seed 3" in err[1]
     mean_lp = float(err[2].split(": ")[1].split()[0])
     assert -0.5 < mean_lp <= 0.0  # a model that recites its string is sure of each character

@@ -7,14 +7,14 @@ import signal
 import numpy as np
 import pytest
 
-from charrnn import checkpoint, render, teacher_forcing
+from charrnn import checkpoint, live, teacher_forcing
 from charrnn.data import Corpus, Streams
 from charrnn.gradients import CHECK_TOLERANCE, check_gradients
 from charrnn.model import ModelConfig, init_params, zero_state
 from charrnn.optim import clip_by_global_norm, make_optimizer
 from charrnn.scheduled_sampling import mixed_inputs
 
-from conftest import SMALL, invoke
+from conftest import NETWORKS, SMALL, invoke, layer_counts, random_state
 
 
 def test_p_zero_is_exactly_teacher_forcing(corpus_file, tmp_path, runs):
@@ -53,12 +53,12 @@ def test_mixed_inputs(rng):
     assert np.array_equal(half, mixed_inputs(params, config, ids, state0, 0.5, np.random.default_rng(1)))
 
 
-@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+@pytest.mark.parametrize("cell", NETWORKS)
 def test_gradient_check_with_the_sampled_inputs_held_fixed(cell, rng):
-    config = ModelConfig(vocab_size=7, hidden_size=5, num_layers=2, cell=cell, dropout=0.3)
+    config = ModelConfig(vocab_size=7, hidden_size=5, num_layers=layer_counts(cell)[-1], cell=cell, dropout=0.3)
     params = init_params(config, rng, np.float64)
     ids = rng.integers(0, 7, size=(7, 3))
-    state0 = rng.normal(scale=0.5, size=zero_state(config, 3).shape)
+    state0 = random_state(config, 3, rng)
     inputs = mixed_inputs(params, config, ids, state0, 0.7, np.random.default_rng(2))
     assert not np.array_equal(inputs, ids[:-1])
     results = check_gradients(params, config, ids, state0, dropout_seed=5, inputs=inputs)
@@ -74,23 +74,23 @@ def test_ramp_is_logged_stored_and_resumed_exactly(corpus_file, tmp_path, runs, 
     assert probs == [(10, pytest.approx(0.5 * 9 / 40)), (20, pytest.approx(0.5 * 19 / 40)),
                      (30, pytest.approx(0.5 * 29 / 40)), (40, pytest.approx(0.5 * 39 / 40))]
     whole = checkpoint.load(tmp_path / "whole" / "last.safetensors")
-    assert whole.train["options"]["scheduled_sampling"] == 0.5
+    assert whole.train.options.scheduled_sampling == 0.5
     # the same run, interrupted at step 17 (Ctrl-C) and resumed to the end of its budget
-    real_on_step = render.TrainProgress.on_step
+    real_on_step = live.TrainProgress.on_step
 
     def interrupt_at_17(self, info):
         real_on_step(self, info)
         if info.step == 17:
             os.kill(os.getpid(), signal.SIGINT)
 
-    monkeypatch.setattr(render.TrainProgress, "on_step", interrupt_at_17)
+    monkeypatch.setattr(live.TrainProgress, "on_step", interrupt_at_17)
     assert invoke(*args, "--out", tmp_path / "split").exit_code == 130
-    monkeypatch.setattr(render.TrainProgress, "on_step", real_on_step)
-    assert checkpoint.load(tmp_path / "split" / "last.safetensors").train["step"] == 17
+    monkeypatch.setattr(live.TrainProgress, "on_step", real_on_step)
+    assert checkpoint.load(tmp_path / "split" / "last.safetensors").train.step == 17
     r = invoke("train", "--quiet", "--resume", tmp_path / "split" / "last.safetensors")
     assert r.exit_code == 0, r.output
     split = checkpoint.load(tmp_path / "split" / "last.safetensors")
-    assert split.train["step"] == 40
+    assert split.train.step == 40
     for n in whole.params:
         assert np.array_equal(whole.params[n], split.params[n]), n
     # and it changed what was learned: not the teacher-forced weights

@@ -87,7 +87,7 @@ def test_nfkc_folds_full_and_half_width_forms_everywhere(tmp_path, runs):
     ck = checkpoint.load(folded / "best.safetensors")
     assert "Ａ" in v_plain and "ｶ" in v_plain
     assert "Ａ" not in ck.vocab.chars and "ｶ" not in ck.vocab.chars and "カ" in ck.vocab.chars
-    assert ck.corpus["normalize"] == "nfkc" and ck.train["options"]["normalize"] == "nfkc"
+    assert ck.corpus["normalize"] == "nfkc" and ck.train.options.normalize == "nfkc"
     # the prime and eval texts are folded the same way: full-width characters are known
     best = folded / "best.safetensors"
     r = invoke("sample", best, "--prime", "ＡＢＣ", "--length", "5", "--seed", "0")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from charrnn import checkpoint
-from charrnn.model import log_softmax
+from charrnn.layers import log_softmax
 
 from conftest import SMALL, invoke
 

@@ -27,7 +27,7 @@ def loadable(path):
 
 def saved_step(path):
     try:
-        return checkpoint.load(path).train["step"]
+        return checkpoint.load(path).train.step
     except (checkpoint.CheckpointError, OSError):
         return -1
 
@@ -53,7 +53,7 @@ def test_sigkill_at_random_moments_never_damages_checkpoints(corpus, tmp_path):
         p.send_signal(signal.SIGKILL)
         assert p.wait() == -signal.SIGKILL  # killed while running, not finished
         assert loadable(out / "best.safetensors") and loadable(last)
-        steps_seen.append(checkpoint.load(last).train["step"])
+        steps_seen.append(checkpoint.load(last).train.step)
         assert steps_seen[-1] >= target
     assert steps_seen == sorted(steps_seen)  # each resume continued from where the last stopped
     # the lock of a killed run does not block the next one, and leftovers are cleaned up
@@ -76,7 +76,7 @@ def test_ctrl_c_and_sigterm_save_and_print_how_to_resume(corpus, tmp_path, sig, 
     assert f"{said} at step" in err
     assert "--resume" in err and str(out / "last.safetensors") in err
     ck = checkpoint.load(out / "last.safetensors")
-    assert ck.train["step"] > 20  # saved where it stopped, not only at the last evaluation
+    assert ck.train.step > 20  # saved where it stopped, not only at the last evaluation
 
 
 def test_second_ctrl_c_exits_at_once_without_damage(corpus, tmp_path):

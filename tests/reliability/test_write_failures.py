@@ -30,7 +30,7 @@ def test_failed_save_keeps_the_previous_checkpoint(corpus_file, tmp_path, runs, 
     assert r.exit_code == 1
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: cannot write to") and "simulated" in lines[0]
-    assert checkpoint.load(out / "last.safetensors").train["step"] == 5
+    assert checkpoint.load(out / "last.safetensors").train.step == 5
     assert sorted(p.name for p in out.iterdir()) == ["best.safetensors", "last.safetensors", "metrics.jsonl"]
 
 

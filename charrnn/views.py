@@ -1,30 +1,16 @@
-"""Tables and terminal charts for `inspect-gradients`, `eval` and `info`, drawn with rich from
-the plain data of `inspection.py` and `reports.py`. In ASCII mode (render.use_ascii) every box,
-chart and ellipsis is plain ASCII."""
+"""Report views: the tables and terminal charts of `inspect-gradients`, `eval`, `info` and
+`exposure-bias`, drawn with rich from the plain data of `inspection.py` and `reports.py`. In
+ASCII mode (terminal.use_ascii) every box, chart and ellipsis is plain ASCII."""
 
 from __future__ import annotations
 
 import math
 import sys
 
-from charrnn import render
-from charrnn.render import json_out, new_table, show, stdout_console
-from charrnn.reports import bits
-
-SPARK = "\u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588"  # eighth blocks
-SPARK_ASCII = " .:-=+*#"
-
-
-def sparkline(values, lo: float, hi: float, width: int = 50) -> str:
-    """One character per value (resampled to at most `width`), height linear in [lo, hi]."""
-    import numpy as np
-
-    v = np.asarray(values, dtype=float)
-    if v.size > width:
-        v = v[np.linspace(0, v.size - 1, width).round().astype(int)]
-    frac = np.clip((v - lo) / max(hi - lo, 1e-12), 0, 1)
-    levels = SPARK_ASCII if render.ascii_only else SPARK
-    return "".join(levels[int(round(f * (len(levels) - 1)))] for f in frac)
+from charrnn import terminal
+from charrnn.data import bits
+from charrnn.networks.base import TENSOR_SIDES
+from charrnn.terminal import json_out, new_table, show, sparkline, stdout_console, visible
 
 
 def log_spark(norms, ref, width=50) -> str:
@@ -34,16 +20,6 @@ def log_spark(norms, ref, width=50) -> str:
     with np.errstate(divide="ignore"):
         logs = np.log10(np.maximum(np.asarray(norms, dtype=float), 1e-300) / ref)
     return sparkline(logs, -12.0, 0.0, width)
-
-
-def model_label(model: dict) -> str:
-    if model["cell"] == "jordan":
-        return f"jordan k={model.get('context', 1)} {model['activation']} 1x{model['hidden_size']}"
-    if model["cell"] == "rnn":
-        kind = f"rnn {model['activation']}"
-    else:
-        kind = f"{model['cell']} ({model['gate_activation']} gates)"
-    return f"{kind} {model['num_layers']}x{model['hidden_size']}"
 
 
 def inspect_report(report: dict, console) -> None:
@@ -63,7 +39,7 @@ def inspect_report(report: dict, console) -> None:
     for m in report["models"]:
         gc = m["gradient_check"]
         for i, r in enumerate(gc["tensors"]):
-            t.add_row(model_label(m["model"]) if i == 0 else "", r["name"], "x".join(map(str, r["shape"])),
+            t.add_row(m["model"]["label"] if i == 0 else "", r["name"], "x".join(map(str, r["shape"])),
                       str(r["elements"]), f"{r['rel_error']:.1e}",
                       "[green]pass[/green]" if r["passed"] else "[red bold]FAIL[/red bold]")
     show(console, t)
@@ -79,7 +55,7 @@ def inspect_report(report: dict, console) -> None:
     for m in report["models"]:
         f = m["gradient_flow"]
         ref = f["norms"][0] or 1.0
-        t.add_row(model_label(m["model"]), log_spark(f["norms"], ref),
+        t.add_row(m["model"]["label"], log_spark(f["norms"], ref),
                   f"{f['vanish_steps']} steps" if f["vanish_steps"] is not None else "never",
                   f"{f['explode_steps']} steps" if f["explode_steps"] is not None else "never",
                   f"{f['norms'][-1] / ref:.1e}")
@@ -87,10 +63,10 @@ def inspect_report(report: dict, console) -> None:
             c = m["cell_path_flow"]
             t.add_row("  its cell path c_t", log_spark(c, ref), "", "", f"{c[-1] / ref:.1e}")
     show(console, t)
-    console.print("One step back multiplies the gradient by (slope of the state nonlinearity) x W_hh: sigmoid's slope "
-                  "is at most 1/4, so a sigmoid state shrinks it unless ||W_hh|| > 4; tanh "
-                  "(slope 1 at 0) shrinks it less; the LSTM cell path is multiplied only by the forget "
-                  "gate, and a GRU's by its update gate, which training can hold near 1.\n")
+    notes = {m["model"]["cell"]: m["gradient_path"] for m in report["models"]}
+    for cell, note in notes.items():
+        console.print(f"{cell}: {note}")
+    console.print()
 
     # 3. parameter sharing
     t = new_table(title="3. Parameter sharing: every step's contribution to each shared tensor's gradient "
@@ -101,7 +77,7 @@ def inspect_report(report: dict, console) -> None:
     for m in report["models"]:
         for i, s in enumerate(m["parameter_sharing"]):
             top = max(s["step_norms"]) or 1.0
-            t.add_row(model_label(m["model"]) if i == 0 else "", s["name"],
+            t.add_row(m["model"]["label"] if i == 0 else "", s["name"],
                       sparkline(s["step_norms"], 0.0, top, 40), f"{s['full_norm']:.3e}",
                       f"{s['max_abs_diff']:.1e}", "[green]yes[/green]" if s["sum_matches_full"] else "[red]NO[/red]")
     show(console, t)
@@ -109,7 +85,7 @@ def inspect_report(report: dict, console) -> None:
                   "gradient is the sum of T contributions: dW_hh = sum_t dA_t^T h_(t-1).")
     for m in report["models"]:
         n = m["parameters"]
-        console.print(f"{model_label(m['model'])}: {n['shared']:,} parameters serve all {n['window_steps']} steps; "
+        console.print(f"{m['model']['label']}: {n['shared']:,} parameters serve all {n['window_steps']} steps; "
                       f"unrolled with separate weights at each step it would need {n['unrolled_with_separate_weights']:,} "
                       f"({n['window_steps']} times as many)")
     console.print()
@@ -117,21 +93,22 @@ def inspect_report(report: dict, console) -> None:
     # 4. gates and biases
     t = new_table(title="4. Biases and gates: each gate has its own rows of weight_ih and weight_hh and its own "
                     "two biases, shared over time; gradient norms", title_justify="left")
-    for col in ("model", "layer", "gate", "feeds", "rows", "||dW_ih||", "||dW_hh||", "||db_ih||", "||db_hh||"):
+    for col in ("model", "layer", "gate", "feeds", "rows", "||dW input||", "||dW recurrent||", "||db input||",
+                "||db recurrent||"):
         t.add_column(col)
     for m in report["models"]:
         for i, g in enumerate(m["gates"]):
-            label = model_label(m["model"]) if i == 0 else ""
-            norms = [f"{x['grad_norm']:.2e}" for x in g["tensors"]]
-            if len(norms) == 2 and g["layer"] is not None:  # jordan: weight_yh and bias_h, no hidden side
-                norms = [norms[0], "", norms[1], ""]
+            label = m["model"]["label"] if i == 0 else ""
+            norms = {x["side"]: f"{x['grad_norm']:.2e}" for x in g["tensors"]}
+            cells = [norms.get(side, "") for side in TENSOR_SIDES]
             if g["layer"] is None:
-                t.add_row(label, "", g["gate"], f"{g['role']}",
-                          "", f"W {norms[0]}", "", f"b {norms[1]}", "")
+                t.add_row(label, "", g["gate"], f"{g['role']}", "", *cells)
             else:
                 rows = g["tensors"][0]["name"].split("[")[1].rstrip("]")
-                t.add_row(label, str(g["layer"]), f"{g['gate']}: {g['role']}", g["nonlinearity"], rows, *norms)
+                t.add_row(label, str(g["layer"]), f"{g['gate']}: {g['role']}", g["nonlinearity"], rows, *cells)
     show(console, t)
+    console.print("input: the block's rows of the weight and bias that read the layer's input; recurrent: of those "
+                  "that read the past (h_(t-1), or what the network makes of it); the JSON names each tensor")
 
     gated = [m for m in report["models"] if m.get("gates_open")]
     if gated:
@@ -141,7 +118,7 @@ def inspect_report(report: dict, console) -> None:
             t.add_column(col, justify="right" if col in ("mean", "< 0.1", "> 0.9") else "left")
         for m in gated:
             for i, g in enumerate(m["gates_open"]):
-                t.add_row(model_label(m["model"]) if i == 0 else "", str(g["layer"]), g["gate"], f"{g['mean']:.3f}",
+                t.add_row(m["model"]["label"] if i == 0 else "", str(g["layer"]), g["gate"], f"{g['mean']:.3f}",
                           f"{g['below_0.1']:.1%}", f"{g['above_0.9']:.1%}")
         show(console, t)
 
@@ -151,7 +128,7 @@ def inspect_report(report: dict, console) -> None:
         t.add_column(col)
     for m in report["models"]:
         c = m["clipping"]
-        t.add_row(model_label(m["model"]), f"{m['loss']:.4f}", f"{c['global_norm']:.4f}", f"{c['clip']:g}",
+        t.add_row(m["model"]["label"], f"{m['loss']:.4f}", f"{c['global_norm']:.4f}", f"{c['clip']:g}",
                   "yes" if c["would_clip"] else "no")
     show(console, t)
     verdict = "all gradient checks passed" if report["all_checks_passed"] else "SOME GRADIENT CHECKS FAILED"
@@ -261,11 +238,6 @@ def info_report(r: dict, history: list, whole_vocab: bool = False) -> None:
 SHADES = ((0.1, "on red3"), (0.3, "on dark_orange3"), (0.6, "on yellow4"), (1.01, "on green4"))
 
 
-def visible(ch: str) -> str:
-    """A character as it can be shown on one line: newline and tab as escapes."""
-    return {"\n": "\\n", "\t": "\\t", "\r": "\\r"}.get(ch, ch)
-
-
 def shaded(text: str, probs: list[float]):
     """The real continuation, each character shaded by the probability the teacher-forced model
     gave it; in ASCII mode, a second line of probability deciles (0 = under 10%, 9 = 90% or
@@ -273,7 +245,7 @@ def shaded(text: str, probs: list[float]):
     from rich.cells import cell_len
     from rich.text import Text
 
-    if render.ascii_only:
+    if terminal.ascii_only:
         chars = [visible(c) for c in text]
         digits = "".join(str(min(int(p * 10), 9)).ljust(cell_len(c)) for c, p in zip(chars, probs))
         return Text("".join(chars) + "\n        " + digits)
@@ -323,7 +295,7 @@ def exposure_report(r: dict) -> None:
         c.print(f"\n[bold]prefix at character {e['start']:,}[/bold]: ...{''.join(visible(ch) for ch in e['prefix'][-40:])}")
         c.print(Text("  real  ") + shaded(e["real"], e["real_probability"]))
         c.print(Text("  model " + "".join(visible(ch) for ch in e["generated"])))
-    if not render.ascii_only and r["examples"]:
+    if not terminal.ascii_only and r["examples"]:
         c.print("\n(real text shaded by the probability the teacher-forced model gave each character: "
                 "red < 10%, orange < 30%, yellow < 60%, green >= 60%)")
 

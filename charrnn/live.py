@@ -1,15 +1,17 @@
-"""Presentation: the tqdm progress bar and rich tables. The library modules never print; the
-CLI passes these renderers in. Progress goes to stderr, results to stdout."""
+"""Live output of `train` and `sample`: the progress of a run (a tqdm bar on stderr), what a run
+says as it starts and ends, and generated text streamed to stdout as it comes. The library
+modules never print; the CLI passes these in. Progress goes to stderr, results to stdout."""
 
 from __future__ import annotations
 
 import math
-import os
 import sys
 import time
 
+from charrnn import terminal
+from charrnn.data import bits
 from charrnn.errors import UserError
-from charrnn.reports import bits
+from charrnn.terminal import new_table, show, stdout_console
 from charrnn.trainer import Callbacks, EvalInfo, StepInfo, Stop, TrainResult
 
 
@@ -34,7 +36,7 @@ class TrainProgress(Callbacks):
         from tqdm import tqdm
 
         self.bar = tqdm(total=1000, unit="", file=sys.stderr, dynamic_ncols=True, leave=True,
-                        ascii=True if ascii_only else None,
+                        ascii=True if terminal.ascii_only else None,
                         bar_format="{desc} {percentage:3.0f}%|{bar}| {elapsed}<{remaining}{postfix}")
         self.bar.set_description(f"step {step}")
         self._done = 0
@@ -112,57 +114,6 @@ def download_progress():
     return update
 
 
-# ------------------------------------------------------------------------ terminals
-ASCII_ENV = "CHARRNN_ASCII"
-DRAWN = "\u2501\u2503\u2502\u2500\u2581\u2588\u2026"  # box lines, chart blocks, the ellipsis
-ascii_only = False  # set once per command by use_ascii()
-
-
-def use_ascii(asked: bool = False) -> bool:
-    """Plain ASCII for every table and chart when asked (--ascii, or $CHARRNN_ASCII), or when
-    stdout cannot encode the box and chart characters. Box-drawing characters are
-    East-Asian-ambiguous: terminals set up for Japanese often draw them two cells wide, which
-    breaks every table; ASCII is one cell everywhere."""
-    global ascii_only
-    env = os.environ.get(ASCII_ENV, "").strip().lower() not in ("", "0", "no", "false")
-    ascii_only = asked or env or not can_encode(sys.stdout, DRAWN)
-    return ascii_only
-
-
-def can_encode(stream, text: str) -> bool:
-    try:
-        text.encode(getattr(stream, "encoding", None) or "ascii")
-    except (UnicodeEncodeError, LookupError):
-        return False
-    return True
-
-
-def stdout_console():
-    """A rich console for results: stdout, no syntax colouring of numbers, long lines kept whole.
-    A character stdout cannot encode is written as an escape (\\u732b) rather than failing:
-    these are reports about the text, not the text itself."""
-    from rich.console import Console
-
-    if hasattr(sys.stdout, "reconfigure"):
-        sys.stdout.reconfigure(errors="backslashreplace")
-    return Console(file=sys.stdout, highlight=False, soft_wrap=True)
-
-
-def new_table(**kw):
-    """A rich Table, drawn in plain ASCII when use_ascii() said so."""
-    from rich import box
-    from rich.table import Table
-
-    return Table(box=box.ASCII2 if ascii_only else box.HEAVY_HEAD, **kw)
-
-
-def show(console, table) -> None:
-    if ascii_only:  # no "..." ellipsis character: long cells wrap instead
-        for column in table.columns:
-            column.overflow = "fold"
-    console.print(table)
-
-
 def train_stopped(result: TrainResult, resume_cmd: str) -> None:
     """What an interrupted or terminated run says on its way out (stderr)."""
     print(f"{result.stopped_by.word} at step {result.steps}; saved {result.last_path}\n"
@@ -221,8 +172,7 @@ def sample_summary(checkpoint: str, ck, settings, seed: int, num_samples: int, s
     and where the two architectures met: the prime read teacher forced, the rest free running."""
     total = sum(stats.generated)
     mean_lp = sum(stats.log_prob) / max(total, 1)
-    c = ck.config
-    print(f"checkpoint {checkpoint} ({c.cell} {c.num_layers}x{c.hidden_size}, step {ck.train.get('step', '?')})\n"
+    print(f"checkpoint {checkpoint} ({ck.config.label()}, step {ck.train.step if ck.train else '?'})\n"
           f"settings: length {settings.length}, temperature {settings.temperature}, top-k {settings.top_k}, "
           f"top-p {settings.top_p}, greedy {settings.greedy}, seed {seed}, samples {num_samples}, "
           f"stop {settings.stop!r}\n"
@@ -253,12 +203,3 @@ def train_summary(result: TrainResult, sample_cmd: str, resume_cmd: str) -> None
     show(console, table)
     console.print(f"sample:  {sample_cmd}")
     console.print(f"resume:  {resume_cmd}")
-
-
-def json_out(result: dict) -> None:
-    """A result as JSON on stdout; NaN and infinity (which JSON lacks) as null."""
-    import json
-
-    from charrnn.reports import finite_or_none
-
-    print(json.dumps(finite_or_none(result), indent=1))

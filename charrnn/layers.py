@@ -1,0 +1,65 @@
+"""The pieces every network shares, with no knowledge of any network: the one-hot input as a
+gather (and its gradient), the decoder, log-softmax and dropout.
+
+    onehot(x_t) W^T      = column x_t of W               (gather: no one-hot is ever built)
+    d/dW of that, summed = sum_t dA_t^T onehot(x_t)      (onehot_weight_gradient)
+    o_t                  = h_t W_dec^T + b_dec           (decode: the same decoder at every step)
+    log softmax(z)       = z - max z - log sum exp(z - max z)
+    dropout(h)           = h * mask,  mask = keep / (1 - p), keep ~ Bernoulli(1 - p)   (inverted)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def gather_columns(W: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """onehot(x) W^T for ids x of any shape: W (N, V) -> (..., N). Gathering rows of a
+    contiguous W^T is several times faster than from the strided transpose (and free when W is
+    stored column-major, as sampling keeps it)."""
+    return np.take(np.ascontiguousarray(W.T), x, axis=0)
+
+
+def onehot_weight_gradient(dA: np.ndarray, x: np.ndarray, V: int) -> np.ndarray:
+    """The backward of `gather_columns`: dW = sum_n dA_n^T onehot(x_n), i.e. column v collects
+    the rows of dA whose input character is v. (N, G*H), (N,) -> (G*H, V).
+
+    For a small vocabulary the one-hot product is a cheap BLAS call (N*V*G*H multiply-adds);
+    for a large one, the rows are sorted by character and summed per character instead, which
+    costs N*G*H whatever V is. (np.add.at does the same sum, but an order of magnitude slower.)"""
+    if V <= 256:
+        onehot = np.zeros((x.size, V), dtype=dA.dtype)  # (N, V): one window, not the corpus
+        onehot[np.arange(x.size), x] = 1.0
+        return dA.T @ onehot
+    order = np.argsort(x, kind="stable")
+    xs = x[order]
+    starts = np.flatnonzero(np.concatenate(([True], xs[1:] != xs[:-1])))
+    dW = np.zeros((dA.shape[1], V), dtype=dA.dtype)  # (G*H, V)
+    if xs.size:
+        dW[:, xs[starts]] = np.add.reduceat(dA[order], starts, axis=0).T
+    return dW
+
+
+def decode(params: dict, h: np.ndarray) -> np.ndarray:
+    """Logits o = h W_dec^T + b_dec: (..., H) -> (..., V). The same decoder at every step."""
+    logits = h @ params["decoder.weight"].T
+    logits += params["decoder.bias"]
+    return logits
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """log softmax over the last axis; subtracting the max first means exp never overflows."""
+    z = logits - logits.max(axis=-1, keepdims=True)
+    z -= np.log(np.exp(z).sum(axis=-1, keepdims=True))
+    return z
+
+
+def dropout_mask(shape: tuple, p: float, rng: np.random.Generator | None, dtype) -> np.ndarray | None:
+    """An inverted-dropout mask (kept units scaled by 1/(1-p)), or None when there is no
+    dropout (p = 0, or no generator: evaluation and test time)."""
+    if p <= 0.0 or rng is None:
+        return None
+    keep = 1.0 - p
+    mask = (rng.random(shape, dtype=np.float32) < keep).astype(dtype)
+    mask *= np.dtype(dtype).type(1.0 / keep)
+    return mask
