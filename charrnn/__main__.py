@@ -1,3 +1,3 @@
 from charrnn.cli import main
 
-main()
+main(prog_name="charrnn")

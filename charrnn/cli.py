@@ -168,14 +168,21 @@ def main():
 @click.option("--out", type=click.Path(file_okay=False, path_type=str), default=None,
               show_default="a new directory under ./runs or $CHARRNN_RUNS", help="Run directory.")
 @click.option("--resume", type=click.Path(dir_okay=False, path_type=str), default=None, help="Continue from this checkpoint.")
-@click.option("--quiet", is_flag=True, help="No progress bar and no recipe line (errors still show).")
+@click.option("--progress", "progress_", type=click.Choice(["auto", "bar", "lines", "none"]), default="auto",
+              show_default=True, help="How progress shows on stderr: a live bar, plain log lines (one per evaluation, "
+                                      "at most one a minute between), or nothing; auto: the bar on a terminal, lines "
+                                      "elsewhere (a file, a pipe).")
+@click.option("--quiet", is_flag=True, help="No progress and no recipe line (errors still show); --progress none too.")
+@click.option("--json", "as_json", is_flag=True, help="The run's summary as one JSON object on stdout, instead of "
+                                                      "the table.")
 @with_ascii
 @with_blas_threads
-def train(corpus, quiet, resume, out, encoding, steps, epochs, time_budget, **values):
+def train(corpus, quiet, progress_, as_json, resume, out, encoding, steps, epochs, time_budget, **values):
     """Train on CORPUS by teacher forcing and backpropagation through time.
 
-    CORPUS is a text file or a named corpus: tinyshakespeare (downloaded on first use) or
-    pydoc (Python's bundled documentation, the default: no file or network needed). With
+    CORPUS is a text file, '-' for text piped into standard input, or a named corpus:
+    tinyshakespeare (downloaded on first use) or pydoc (Python's bundled documentation, the
+    default: no file or network needed). With
     --resume and no CORPUS, the run's own corpus is used (found again and checked by SHA-256).
     With no --steps, --epochs or --time a new run trains for 10 epochs. The model and the
     options marked "recipe" are chosen for the corpus and the budget when left out (one line
@@ -192,17 +199,26 @@ def train(corpus, quiet, resume, out, encoding, steps, epochs, time_budget, **va
                     time_budget=time_budget, progress=live.download_progress())
     live.run_start(plan, quiet)
     resume_cmd = f"charrnn train {shlex.quote(plan.corpus_arg)} --resume {shlex.quote(os.path.join(plan.out_dir, LAST))}"
-    with live.TrainProgress(quiet=quiet) as progress:
+    if plan.corpus_arg == "-":  # the text came through a pipe: it has to come the same way again
+        resume_cmd = f"cat CORPUS | {resume_cmd}"
+    mode = "none" if quiet else live.progress_mode(progress_)
+    with live.TrainProgress(mode) as progress:
         trainer = Trainer(plan, callbacks=progress)
         try:
             with stop_on_signals(trainer.request_stop):
                 result = trainer.run()
         except KeyboardInterrupt:  # a second Ctrl-C
             fail(f"stopped at once; the last saved checkpoint is in {plan.out_dir}", 130, prefix="")
+    sample_cmd = f"charrnn sample {shlex.quote(result.best_path)}"
+    if as_json:
+        from charrnn import terminal
+
+        terminal.json_out(live.train_json(result, plan, sample_cmd, resume_cmd))
     if result.stopped_by.requested:
         live.train_stopped(result, resume_cmd)
         sys.exit(result.stopped_by.exit_code)
-    live.train_summary(result, f"charrnn sample {shlex.quote(result.best_path)}", resume_cmd)
+    if not as_json:
+        live.train_summary(result, sample_cmd, resume_cmd)
 
 
 # ----------------------------------------------------------------------------------- sample
@@ -280,7 +296,7 @@ def inspect_gradients(checkpoint, corpus, encoding, as_json, svg, html, **values
 @with_ascii
 @with_blas_threads
 def eval_command(checkpoint, text, encoding, as_json):
-    """Loss of CHECKPOINT on TEXT (a file or a named corpus), teacher forced with the state
+    """Loss of CHECKPOINT on TEXT (a file, '-' for standard input, or a named corpus), teacher forced with the state
     carried through the whole text: nats/char, bits/char and perplexity, beside the unigram
     baseline of the same text. Characters the model never saw are left out and counted."""
     from charrnn import corpora, live, reports, terminal, views

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from charrnn.data import CorpusError, python_docs_text
-from charrnn.text import normalize_text, read_text
+from charrnn.text import STDIN, normalize_text, read_text
 
 DATA_ENV = "CHARRNN_DATA"
 URL_ENV = "CHARRNN_TINYSHAKESPEARE_URL"  # a mirror (tests point it at a local server)
@@ -131,6 +131,9 @@ def load(name_or_path: str | None, encoding: str = "utf-8", progress=None, norma
         else:
             path = str(fetch(name_or_path, progress=progress))
             text, name, encoding = read_text(path, notes=notes, error=CorpusError), name_or_path, "utf-8"
+    elif name_or_path == STDIN:  # piped in: recorded by its hash, found again only by piping it in again
+        text = read_text(STDIN, encoding, notes=notes, error=CorpusError)
+        name, path = "stdin", None
     elif not os.path.exists(name_or_path) and os.sep not in name_or_path:
         raise CorpusError(f"{name_or_path}: no such file, and not a named corpus ({', '.join(NAMES)})")
     else:
@@ -153,6 +156,9 @@ def of_checkpoint(ck) -> Source:
         src = load(path, ck.corpus.get("encoding", "utf-8"), normalize=normalize)
     elif name in NAMES:
         src = load(name, normalize=normalize)
+    elif name == "stdin":
+        raise CorpusError(f"{ck.path} was trained on text piped into standard input; pipe the same text in again "
+                          f"and name it '{STDIN}' (e.g. cat corpus.txt | charrnn train {STDIN} --resume {ck.path})")
     else:
         raise CorpusError(f"the corpus {ck.path} was trained on is not at hand; {GIVE_CORPUS}")
     if sha256_text(src.text) != ck.corpus.get("sha256"):

@@ -15,14 +15,38 @@ from charrnn.terminal import new_table, show, stdout_console
 from charrnn.trainer import Callbacks, EvalInfo, StepInfo, Stop, TrainResult
 
 
-class TrainProgress(Callbacks):
-    """A tqdm bar on stderr: step, train loss, last validation loss, chars/s, ETA. A context
-    manager: the bar is closed however training ends."""
+PROGRESS = ("auto", "bar", "lines", "none")
 
-    def __init__(self, quiet: bool = False):
-        self.quiet = quiet
+
+def progress_mode(asked: str, stream=None) -> str:
+    """auto: the live bar on a terminal, plain lines anywhere else (a file, a pipe, CI)."""
+    stream = stream or sys.stderr
+    if asked != "auto":
+        return asked
+    return "bar" if getattr(stream, "isatty", lambda: False)() else "lines"
+
+
+class TrainProgress(Callbacks):
+    """A run's progress on stderr, as `mode` says:
+
+        bar    a live tqdm bar (step, train loss, last validation loss, chars/s, ETA), redrawn in
+               place: for a terminal
+        lines  plain lines, one at each evaluation and at most one every LINE_SECONDS between,
+               each a complete statement (step, share of the budget, elapsed, chars/s, train and
+               validation loss): for a file, a pipe or CI, where a redrawn bar is noise
+        none   nothing (samples asked for with --sample-every still show)
+
+    A context manager: the bar is closed however training ends."""
+
+    LINE_SECONDS = 60.0
+
+    def __init__(self, mode: str = "bar"):
+        self.mode = mode
         self.bar = None
         self.last_val = None
+        self.last: StepInfo | None = None
+        self.losses: list = []  # window losses since the last line
+        self.line_at = None  # monotonic time of the last line
 
     def __enter__(self) -> "TrainProgress":
         return self
@@ -31,7 +55,8 @@ class TrainProgress(Callbacks):
         self.close()
 
     def on_start(self, step: int):
-        if self.quiet:
+        self.line_at = time.monotonic()
+        if self.mode != "bar":
             return
         from tqdm import tqdm
 
@@ -42,6 +67,11 @@ class TrainProgress(Callbacks):
         self._done = 0
 
     def on_step(self, info: StepInfo):
+        self.last = info
+        if self.mode == "lines":
+            self.losses.append(info.loss)
+            if time.monotonic() - self.line_at >= self.LINE_SECONDS:
+                self.line()
         if self.bar is None:
             return
         target = int(info.progress * 1000)
@@ -53,6 +83,22 @@ class TrainProgress(Callbacks):
             val = f" val {self.last_val:.3f}" if self.last_val is not None else ""
             self.bar.set_postfix_str(f"loss {info.loss:.3f}{val} | {info.chars_per_sec:,.0f} chars/s", refresh=False)
 
+    def line(self, evaluation: EvalInfo | None = None) -> None:
+        """One line of the log: where the run is, and its losses."""
+        info = self.last
+        if info is None:
+            return
+        minutes, seconds = divmod(int(info.elapsed), 60)
+        parts = [f"step {info.step:,}" + (f" ({info.progress:.0%})" if info.progress else ""),
+                 f"{minutes}:{seconds:02d} elapsed", f"{info.chars_per_sec:,.0f} chars/s"]
+        if self.losses:
+            parts.append(f"train loss {sum(self.losses) / len(self.losses):.4f}")
+        if evaluation is not None and not math.isnan(evaluation.val_loss):
+            parts.append(f"val loss {evaluation.val_loss:.4f} ({bits(evaluation.val_loss):.3f} bits)"
+                         + (" best" if evaluation.improved else ""))
+        print(" | ".join(parts), file=sys.stderr, flush=True)
+        self.losses, self.line_at = [], time.monotonic()
+
     def on_eval(self, info: EvalInfo):
         if not math.isnan(info.val_loss):
             self.last_val = info.val_loss
@@ -60,6 +106,8 @@ class TrainProgress(Callbacks):
             mark = " (best)" if info.improved else ""
             self.bar.write(f"step {info.step}: val loss {info.val_loss:.4f} nats/char"
                            f" ({bits(info.val_loss):.3f} bits){mark}", file=sys.stderr)
+        elif self.mode == "lines":
+            self.line(info)
 
     def on_sample(self, step: int, text: str):
         if self.bar is not None:
@@ -180,6 +228,19 @@ def sample_summary(checkpoint: str, ck, settings, seed: int, num_samples: int, s
           f"{total} characters in {seconds:.2f} s: {total / max(seconds, 1e-9):,.0f} chars/s\n"
           f"characters 1..{len(prime)}: the prime, read teacher forced (observed input); from character "
           f"{len(prime) + 1} on: free running (each sampled character fed back as the next input)", file=sys.stderr)
+
+
+def train_json(result: TrainResult, plan, sample_cmd: str, resume_cmd: str) -> dict:
+    """`train --json`: the run's summary as data (schema in docs/scripting.md)."""
+    return {
+        "run_dir": result.out_dir, "best_checkpoint": result.best_path, "last_checkpoint": result.last_path,
+        "best_val_loss": result.best_val_loss, "val_unigram": result.val_unigram, "train_loss": result.train_loss,
+        "steps": result.steps, "epochs": result.epochs, "elapsed": result.elapsed,
+        "chars_per_sec": result.chars_per_sec, "stopped_by": result.stopped_by.word,
+        "model": {**plan.config.to_dict(), "label": plan.config.label()}, "batch_size": result.batch_size,
+        "recipe": plan.recipe.line() if plan.recipe else None,
+        "sample_command": sample_cmd, "resume_command": resume_cmd,
+    }
 
 
 def train_summary(result: TrainResult, sample_cmd: str, resume_cmd: str) -> None:

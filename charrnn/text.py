@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import codecs
 import os
+import stat
+import sys
 import unicodedata
 
 from charrnn.errors import UserError
@@ -28,18 +30,38 @@ class TextError(UserError, ValueError):
     """A text file the tool cannot use; the message is one line for the user."""
 
 
+STDIN = "-"  # the name that reads standard input, as UNIX tools do
+MAX_STDIN_BYTES = 1 << 30  # 1 GiB: a pipe has no size to check before reading it
+
+
 def read_file_bytes(path: str, error: type[Exception], what: str, expected: str) -> bytes:
     """The bytes of a file the user named, or `error` with one line saying what is wrong
-    ("no such <what>", a directory where <expected> was wanted, unreadable)."""
+    ("no such <what>", a directory, a device or a pipe where <expected> was wanted, unreadable)."""
     if not os.path.exists(path):
         raise error(f"{path}: no such {what}")
     if os.path.isdir(path):
         raise error(f"{path}: is a directory; give {expected}")
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # /dev/zero, /dev/urandom, a FIFO: read without end
+            raise error(f"{path}: not a regular file (a device, a pipe or a socket); give {expected}, or pipe "
+                        f"the text into '{STDIN}'")
         with open(path, "rb") as f:
             return f.read()
     except OSError as e:
         raise error(f"{path}: cannot read ({e.strerror})") from None
+
+
+def read_stdin_bytes(error: type[Exception], stream=None) -> bytes:
+    """Everything piped into standard input, at most MAX_STDIN_BYTES; `error` for a terminal (there
+    is nothing piped in) or more than that."""
+    stream = stream or sys.stdin
+    if stream is None or stream.isatty():
+        raise error(f"'{STDIN}' reads the text from standard input, but nothing is piped in; e.g. "
+                    f"cat corpus.txt | charrnn train {STDIN}")
+    data = stream.buffer.read(MAX_STDIN_BYTES + 1) if hasattr(stream, "buffer") else stream.read().encode()
+    if len(data) > MAX_STDIN_BYTES:
+        raise error(f"standard input holds more than {MAX_STDIN_BYTES >> 30} GiB; give the text as a file instead")
+    return data
 
 
 def check_encoding(encoding: str) -> str:
@@ -58,7 +80,8 @@ def read_text(path: str | os.PathLike, encoding: str = "utf-8", notes: list | No
     line saying so is appended to `notes`."""
     path = os.fspath(path)
     codec = check_encoding(encoding)
-    data = read_file_bytes(path, error, "file", "a text file")
+    data = read_stdin_bytes(error) if path == STDIN else read_file_bytes(path, error, "file", "a text file")
+    path = "standard input" if path == STDIN else path
     if not data:
         raise error(f"{path}: the file is empty; give a text file with some text in it")
     try:

@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.slow  # subprocesses, memory limits, benchmarks: `pytest -m "not slow"` leaves them out
+
 BENCH = pathlib.Path(__file__).resolve().parents[1] / "benchmarks"
 
 

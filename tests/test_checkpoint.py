@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import pickle
 import struct
@@ -7,6 +8,7 @@ import pytest
 
 from charrnn import checkpoint
 from charrnn.checkpoint import Checkpoint, CheckpointError
+from charrnn.metadata import FieldError, TrainRecord
 from charrnn.model import ModelConfig, init_params, zero_state
 from charrnn.optim import make_optimizer
 from charrnn.vocab import Vocab
@@ -119,3 +121,20 @@ def test_files_that_are_not_checkpoints(tmp_path):
             checkpoint.load(tmp_path / "cut.safetensors")
     with pytest.raises(CheckpointError, match="no such"):
         checkpoint.load(tmp_path / "missing.safetensors")
+
+
+@pytest.mark.parametrize("field", [f.name for f in dataclasses.fields(TrainRecord)])
+def test_every_field_of_the_training_record_is_kept_and_checked(field):
+    """The training record is one declaration: each field goes through JSON and back, a value of
+    the wrong kind is refused naming it, and a missing one too unless the record allows it."""
+    record = make_ckpt().train
+    d = json.loads(json.dumps(record.to_dict()))
+    assert getattr(TrainRecord.from_dict(d), field) == getattr(record, field)
+    with pytest.raises(FieldError, match=f"^train\\.{field}"):
+        TrainRecord.from_dict({**d, field: "not this"})
+    del d[field]
+    if TrainRecord.__dataclass_fields__[field].metadata["optional"]:
+        assert getattr(TrainRecord.from_dict(d), field) is None
+    else:
+        with pytest.raises(FieldError, match=f"train.{field}: missing"):
+            TrainRecord.from_dict(d)

@@ -19,8 +19,8 @@ def reciter(tmp_path_factory):
     d = tmp_path_factory.mktemp("recite")
     corpus = d / "repeat.txt"
     corpus.write_text(PHRASE * 300)
-    r = invoke("train", corpus, "--hidden-size", "32", "--seq-len", "26", "--batch-size", "8", "--lr", "0.01",
-               "--steps", "150", "--eval-every", "0", "--val-frac", "0.2", "--quiet", "--out", d / "run")
+    r = invoke("train", corpus, "--cell", "lstm", "--num-layers", "1", "--hidden-size", "32", "--dropout", "0",
+               "--seq-len", "26", "--batch-size", "8", "--lr", "0.01", "--steps", "150", "--eval-every", "0", "--val-frac", "0.2", "--quiet", "--out", d / "run")
     assert r.exit_code == 0, r.output
     return d / "run" / "best.safetensors", corpus
 
@@ -34,7 +34,8 @@ def pangram_model(tmp_path_factory):
     d = tmp_path_factory.mktemp("pangram")
     corpus = d / "pangrams.txt"
     corpus.write_text((PANGRAMS + "\n") * 40)
-    r = invoke("train", corpus, "--hidden-size", "32", "--seq-len", "20", "--batch-size", "8", "--steps", "100",
+    r = invoke("train", corpus, "--cell", "lstm", "--num-layers", "1", "--hidden-size", "32", "--dropout", "0",
+               "--seq-len", "20", "--batch-size", "8", "--steps", "100",
                "--lr", "0.01", "--eval-every", "0", "--quiet", "--out", d / "run")
     assert r.exit_code == 0, r.output
     return d / "run" / "best.safetensors", corpus

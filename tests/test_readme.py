@@ -19,6 +19,8 @@ import pytest
 
 from conftest import PANGRAMS, Server, invoke
 
+pytestmark = pytest.mark.slow  # subprocesses, memory limits, benchmarks: `pytest -m "not slow"` leaves them out
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 READMES = [README, ROOT / "README.ja.md"]

@@ -103,6 +103,7 @@ def test_top_k_and_top_p_cut_the_distribution():
     np.testing.assert_allclose(p, [[0.25, 0.09, 0.0225, 0.0025]] / np.float64(0.365))
 
 
+@pytest.mark.slow
 def test_long_sample_runs_in_constant_memory(random_model):
     import tracemalloc
 

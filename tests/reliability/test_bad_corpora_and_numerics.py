@@ -10,6 +10,8 @@ from conftest import SMALL, invoke
 
 from .conftest import run_measuring_peak
 
+pytestmark = pytest.mark.slow  # subprocesses, memory limits, benchmarks: `pytest -m "not slow"` leaves them out
+
 
 def outcome(r):
     """'trained' or 'refused'; anything else (a traceback, several lines) fails the test."""

@@ -11,6 +11,8 @@ from charrnn import checkpoint
 
 from .conftest import FAST, start_train, wait_for
 
+pytestmark = pytest.mark.slow  # subprocesses, memory limits, benchmarks: `pytest -m "not slow"` leaves them out
+
 
 def logged_step(out):
     try:

@@ -20,6 +20,8 @@ from charrnn.vocab import Vocab
 
 from conftest import PANGRAMS, checkpoint_with_training_state, invoke
 
+pytestmark = pytest.mark.slow  # subprocesses, memory limits, benchmarks: `pytest -m "not slow"` leaves them out
+
 
 @pytest.fixture(scope="module")
 def valid_bytes(tmp_path_factory):

@@ -10,6 +10,8 @@ from charrnn import checkpoint
 
 from conftest import SMALL, invoke
 
+pytestmark = pytest.mark.slow  # subprocesses, memory limits, benchmarks: `pytest -m "not slow"` leaves them out
+
 
 @pytest.mark.parametrize("err", [errno.ENOSPC, errno.EACCES])
 def test_failed_save_keeps_the_previous_checkpoint(corpus_file, tmp_path, runs, monkeypatch, err):
