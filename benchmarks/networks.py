@@ -5,6 +5,8 @@ whatever else the machine does falls on each of them alike. Each run's row is ap
 results file as it ends, so a stopped grid keeps what it measured.
 
     python benchmarks/networks.py --corpus pydoc --budget 2m --seeds 0 1      # append rows
+    python benchmarks/networks.py --cells "gru" "gru --activation relu" --results r.jsonl
+        # a cell with extra options: a variant, labelled by the whole string
     python benchmarks/networks.py --table                                      # the README table
 
 The loss is the run's own best monitored validation loss (the validation split's first 128K
@@ -32,26 +34,28 @@ RESULTS = ROOT / "benchmarks" / "results" / "networks.jsonl"
 CORPORA = {"tinyshakespeare": str(SHARED), "pydoc": "pydoc"}
 
 
-def run_one(corpus: str, budget: str, cell: str, hidden: int, seed: int, threads: int | None) -> dict:
+def run_one(corpus: str, budget: str, variant: str, hidden: int, seed: int, threads: int | None) -> dict:
     from charrnn.checkpoint import load
 
+    cell, *extra = variant.split()
     with tempfile.TemporaryDirectory() as out:
         args = [sys.executable, "-m", "charrnn", "train", CORPORA.get(corpus, corpus), "--time", budget,
-                "--cell", cell, "--hidden-size", str(hidden), "--seed", str(seed), "--out", out]
+                "--cell", cell, "--hidden-size", str(hidden), "--seed", str(seed), "--out", out, *extra]
         if threads:
             args += ["--threads", str(threads)]
         t0 = time.perf_counter()
         r = subprocess.run(args, capture_output=True, text=True)
         wall = time.perf_counter() - t0
-        if r.returncode != 0:
-            raise SystemExit(f"{cell}: charrnn train failed: {r.stderr.strip().splitlines()[-1:]}")
         recipe = next((l[len("recipe: "):] for l in r.stderr.splitlines() if l.startswith("recipe: ")), "")
+        error = r.stderr.strip().splitlines()[-1] if r.returncode != 0 else None  # e.g. the loss diverged
+        if error and not os.path.exists(os.path.join(out, "last.safetensors")):
+            raise SystemExit(f"{variant}: charrnn train failed: {error}")
         ck = load(os.path.join(out, "last.safetensors"))
         t = ck.train
         chars = t.step * t.batch_size * t.options.seq_len
-    return {"corpus": corpus, "budget": budget, "cell": cell, "hidden": hidden, "seed": seed, "threads": threads,
+    return {"corpus": corpus, "budget": budget, "cell": variant, "hidden": hidden, "seed": seed, "threads": threads,
             "val": t.best_val_loss, "steps": t.step, "chars_per_sec": chars / max(t.elapsed, 1e-9), "wall": wall,
-            "recipe": recipe, "machine": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+            "recipe": recipe, "error": error, "machine": platform.processor() or platform.machine(), "cores": os.cpu_count(),
             "date": time.strftime("%Y-%m-%d")}
 
 
@@ -71,9 +75,12 @@ def table(path: pathlib.Path) -> str:
             if not g:
                 out.append("")
                 continue
-            vals = [r["val"] for r in g]
+            vals = [r["val"] for r in g if not r.get("error") and r["val"] is not None]
             speed = statistics.median(r["chars_per_sec"] for r in g)
-            out.append(f"{statistics.mean(vals):.3f} ({min(vals):.3f}..{max(vals):.3f}, {len(vals)}) / {speed:,.0f}")
+            failed = len(g) - len(vals)
+            note = f" ({failed} of {len(g)} diverged)" if failed else ""
+            out.append((f"{statistics.mean(vals):.3f} ({min(vals):.3f}..{max(vals):.3f}, {len(vals)}) / {speed:,.0f}"
+                        if vals else "diverged") + note)
         lines.append(f"| {key[0]} | {key[1]} | {key[2]} | " + " | ".join(out) + " |")
     return "\n".join(lines)
 
@@ -101,7 +108,8 @@ def main():
                     row = run_one(corpus, budget, cell, args.hidden, seed, args.threads)
                     with open(args.results, "a") as f:
                         f.write(json.dumps(row) + "\n")
-                    print(f"{corpus} {budget} {cell} 1x{args.hidden} seed {seed}: {row['val']:.4f} nats/char, "
+                    val = "diverged: " + row["error"] if row["error"] else f"{row['val']:.4f} nats/char"
+                    print(f"{corpus} {budget} {cell} 1x{args.hidden} seed {seed}: {val}, "
                           f"{row['steps']} steps, {row['chars_per_sec']:,.0f} chars/s", flush=True)
 
 

@@ -7,6 +7,7 @@ keep only the activations it already computed:
     sigmoid       y = 1 / (1 + e^-a)                dy/da = y (1 - y)
     hard_sigmoid  y = clip(a / 6 + 1/2, 0, 1)       dy/da = 1/6 where 0 < y < 1, else 0
     relu          y = max(a, 0)                     dy/da = 1 where y > 0, else 0
+    elu           y = a where a > 0, e^a - 1 else   dy/da = 1 where y > 0, else y + 1
 
 `hard_sigmoid` is PyTorch's `nn.Hardsigmoid` (relu6(a + 3) / 6).
 
@@ -56,6 +57,19 @@ def dhard_sigmoid(y):
     return ((y > 0.0) & (y < 1.0)).astype(y.dtype) * (1.0 / 6.0)
 
 
+def elu(a, out=None):
+    # e^a - 1 only where a <= 0 (expm1 of a large positive a would overflow, and is not used)
+    y = np.where(a > 0, a, np.expm1(np.minimum(a, 0.0)))
+    if out is None:
+        return y
+    out[...] = y
+    return out
+
+
+def delu(y):
+    return np.where(y > 0, 1.0, y + 1.0).astype(y.dtype)
+
+
 def relu(a, out=None):
     return np.maximum(a, 0.0, out=out)
 
@@ -70,9 +84,11 @@ ACTIVATIONS = {
     "sigmoid": (sigmoid, dsigmoid),
     "hard_sigmoid": (hard_sigmoid, dhard_sigmoid),
     "relu": (relu, drelu),
+    "elu": (elu, delu),
 }
 
-STATE_ACTIVATIONS = ("tanh", "relu", "sigmoid")  # choices for the vanilla RNN's state
+STATE_ACTIVATIONS = ("tanh", "relu", "sigmoid", "elu")  # choices for a state (the rnn's h, a gated cell's candidate)
+CANDIDATE_ACTIVATIONS = ("tanh", "relu", "elu")  # a gated cell's candidate and cell output: centred on 0
 GATE_ACTIVATIONS = ("sigmoid", "hard_sigmoid")  # choices for GRU / LSTM gates
 
 

@@ -267,8 +267,11 @@ def sample(checkpoint, prime, drop_unknown, seed, num_samples, verbose, replace_
 @click.option("--encoding", default="utf-8", show_default=True, help="Encoding of --corpus.")
 @options_from(InspectSettings)
 @click.option("--json", "as_json", is_flag=True, help="Write the report as JSON on stdout instead of tables.")
-@click.option("--svg", type=click.Path(dir_okay=False, path_type=str), default=None, help="Also save the rendered report as an SVG picture.")
-@click.option("--html", type=click.Path(dir_okay=False, path_type=str), default=None, help="Also save the rendered report as HTML.")
+@click.option("--svg", type=click.Path(dir_okay=False, path_type=str), default=None,
+              help="Also save the terminal report as an SVG picture.")
+@click.option("--html", type=click.Path(dir_okay=False, path_type=str), default=None,
+              help="Also save the report as a page: charts of the gradient flow, per-step contributions and gate "
+                   "openness, and the tables.")
 @with_ascii
 @with_blas_threads
 def inspect_gradients(checkpoint, corpus, encoding, as_json, svg, html, **values):
@@ -293,9 +296,12 @@ def inspect_gradients(checkpoint, corpus, encoding, as_json, svg, html, **values
 @click.argument("text")
 @click.option("--encoding", default="utf-8", show_default=True, help="Encoding of TEXT.")
 @click.option("--json", "as_json", is_flag=True, help="Write the result as JSON.")
+@click.option("--by-position", is_flag=True,
+              help="Also the loss by position in a stream read from a zero state, in buckets of the training window T "
+                   "out to 10 T: does the model keep its loss past the length it was trained on?")
 @with_ascii
 @with_blas_threads
-def eval_command(checkpoint, text, encoding, as_json):
+def eval_command(checkpoint, text, encoding, as_json, by_position):
     """Loss of CHECKPOINT on TEXT (a file, '-' for standard input, or a named corpus), teacher forced with the state
     carried through the whole text: nats/char, bits/char and perplexity, beside the unigram
     baseline of the same text. Characters the model never saw are left out and counted."""
@@ -305,7 +311,7 @@ def eval_command(checkpoint, text, encoding, as_json):
     ck = load(checkpoint)
     src = corpora.load(text, encoding, progress=live.download_progress(), normalize=ck.corpus.get("normalize", "none"))
     live.notes(src.notes)
-    result = reports.evaluation(ck, src)
+    result = reports.evaluation(ck, src, by_position)
     terminal.json_out(result) if as_json else views.eval_report(result)
 
 
@@ -328,19 +334,67 @@ def info(checkpoint, as_json, whole_vocab):
 @click.argument("checkpoint", type=click.Path(dir_okay=False, path_type=str))
 @click.argument("text", required=False)
 @options_from(ExposureSettings)
+@click.option("--judge", "judge_path", type=click.Path(dir_okay=False, path_type=str), default=None,
+              help="A charrnn checkpoint that scores the continuations (default: a Kneser-Ney n-gram model of the "
+                   "training text).")
 @click.option("--encoding", default="utf-8", show_default=True, help="Encoding of TEXT.")
 @click.option("--json", "as_json", is_flag=True, help="Write the report as JSON.")
 @with_ascii
 @with_blas_threads
-def exposure_bias(checkpoint, text, encoding, as_json, **values):
-    """The train-time and test-time architectures side by side on real text (default: the
-    run's validation split): from real prefixes, the loss of each next real character when the
-    model reads the real text (teacher forced) and when it reads its own samples (free running),
-    by offset; and how the free-running text differs from the real text."""
+def exposure_bias(checkpoint, text, judge_path, encoding, as_json, **values):
+    """Exposure bias, measured with a control, on real text (default: the run's validation
+    split): from each of N real prefixes the model writes a continuation, and again from a
+    prefix of its own of the same length; a judge that is not the model (an n-gram model of the
+    training text, or --judge CKPT) scores both, with 95% bootstrap intervals over the prefixes.
+    Their ratio is EB-M (He et al.): 1 = no exposure bias. Also how the two unrolls part on
+    the real text, against the floor of two real texts, and how the model's text differs."""
     from charrnn import live, reports, terminal, views
     from charrnn.checkpoint import load
 
     notes: list = []
-    report = reports.exposure_bias(load(checkpoint), text, encoding, ExposureSettings(**values), notes)
+    report = reports.exposure_bias(load(checkpoint), text, encoding, ExposureSettings(**values), notes,
+                                   load(judge_path) if judge_path else None)
     live.notes(notes)
     terminal.json_out(report) if as_json else views.exposure_report(report)
+
+
+@main.command()
+@click.argument("checkpoint", required=False, type=click.Path(dir_okay=False, path_type=str))
+@click.argument("text", required=False)
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=str), default=None,
+              help="Write the page: the text coloured by any unit, predictions on hover, the ranking, gate saturation.")
+@click.option("--unit", default=None, metavar="L:N | L:KIND:N",
+              help="Print the text coloured by this unit (layer L's h[N], or e.g. 0:c:17 for a cell state c).")
+@click.option("--top", type=click.IntRange(1, 50), default=5, show_default=True,
+              help="Units listed per property.")
+@click.option("--max-chars", type=click.IntRange(10, 200_000), default=5000, show_default=True,
+              help="Characters of the text put into the page (ranking and saturation use all of it).")
+@click.option("--max-units", type=click.IntRange(1, 100_000), default=200, show_default=True,
+              help="Units put into the page: the best-tracking first, then the others in order.")
+@click.option("--encoding", default="utf-8", show_default=True, help="Encoding of TEXT.")
+@click.option("--json", "as_json", is_flag=True, help="Write the report as JSON.")
+@with_ascii
+@with_blas_threads
+def neurons(checkpoint, text, html_path, unit, top, max_chars, max_units, encoding, as_json):
+    """What the units learned: run CHECKPOINT (default: the newest run's best) over TEXT (default:
+    its validation split), rank its units by how well they track properties of the text (quotes,
+    bracket depth, position in the line, word starts, code comments and strings, Japanese
+    scripts), with intervals, and show how often each gate saturates."""
+    from charrnn import live, pages, reports, terminal, views
+    from charrnn.checkpoint import load
+    from charrnn.runs import newest_best_checkpoint
+
+    if checkpoint is None:
+        checkpoint = newest_best_checkpoint()
+        click.echo(f"reading {checkpoint}", err=True)
+    notes: list = []
+    report = reports.neurons_report(load(checkpoint), text, encoding, max_chars, max_units, notes, unit)
+    live.notes(notes)
+    if html_path:
+        try:
+            with open(html_path, "w", encoding="utf-8") as f:
+                f.write(pages.neurons_page(report))
+        except OSError as e:
+            raise UserError(f"{html_path}: cannot write ({e.strerror or e})") from None
+        click.echo(f"wrote {html_path}", err=True)
+    terminal.json_out(report) if as_json else views.neurons_view(report, coloured=unit is not None, top=top)

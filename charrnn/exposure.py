@@ -1,20 +1,36 @@
-"""Exposure bias, measured: the model's two architectures side by side on the same real text.
+"""Exposure bias, measured with a control: the model's two architectures on the same real text.
 
-From N real prefixes of the text (evenly spaced, each read teacher forced for P characters),
-for each offset k = 1 .. K after the prefix:
+Exposure bias is the cost of training on the real text only (teacher forcing) and then, at test
+time, reading one's own output: the model has never seen a history of its own making. It is
+measured as He et al. ("Exposure bias versus self-recovery", 2021) measure it. From N real
+prefixes of the text (evenly spaced, P characters each) the model writes a continuation of K
+characters twice:
 
-    teacher forced   the input before offset k is the real text:      loss and top-1 accuracy
-                     of the real character at k (what `charrnn eval` measures)
-    free running     the input before offset k is the model's own sample: the loss and
-                     accuracy of the same real character, given the model's own history
+    from the data prefix    after reading the real P characters
+    from a model prefix     after reading W real characters (the prefix's first tenth) and then
+                            P - W characters it wrote itself: a history of its own making
 
-At k = 1 both have read exactly the prefix, so they agree; the gap that opens with k is what
-feeding its own output back costs the model (exposure bias: at training time it never reads its
-own mistakes). Per offset bucket the free-running continuations are also compared with the real
-ones as text: character n-gram statistics (Jensen-Shannon divergence, n = 1..4, against the
-divergence between two halves of the real continuations -- the noise floor of samples that
-small), the share of 8-grams absent from the training text (novelty; the real continuations'
-own share is the reference), and repetition (the share of repeated 20-character windows).
+A judge that is not the model scores both continuations and the real one, offset by offset: by
+default an interpolated Kneser-Ney character n-gram model fitted on the training text, its order
+chosen on the text measured (judge.py); `--judge CKPT` a stronger charrnn model. Their ratio,
+
+    EB-M = judge's loss of continuations from model prefixes / from data prefixes
+
+is 1 when the model recovers from its own history as well as from the real one. Every figure
+gets a 95% bootstrap interval, resampling the prefixes; where EB-M's interval holds 1 there is no
+measurable exposure bias. The model's own entropy along each text shows whether it hedges.
+
+Also measured, under names that say what they measure:
+
+    divergence   the loss of the real character at offset k after the real history (teacher
+                 forced: what `eval` measures), after the model's own continuation (free
+                 running), and after another real continuation -- the floor: two independent
+                 continuations part even for a perfect model, so the free-running figure is a
+                 divergence of two texts, not a cost;
+    ngrams       character n-gram statistics of the free-running text against the real
+                 continuations (Jensen-Shannon divergence, n = 1..4, beside the divergence
+                 between two halves of the real continuations -- the floor for samples that
+                 small), the share of 8-grams absent from the training text, and repetition.
 
 Teacher forcing uses the training unroll (`teacher_forcing.forward`); free running uses the
 sampler's one-step function (`sampling.step`) -- the same cell code, the two ways of unrolling it.
@@ -29,6 +45,7 @@ from dataclasses import asdict
 import numpy as np
 
 from charrnn import sampling, teacher_forcing
+from charrnn.judge import fit as fit_judge
 from charrnn.data import CorpusError
 from charrnn.layers import log_softmax
 from charrnn.model import ModelConfig, zero_state
@@ -38,6 +55,8 @@ from charrnn.vocab import Vocab
 BUCKETS = ((1, 10), (11, 30), (31, 100), (101, 1000))  # offsets, cut at the horizon K
 NGRAMS = (1, 2, 3, 4)
 NOVELTY_N = 8  # an 8-gram seen nowhere in the training text is new text, not a copy
+BOOTSTRAP = 1000  # resamples of the prefixes for each interval
+JUDGE_HELD_OUT = 100_000  # characters of the text the judge's order is chosen on
 REPEAT_N = 20  # a 20-character window seen twice in one continuation is a loop
 
 
@@ -51,31 +70,42 @@ def prefix_starts(n_chars: int, settings: ExposureSettings) -> np.ndarray:
     return np.unique(np.linspace(0, n_chars - span, n).round().astype(int))
 
 
-def unroll_both(params: dict, config: ModelConfig, windows: np.ndarray, settings: ExposureSettings):
-    """windows (P+K, N) of real ids. Returns per offset (K, N): teacher-forced log-probabilities
-    of the real character and top-1 hits; the same under free running; and the generated ids."""
-    P, K, N = settings.warmup, settings.horizon, windows.shape[1]
-    dtype = params["decoder.weight"].dtype
-    real = windows[P:]  # (K, N): the real characters at offsets 1..K
-    # teacher forced: the training unroll over prefix + real continuation
-    _, _, tape = teacher_forcing.forward(params, config, windows, zero_state(config, N, dtype))
-    lp = tape.log_probs.reshape(P + K - 1, N, -1)[P - 1 :]  # (K, N, V): row k-1 predicts offset k
-    tf_logp = np.take_along_axis(lp, real[:, :, None], axis=2)[:, :, 0]
-    tf_hit = lp.argmax(axis=2) == real
-    # free running: read the same prefix, then feed back the model's own samples
-    _, state0, _ = teacher_forcing.forward(params, config, windows[:P], zero_state(config, N, dtype))
-    state, rngs = state0, sampling.sample_seeds(settings.seed, N)
-    choice = sampling.SampleSettings(length=K, temperature=settings.temperature)
-    fr_logp, fr_hit, generated = (np.empty((K, N)) for _ in range(3))
-    x = windows[P - 1].astype(np.intp)
-    for k in range(K):
+def free_run(params: dict, config: ModelConfig, state, x: np.ndarray, steps: int, temperature: float, rngs,
+             real: np.ndarray | None = None):
+    """TEST TIME for `steps` steps from `state`, first input x (N,): the model's own samples fed
+    back. Returns (generated (steps, N), the model's entropy at each step (steps, N), and where
+    `real` (steps, N) is given the log-probability and top-1 hit of each real character)."""
+    N = len(x)
+    choice = sampling.SampleSettings(length=steps, temperature=temperature)
+    generated, entropy, logp_real, hit = (np.empty((steps, N)) for _ in range(4))
+    for k in range(steps):
         logits, state = sampling.step(params, config, x, state)  # (N, V)
         logp = log_softmax(logits.astype(np.float64))
-        fr_logp[k] = logp[np.arange(N), real[k]]
-        fr_hit[k] = logits.argmax(axis=1) == real[k]
+        entropy[k] = -(np.exp(logp) * logp).sum(axis=1)
+        if real is not None:
+            logp_real[k] = logp[np.arange(N), real[k]]
+            hit[k] = logits.argmax(axis=1) == real[k]
         x = sampling.choose(logits, choice, rngs).astype(np.intp)
         generated[k] = x
-    return tf_logp, tf_hit, fr_logp, fr_hit.astype(bool), generated.astype(np.intp)
+    return generated.astype(np.intp), entropy, logp_real, hit.astype(bool)
+
+
+def read_prefix(params: dict, config: ModelConfig, prefix: np.ndarray):
+    """The state after reading prefix[:-1] teacher forced (its last character is the next input)."""
+    state = zero_state(config, prefix.shape[1], params["decoder.weight"].dtype)
+    if len(prefix) > 1:
+        _, state, _ = teacher_forcing.forward(params, config, prefix, state)
+    return state
+
+
+def real_readings(params: dict, config: ModelConfig, history: np.ndarray, real: np.ndarray, P: int):
+    """Teacher forced over history (P+K, N): the log-probability and top-1 hit of real (K, N) at
+    each offset, and the model's entropy there."""
+    N = history.shape[1]
+    _, _, tape = teacher_forcing.forward(params, config, history, zero_state(config, N, params["decoder.weight"].dtype))
+    lp = tape.log_probs.reshape(len(history) - 1, N, -1)[P - 1 :].astype(np.float64)  # (K, N, V): row k-1 predicts offset k
+    logp = np.take_along_axis(lp, real[:, :, None], axis=2)[:, :, 0]
+    return logp, lp.argmax(axis=2) == real, -(np.exp(lp) * lp).sum(axis=2)
 
 
 def ngram_counts(rows: np.ndarray, n: int) -> Counter:
@@ -146,44 +176,153 @@ def repetition(rows: np.ndarray) -> float | None:
     return float(np.mean(shares)) if shares else None
 
 
+class NGramJudge:
+    """The default judge: a Kneser-Ney character n-gram model of the training text (judge.py)."""
+
+    def __init__(self, train_ids: np.ndarray, held_out: np.ndarray, vocab_size: int):
+        self.kn, self.losses = fit_judge(train_ids, held_out[:JUDGE_HELD_OUT], vocab_size)
+
+    def nll(self, seqs: np.ndarray, start: int) -> np.ndarray:
+        """-ln P(seqs[t] | seqs[:t]) for t = start .., each column its own text: (L - start, N)."""
+        return np.stack([-self.kn.log_probs(seqs[:, i], start) for i in range(seqs.shape[1])], axis=1)
+
+    def describe(self) -> dict:
+        return {"kind": "kneser-ney", "order": self.kn.order, "fitted_on": "the checkpoint's training text",
+                "held_out_loss_by_order": {str(k): round(v, 4) for k, v in self.losses.items()}}
+
+
+class CheckpointJudge:
+    """`--judge CKPT`: another charrnn model scores the texts (teacher forced from a zero state)."""
+
+    def __init__(self, ck, vocab: Vocab):
+        missing = [c for c in vocab.chars if c not in ck.vocab.index]
+        if missing:
+            raise CorpusError(f"the judge {ck.path} never saw {len(missing)} of the model's characters "
+                              f"({', '.join(map(repr, missing[:5]))}); judge with a model of the same corpus")
+        self.ck = ck
+        self.to_judge = np.array([ck.vocab.index[c] for c in vocab.chars], dtype=np.intp)
+
+    def nll(self, seqs: np.ndarray, start: int) -> np.ndarray:
+        ids = self.to_judge[seqs]
+        _, _, tape = teacher_forcing.forward(self.ck.params, self.ck.config, ids,
+                                             zero_state(self.ck.config, ids.shape[1], self.ck.params["decoder.weight"].dtype))
+        return tape.nll[start - 1 :].astype(np.float64)
+
+    def describe(self) -> dict:
+        return {"kind": "checkpoint", "path": self.ck.path, "model": self.ck.config.label()}
+
+
+def interval(values: np.ndarray, rng: np.random.Generator, denominator: np.ndarray | None = None) -> dict:
+    """The mean over prefixes (of values / denominator: a ratio of means) and its 95% bootstrap
+    interval, resampling prefixes (BOOTSTRAP times)."""
+    N = len(values)
+    pick = rng.integers(0, N, size=(BOOTSTRAP, N))
+    if denominator is None:
+        point, boot = values.mean(), values[pick].mean(axis=1)
+    else:
+        point, boot = values.mean() / denominator.mean(), values[pick].mean(axis=1) / denominator[pick].mean(axis=1)
+    lo, hi = np.percentile(boot, [2.5, 97.5])
+    return {"mean": float(point), "low": float(lo), "high": float(hi)}
+
+
 def measure(params: dict, config: ModelConfig, vocab: Vocab, text: str, train_text: str | None,
-            settings: ExposureSettings) -> dict:
-    """The whole `charrnn exposure-bias` report as JSON-able data."""
+            settings: ExposureSettings, judge=None) -> dict:
+    """The whole `charrnn exposure-bias` report as JSON-able data (the module docstring; schema in
+    docs/exposure-bias.md). `judge` scores the continuations (default: NGramJudge of the
+    training text)."""
     ids = vocab.encode(text, unknown="drop")
     starts = prefix_starts(len(ids), settings)
-    P, K = settings.warmup, settings.horizon
+    P, K, N = settings.warmup, settings.horizon, len(starts)
+    if N < 2:
+        raise CorpusError("exposure-bias needs at least 2 prefixes (its intervals resample them); use a longer "
+                          "text or a smaller --warmup / --horizon")
     windows = np.stack([ids[s : s + P + K] for s in starts], axis=1).astype(np.intp)  # (P+K, N)
-    tf_logp, tf_hit, fr_logp, fr_hit, gen = unroll_both(params, config, windows, settings)
-    real = windows[P:]  # (K, N)
+    real = windows[P:]  # (K, N): the real characters at offsets 1..K
+    if judge is None:
+        if train_text is None:
+            raise CorpusError("the judge (an n-gram model of the training text) needs the corpus the checkpoint "
+                              "was trained on; give it, or a judge model with --judge CKPT")
+        judge = NGramJudge(vocab.encode(train_text, unknown="drop"), ids, len(vocab))
+
+    # the divergence of two continuations: the real character under the real history, under the
+    # model's own continuation, and under another real continuation (the floor: two real texts part too)
+    tf_logp, tf_hit, tf_entropy = real_readings(params, config, windows, real, P)
+    rngs = sampling.sample_seeds(settings.seed, N)
+    gen, fr_entropy, fr_logp, fr_hit = free_run(params, config, read_prefix(params, config, windows[:P]),
+                                                windows[P - 1], K, settings.temperature, rngs, real)
+    other = np.concatenate([windows[:P], np.roll(real, 1, axis=1)], axis=0)  # prefix i, then prefix i-1's continuation
+    rr_logp, rr_hit, _ = real_readings(params, config, other, real, P)
+
+    # the control: continuations from the model's own prefix, against those from the real one
+    W = max(1, -(-P // 10))  # a real warm-up: the prefix's first tenth
+    prefix_rngs = [np.random.default_rng([settings.seed, i, 1]) for i in range(N)]
+    temperature = settings.prefix_temperature or settings.temperature
+    own, _, _, _ = free_run(params, config, read_prefix(params, config, windows[:W]), windows[W - 1], P - W,
+                            temperature, prefix_rngs)
+    model_prefix = np.concatenate([windows[:W], own], axis=0)  # (P, N): W real characters, then its own
+    cont_rngs = [np.random.default_rng([settings.seed, i, 2]) for i in range(N)]
+    mgen, m_entropy, _, _ = free_run(params, config, read_prefix(params, config, model_prefix), model_prefix[-1], K,
+                                     settings.temperature, cont_rngs)
+    judged = {"real": judge.nll(windows, P),
+              "data_prefix": judge.nll(np.concatenate([windows[:P], gen], axis=0), P),
+              "model_prefix": judge.nll(np.concatenate([model_prefix, mgen], axis=0), P)}  # each (K, N)
+    entropy = {"real": tf_entropy, "data_prefix": fr_entropy, "model_prefix": m_entropy}
+
+    rng = np.random.default_rng([settings.seed, 99])
     known = None
     if train_text is not None:
         known = np.unique(ngram_hashes(vocab.encode(train_text, unknown="drop"), NOVELTY_N))
-    buckets = []
-    for lo, hi in BUCKETS:
+    control, divergence, texts = [], [], []
+    for lo, hi in [*BUCKETS, (1, K)]:
         if lo > K:
-            break
+            continue
         hi = min(hi, K)
         rows = slice(lo - 1, hi)
-        js = {str(n): half_split_js(gen[rows].T, real[rows].T, n) for n in NGRAMS}
-        buckets.append({
+        per = {k: v[rows].mean(axis=0) for k, v in judged.items()}  # (N,) each: a prefix's mean over the offsets
+        control.append({
             "offsets": [lo, hi],
-            "teacher_forced": {"loss": float(-tf_logp[rows].mean()), "accuracy": float(tf_hit[rows].mean())},
-            "free_running": {"loss": float(-fr_logp[rows].mean()), "accuracy": float(fr_hit[rows].mean()),
-                             "ngram_js": {n: g for n, (g, _) in js.items()},
-                             "novelty": novelty(gen.T, known, lo, hi)},
-            "real": {"ngram_js": {n: r for n, (_, r) in js.items()}, "novelty": novelty(real.T, known, lo, hi)},
+            "judge": {k: interval(v, rng) for k, v in per.items()},
+            "eb_m": interval(per["model_prefix"], rng, per["data_prefix"]),
+            "entropy": {k: interval(v[rows].mean(axis=0), rng) for k, v in entropy.items()},
         })
-    shown = np.unique(np.linspace(0, len(starts) - 1, min(settings.show, len(starts))).round().astype(int))
+        divergence.append({
+            "offsets": [lo, hi],
+            "teacher_forced": {**interval(-tf_logp[rows].mean(axis=0), rng), "accuracy": float(tf_hit[rows].mean())},
+            "free_running": {**interval(-fr_logp[rows].mean(axis=0), rng), "accuracy": float(fr_hit[rows].mean())},
+            "real_history": {**interval(-rr_logp[rows].mean(axis=0), rng), "accuracy": float(rr_hit[rows].mean())},
+        })
+        if (lo, hi) != (1, K):
+            js = {str(n): half_split_js(gen[rows].T, real[rows].T, n) for n in NGRAMS}
+            texts.append({"offsets": [lo, hi],
+                          "free_running": {"ngram_js": {n: g for n, (g, _) in js.items()},
+                                           "novelty": novelty(gen.T, known, lo, hi)},
+                          "real": {"ngram_js": {n: r for n, (_, r) in js.items()},
+                                   "novelty": novelty(real.T, known, lo, hi)}})
+    overall = control[-1]["eb_m"]
+    verdict = ("no measurable exposure bias" if overall["low"] <= 1.0 <= overall["high"] else
+               "exposure bias measured: " + ("continuations from the model's own prefixes are worse by the judge"
+                                             if overall["low"] > 1.0 else
+                                             "continuations from the model's own prefixes are better by the judge"))
+    shown = np.unique(np.linspace(0, N - 1, min(settings.show, N)).round().astype(int))
     return {
         "settings": asdict(settings),
-        "prefixes": len(starts),
+        "prefixes": N,
         "characters": len(ids),
-        "buckets": buckets,
+        "warmup_real": W,
+        "judge": judge.describe(),
+        "control": control,
+        "verdict": f"{verdict} (EB-M {overall['mean']:.3f}, 95% interval {overall['low']:.3f} .. {overall['high']:.3f})",
+        "divergence": divergence,
+        "ngrams": texts,
         "repetition": {"free_running": repetition(gen.T), "real": repetition(real.T)},
         "per_offset": {"teacher_forced_loss": [float(x) for x in -tf_logp.mean(axis=1)],
-                       "free_running_loss": [float(x) for x in -fr_logp.mean(axis=1)]},
+                       "free_running_loss": [float(x) for x in -fr_logp.mean(axis=1)],
+                       "real_history_loss": [float(x) for x in -rr_logp.mean(axis=1)],
+                       "judge": {k: [float(x) for x in v.mean(axis=1)] for k, v in judged.items()}},
         "examples": [{"start": int(starts[i]), "prefix": vocab.decode(windows[:P, i]),
                       "real": vocab.decode(real[:, i]),
                       "real_probability": [round(float(x), 4) for x in np.exp(tf_logp[:, i])],
-                      "generated": vocab.decode(gen[:, i])} for i in shown],
+                      "generated": vocab.decode(gen[:, i]),
+                      "model_prefix": vocab.decode(model_prefix[:, i]),
+                      "from_model_prefix": vocab.decode(mgen[:, i])} for i in shown],
     }

@@ -194,6 +194,9 @@ class TrainRecord:
     val_unigram: float | None = kept(number_or_none)
     recipe: Recipe | None = kept(lambda v, n: check_recipe(v), lambda v: None if v is None else Recipe.from_dict(v),
                                  lambda r: None if r is None else r.to_dict(), optional=True)
+    sample_prob: float = kept(lambda v, n: check(v is None or (is_number(v) and 0 <= v <= 1), n,
+                                                 f"must be a number in [0, 1], got {v!r}"),
+                              lambda v: 0.0 if v is None else v, optional=True)  # the scheduled-sampling chance reached
 
     def to_dict(self) -> dict:
         """The JSON-able form a checkpoint stores."""

@@ -45,7 +45,8 @@ class ModelConfig:
     num_layers: int = option(1, "Stacked recurrent layers (L).", low=1, high=32)
     cell: str = option(networks.DEFAULT, "Recurrent network: " + "; ".join(
         f"{n.name}: {n.summary}" for n in networks.NETWORKS.values()) + ".", choices=tuple(networks.NETWORKS))
-    activation: str = option("tanh", f"State nonlinearity ({networks.taking('activation')}).",
+    activation: str = option("tanh", "State nonlinearity: of the hidden units, or of a gated cell's candidate and "
+                                     "cell output (tanh, relu, elu).",
                              choices=activations.STATE_ACTIVATIONS)
     gate_activation: str = option("sigmoid", f"Gate nonlinearity ({networks.taking('gate_activation')}).",
                                   choices=activations.GATE_ACTIVATIONS)

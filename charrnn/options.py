@@ -90,6 +90,7 @@ class Budget:
     start_step: int = 0  # where the current budget (and its lr schedule) began
     start_epoch: float = 0.0
     start_time: float = 0.0
+    start_sample_prob: float = 0.0  # the scheduled-sampling chance the budget's ramp starts from
 
     def progress(self, step: int, epoch_float: float, elapsed: float) -> float:
         """Fraction of the budget used, by whichever limit is closest to running out."""
@@ -135,5 +136,8 @@ class ExposureSettings:
     warmup: int = option(100, "Characters P of each prefix, read teacher forced first.", low=1)
     horizon: int = option(100, "Offsets k = 1..K measured after each prefix.", low=1, high=1000)
     temperature: float = option(1.0, "Temperature of the free-running samples.", low=0.0, open_low=True)
+    prefix_temperature: float | None = option(None, "Temperature of the model's own prefixes (default: --temperature); "
+                                                    "a high one makes prefixes unlike the training text.",
+                                              type=float, low=0.0, open_low=True)
     seed: int = option(0, "Seeds the free-running samples (prefix i draws from its own generator).")
     show: int = option(3, "Prefixes shown side by side.", low=0)

@@ -185,4 +185,5 @@ def resume_budget(prior: Checkpoint, steps, epochs, time_budget) -> Budget:
         end_epoch=t.epoch + epochs if epochs else None,
         end_time=t.elapsed + time_budget if time_budget else None,
         start_step=t.step, start_epoch=float(t.epoch), start_time=t.elapsed,
+        start_sample_prob=t.sample_prob,  # the scheduled-sampling ramp goes on from where it stood
     )

@@ -36,7 +36,6 @@ from dataclasses import dataclass, field
 
 from charrnn import networks
 from charrnn.model import ModelConfig, param_shapes
-from charrnn.networks.base import SPECIFIC_OPTIONS
 from charrnn.options import MONITOR_CHARS, RECIPE_MODEL_FIELDS as MODEL_FIELDS, RECIPE_TRAIN_FIELDS as TRAIN_FIELDS
 
 # (cell, layers, hidden): every network's `recipe_shapes`, in the registry's order (README table)
@@ -170,12 +169,11 @@ def choose(*, train_chars: int, val_chars: int, vocab_size: int, seconds: float 
 
 def candidate_shapes(given: dict) -> list[tuple[str, int, int]]:
     """The candidates, narrowed to what the user fixed: a given cell, depth or width. Options that
-    only some networks take (--activation, --context) choose the first network of the registry
-    that takes them all, when the candidates' own networks do not."""
+    only some networks take (--context; --activation sigmoid) choose the first network of the
+    registry that takes them all, when the candidates' own networks do not."""
     cell = given.get("cell")
-    specific = {k for k in SPECIFIC_OPTIONS if k in given}
-    if cell is None and not all(specific <= networks.get(c).takes for c, _, _ in CANDIDATES):
-        cell = next((n.name for n in networks.NETWORKS.values() if specific <= n.takes), None)
+    if cell is None and not all(networks.get(c).accepts(given) for c, _, _ in CANDIDATES):
+        cell = next((n.name for n in networks.NETWORKS.values() if n.accepts(given)), None)
     shapes = []
     for c, L, H in CANDIDATES:
         c = cell or c

@@ -158,3 +158,21 @@ def evaluate_stream(
         _, state, tape = forward(params, config, grid[start : start + seq_len + 1], state)  # tape.nll (T', S)
         total += float(tape.nll[counted[start : start + seq_len]].sum(dtype=np.float64))
     return total / n, n
+
+
+def loss_by_position(params: dict, config: ModelConfig, ids: np.ndarray, span: int, streams: int = 64,
+                     seq_len: int = 256) -> np.ndarray:
+    """-log o_t[y_t] at each position t = 1 .. span of up to `streams` non-overlapping pieces of
+    the text, each read as one stream from a zero state: (span, S). Beyond the training window T
+    the state is carried as it is within it, so a model that generalises past T keeps its loss."""
+    S = min(streams, (len(ids) - 1) // span)
+    if S < 1:
+        raise ValueError(f"the text has {len(ids)} characters; reading positions 1..{span} needs at least {span + 1}")
+    starts = np.linspace(0, len(ids) - 1 - span, S).round().astype(int)
+    grid = np.stack([ids[s : s + span + 1] for s in starts], axis=1)  # (span+1, S)
+    state = zero_state(config, S, params["decoder.weight"].dtype)
+    out = []
+    for start in range(0, span, seq_len):
+        _, state, tape = forward(params, config, grid[start : start + seq_len + 1], state)
+        out.append(tape.nll)
+    return np.concatenate(out).astype(np.float64)

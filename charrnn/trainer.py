@@ -75,6 +75,7 @@ class TrainState:
     elapsed: float = 0.0  # seconds trained, over all sessions of the run
     best_val: float = math.inf
     history: list = field(default_factory=list)  # one entry per evaluation
+    sample_prob: float = 0.0  # the scheduled-sampling chance of the last step
 
     @classmethod
     def fresh(cls, plan: RunPlan) -> "TrainState":
@@ -93,7 +94,7 @@ class TrainState:
                 epoch=self.epoch, window=self.window, elapsed=self.elapsed, optimizer_steps=self.optimizer.t,
                 rng_state=self.rng.bit_generator.state, history=list(self.history),
                 best_val_loss=None if math.isinf(self.best_val) else self.best_val, val_unigram=plan.val_unigram,
-                recipe=plan.recipe),
+                recipe=plan.recipe, sample_prob=self.sample_prob),
             optim_state=self.optimizer.state_arrays(),
             carried_state=self.carried,
         )
@@ -108,7 +109,7 @@ class TrainState:
         return cls(params=cast_params(ck.params, dtype), optimizer=optimizer, rng=rng,
                    carried=ck.config.network.cast_state(ck.carried_state, dtype), step=t.step, epoch=t.epoch,
                    window=t.window, elapsed=t.elapsed, history=list(t.history),
-                   best_val=math.inf if t.best_val_loss is None else t.best_val_loss)
+                   best_val=math.inf if t.best_val_loss is None else t.best_val_loss, sample_prob=t.sample_prob)
 
 
 # ------------------------------------------------------------------------- what the loop reports
@@ -266,9 +267,11 @@ class Trainer:
             t0 = time.monotonic()
             progress = self.progress()
             lr = self.learning_rate(progress)
-            # scheduled sampling: the chance of feeding the model its own output ramps from 0 to the
-            # option's value over the budget
-            sample_prob = o.scheduled_sampling * progress
+            # scheduled sampling: the chance of feeding the model its own output ramps over the budget,
+            # from where the run's ramp stood when this budget began (0 for a fresh run) to the option's value
+            p0 = self.plan.budget.start_sample_prob
+            sample_prob = p0 + (o.scheduled_sampling - p0) * progress
+            s.sample_prob = sample_prob
             try:
                 r = train_step(s.params, self.config, s.optimizer, self.streams.window(s.window), s.carried,
                                lr=lr, clip=o.clip, rng=s.rng, state_reset=o.state_reset, sample_prob=sample_prob)

@@ -136,7 +136,8 @@ def inspect_report(report: dict, console) -> None:
 
 
 def inspect_output(report: dict, as_json: bool = False, svg: str | None = None, html: str | None = None) -> None:
-    """The report as tables on stdout (or as JSON), and optionally saved as SVG / HTML."""
+    """The report as tables on stdout (or as JSON), and optionally saved as the terminal's picture
+    (SVG) and as a page with charts (HTML, pages.gradients_page)."""
     import io
 
     from rich.console import Console
@@ -150,7 +151,10 @@ def inspect_output(report: dict, as_json: bool = False, svg: str | None = None, 
     if svg:
         console.save_svg(svg, title="charrnn inspect-gradients", clear=False)
     if html:
-        console.save_html(html, clear=False)
+        from charrnn import pages
+
+        with open(html, "w", encoding="utf-8") as f:
+            f.write(pages.gradients_page(report))
 
 
 # -------------------------------------------------------------------------------- eval, info
@@ -189,6 +193,15 @@ def eval_report(r: dict) -> None:
     if r["unknown_count"]:
         shown = ", ".join(repr(ch) for ch in r["unknown_chars"][:20])
         c.print(f"{r['unknown_count']:,} characters the model never saw were left out: {shown}")
+    if "by_position" in r:
+        p = r["by_position"]
+        t = new_table(title=f"Loss by position in a stream from a zero state, in windows of the training length "
+                            f"T = {p['window']} ({p['streams']} streams; 95% interval over them)", title_justify="left")
+        for col in ("positions", "nats/char", "95% interval"):
+            t.add_column(col, justify="left" if col == "positions" else "right")
+        for b in p["buckets"]:
+            t.add_row(f"{b['positions'][0]}-{b['positions'][1]}", f"{b['loss']:.4f}", f"{b['low']:.4f} .. {b['high']:.4f}")
+        show(c, t)
 
 
 VOCAB_PREVIEW = 40  # characters of the vocabulary shown in the info table
@@ -255,31 +268,63 @@ def shaded(text: str, probs: list[float]):
     return t
 
 
+def ci(x: dict, spec: str = ".3f") -> str:
+    """'mean (low .. high)': a figure with its 95% interval."""
+    return f"{x['mean']:{spec}} ({x['low']:{spec}} .. {x['high']:{spec}})"
+
+
+def span(b: dict) -> str:
+    return f"{b['offsets'][0]}-{b['offsets'][1]}"
+
+
 def exposure_report(r: dict) -> None:
     from rich.text import Text
 
     c = stdout_console()
-    s = r["settings"]
-    c.print(f"[bold]charrnn exposure-bias[/bold]: {r['checkpoint']} on {r['text']}: {r['prefixes']} real prefixes, "
-            f"each read teacher forced for {s['warmup']} characters, then offsets k = 1..{s['horizon']}; "
-            f"free running at temperature {s['temperature']:g}, seed {s['seed']}")
-    t = new_table(title="1. Loss of the real character at offset k (nats/char) / top-1 accuracy: reading the real "
-                        "text (teacher forced) or the model's own samples (free running)", title_justify="left")
-    for col in ("offsets", "teacher forced", "free running", "gap"):
+    s, j = r["settings"], r["judge"]
+    judge = (f"a Kneser-Ney {j['order']}-gram model of the training text" if j["kind"] == "kneser-ney"
+             else f"the model {j['path']} ({j['model']})")
+    c.print(f"[bold]charrnn exposure-bias[/bold]: {r['checkpoint']} on {r['text']}: {r['prefixes']} prefixes of "
+            f"{s['warmup']} characters, offsets k = 1..{s['horizon']}; samples at temperature {s['temperature']:g}, "
+            f"seed {s['seed']}; judged by {judge}; 95% intervals by resampling the prefixes")
+    t = new_table(title="1. The control (He et al.'s EB-M): the judge's loss (nats/char) on the real continuation, on "
+                        "the model's continuation of the real prefix, and of a prefix it wrote itself "
+                        f"(after {r['warmup_real']} real characters); EB-M = own prefix / real prefix, 1 = no exposure "
+                        "bias", title_justify="left")
+    for col in ("offsets", "real text", "from the real prefix", "from its own prefix", "EB-M"):
         t.add_column(col, justify="left" if col == "offsets" else "right")
-    for b in r["buckets"]:
-        tf, fr = b["teacher_forced"], b["free_running"]
-        t.add_row(f"{b['offsets'][0]}-{b['offsets'][1]}", f"{tf['loss']:.3f} / {tf['accuracy']:.0%}",
-                  f"{fr['loss']:.3f} / {fr['accuracy']:.0%}", f"{fr['loss'] - tf['loss']:+.3f}")
+    for b in r["control"]:
+        jb = b["judge"]
+        t.add_row(span(b), ci(jb["real"]), ci(jb["data_prefix"]), ci(jb["model_prefix"]), ci(b["eb_m"]))
     show(c, t)
-    t = new_table(title="2. The free-running text against the real continuations: Jensen-Shannon divergence of "
+    t = new_table(title="The model's own entropy along each text (nats): how sure it is of what comes next",
+                  title_justify="left")
+    for col in ("offsets", "reading the real text", "writing after the real prefix", "writing after its own prefix"):
+        t.add_column(col, justify="left" if col == "offsets" else "right")
+    for b in r["control"]:
+        e = b["entropy"]
+        t.add_row(span(b), ci(e["real"]), ci(e["data_prefix"]), ci(e["model_prefix"]))
+    show(c, t)
+    c.print(f"[bold]{r['verdict']}[/bold]\n")
+    t = new_table(title="2. How the two unrolls part on the real text: the loss (nats/char) / top-1 accuracy of the real "
+                        "character at offset k after the real continuation (teacher forced), after the model's own "
+                        "continuation (free running), and after another real continuation (the floor: two real texts "
+                        "part too). Not a cost: a perfect model's own continuation parts from the real one as well",
+                  title_justify="left")
+    for col in ("offsets", "real history", "own history", "another real history"):
+        t.add_column(col, justify="left" if col == "offsets" else "right")
+    for b in r["divergence"]:
+        t.add_row(span(b), *(f"{ci(b[k])} / {b[k]['accuracy']:.0%}" for k in ("teacher_forced", "free_running",
+                                                                              "real_history")))
+    show(c, t)
+    t = new_table(title="3. The free-running text against the real continuations: Jensen-Shannon divergence of "
                         "character n-grams, model vs real (real vs real: the floor for samples this small), bits; "
                         "8-grams absent from the training text, model (real)", title_justify="left")
-    for col in ("offsets", *(f"n={n}" for n in sorted(r["buckets"][0]["free_running"]["ngram_js"])), "new 8-grams"):
+    for col in ("offsets", *(f"n={n}" for n in sorted(r["ngrams"][0]["free_running"]["ngram_js"])), "new 8-grams"):
         t.add_column(col, justify="left" if col == "offsets" else "right")
-    for b in r["buckets"]:
+    for b in r["ngrams"]:
         fr, real = b["free_running"], b["real"]
-        t.add_row(f"{b['offsets'][0]}-{b['offsets'][1]}",
+        t.add_row(span(b),
                   *(f"{fmt(fr['ngram_js'][n], '.2f')} ({fmt(real['ngram_js'][n], '.2f')})" for n in sorted(fr["ngram_js"])),
                   f"{fmt(fr['novelty'], '.0%')} ({fmt(real['novelty'], '.0%')})")
     show(c, t)
@@ -287,14 +332,17 @@ def exposure_report(r: dict) -> None:
     c.print(f"repeated 20-character windows within a continuation: model {fmt(rep['free_running'], '.1%')}, "
             f"real text {fmt(rep['real'], '.1%')}")
     per = r["per_offset"]
-    hi = max(per["teacher_forced_loss"] + per["free_running_loss"])
-    c.print(f"loss by offset, k = 1..{s['horizon']} (0 .. {hi:.2f} nats):")
-    c.print(f"  teacher forced  {sparkline(per['teacher_forced_loss'], 0.0, hi, 60)}")
-    c.print(f"  free running    {sparkline(per['free_running_loss'], 0.0, hi, 60)}")
+    hi = max(per["teacher_forced_loss"] + per["free_running_loss"] + per["real_history_loss"])
+    c.print(f"loss of the real character by offset, k = 1..{s['horizon']} (0 .. {hi:.2f} nats):")
+    c.print(f"  real history     {sparkline(per['teacher_forced_loss'], 0.0, hi, 60)}")
+    c.print(f"  own history      {sparkline(per['free_running_loss'], 0.0, hi, 60)}")
+    c.print(f"  another real one {sparkline(per['real_history_loss'], 0.0, hi, 60)}")
     for e in r["examples"]:
         c.print(f"\n[bold]prefix at character {e['start']:,}[/bold]: ...{''.join(visible(ch) for ch in e['prefix'][-40:])}")
         c.print(Text("  real  ") + shaded(e["real"], e["real_probability"]))
         c.print(Text("  model " + "".join(visible(ch) for ch in e["generated"])))
+        c.print(Text("  its own prefix ...") + Text("".join(visible(ch) for ch in e["model_prefix"][-40:])))
+        c.print(Text("  then  " + "".join(visible(ch) for ch in e["from_model_prefix"])))
     if not terminal.ascii_only and r["examples"]:
         c.print("\n(real text shaded by the probability the teacher-forced model gave each character: "
                 "red < 10%, orange < 30%, yellow < 60%, green >= 60%)")
@@ -302,3 +350,51 @@ def exposure_report(r: dict) -> None:
 
 def fmt(x, spec: str) -> str:
     return "-" if x is None else format(x, spec)
+
+
+# ----------------------------------------------------------------------------------- neurons
+def unit_label(u: dict) -> str:
+    return f"{u['layer']}:{u['kind']}:{u['index']}"
+
+
+def neurons_view(r: dict, coloured: bool = False, top: int = 5) -> None:
+    """The best-tracking units per property as a table, and with --unit the text coloured by it."""
+    from rich.text import Text
+
+    c = stdout_console()
+    c.print(f"[bold]charrnn neurons[/bold]: {r['checkpoint']} ({r['model']['label']}) on {r['text_name']}, "
+            f"{r['characters'] - 1:,} characters read; r over the whole text, 95% interval from {r['blocks']} blocks")
+    t = new_table(title=f"Units that track properties of the text (best {top} each; * = interval clear of 0)",
+                  title_justify="left")
+    for col in ("property", "unit (layer:kind:index)", "r", "95% interval", ""):
+        t.add_column(col, justify="right" if col in ("r", "95% interval") else "left")
+    for p in r["ranking"]:
+        for i, u in enumerate(p["units"][:top]):
+            t.add_row(p["label"] if i == 0 else "", unit_label(u), f"{u['r']:+.2f}", f"{u['low']:+.2f} .. {u['high']:+.2f}",
+                      "*" if u["clear"] else "")
+    show(c, t)
+    for s in r["saturation"]:
+        below, above = s["below_0.1"], s["above_0.9"]
+        n = len(below)
+        c.print(f"layer {s['layer']} gate {s['gate']}: {sum(b > 0.5 for b in below)}/{n} units shut (< 0.1) on most "
+                f"characters, {sum(a > 0.5 for a in above)}/{n} open (> 0.9) on most")
+    if not coloured:
+        return
+    chosen = r["units"][0]  # the report puts the unit asked for first
+    text = Text()
+    for ch, v in zip(r["text"], chosen["values"]):
+        text.append(visible(ch) if ch not in "\n" else "\u21b5\n" if not terminal.ascii_only else "|\n",
+                    style=f"on {unit_colour(v / 127, chosen['gate'])}")
+    c.print(f"\nthe text coloured by {unit_label(chosen)} ({chosen['shown_as']}; "
+            + ("white 0 .. green 1)" if chosen["gate"] else "blue -1 .. white 0 .. red +1)"))
+    c.print(text)
+
+
+def unit_colour(v: float, gate: bool) -> str:
+    """A background colour for a unit's value: white to green for a gate's 0..1, blue to white
+    to red for -1..+1."""
+    white = (255, 255, 255)
+    end = (0, 109, 44) if gate else ((178, 24, 43) if v >= 0 else (33, 102, 172))
+    t = max(0.0, min(1.0, v if gate else abs(v)))
+    r, g, b = (round(w + (e - w) * t) for w, e in zip(white, end))
+    return f"rgb({r},{g},{b})"

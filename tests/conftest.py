@@ -20,7 +20,7 @@ PANGRAMS = (
 NETWORKS = list(networks.NETWORKS)
 STATE_CARRYING = [n for n, net in networks.NETWORKS.items() if net.state_differentiable]
 VARIANTS = [(n, act, gate) for n, net in networks.NETWORKS.items()
-            for act in (activations.STATE_ACTIVATIONS if "activation" in net.takes else ("tanh",))
+            for act in (net.activation_choices if "activation" in net.takes else ("tanh",))
             for gate in (activations.GATE_ACTIVATIONS if "gate_activation" in net.takes else ("sigmoid",))]
 
 

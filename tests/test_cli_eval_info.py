@@ -4,6 +4,7 @@ import json
 import math
 import re
 
+import numpy as np
 import pytest
 
 from charrnn import checkpoint
@@ -89,3 +90,30 @@ def test_bad_checkpoint_is_one_line(tmp_path, corpus_file):
     for args in (("eval", bad, corpus_file), ("info", bad)):
         r = invoke(*args)
         assert r.exit_code == 1 and r.stderr.count("\n") == 1 and "x.safetensors" in r.stderr
+
+
+def test_loss_by_position_goes_out_to_ten_training_windows(trained, tmp_path):
+    text = tmp_path / "long.txt"
+    from conftest import PANGRAMS
+
+    text.write_text((PANGRAMS + "\n") * 40)
+    r = json.loads(invoke("eval", trained, text, "--by-position", "--json").stdout)
+    p = r["by_position"]
+    T = p["window"]
+    assert T == 20 and [b["positions"] for b in p["buckets"]] == [[j * T + 1, (j + 1) * T] for j in range(10)]
+    assert all(b["low"] <= b["loss"] <= b["high"] for b in p["buckets"]) and p["streams"] >= 2
+    table = invoke("eval", trained, text, "--by-position").stdout
+    assert "Loss by position" in table and "181-200" in table
+
+
+def test_reading_by_position_in_chunks_carries_the_state_exactly(rng):
+    from charrnn.model import ModelConfig, init_params
+    from charrnn.teacher_forcing import loss_by_position
+
+    config = ModelConfig(vocab_size=6, hidden_size=5, num_layers=2, cell="gru")
+    params = init_params(config, rng, np.float64)
+    ids = rng.integers(0, 6, size=500)
+    whole = loss_by_position(params, config, ids, 60, streams=4, seq_len=1000)
+    chunked = loss_by_position(params, config, ids, 60, streams=4, seq_len=7)
+    assert whole.shape == (60, 4)
+    np.testing.assert_allclose(chunked, whole, rtol=1e-12)

@@ -73,13 +73,15 @@ def test_at_offset_one_both_architectures_have_read_the_same_history(pangram_mod
     tf, fr = r["per_offset"]["teacher_forced_loss"], r["per_offset"]["free_running_loss"]
     assert fr[0] == pytest.approx(tf[0], rel=1e-5)
     assert np.mean(fr[10:]) > np.mean(tf[10:]) + 0.1  # then its own samples lead it away
-    assert [b["offsets"] for b in r["buckets"]] == [[1, 10], [11, 30]]
+    assert [b["offsets"] for b in r["divergence"]] == [[1, 10], [11, 30], [1, 30]]
+    assert [b["offsets"] for b in r["ngrams"]] == [[1, 10], [11, 30]]
 
 
 def test_a_model_that_recites_its_text_has_no_exposure_gap(reciter):
     r = report(reciter[0], "--prefixes", "6", "--warmup", "26", "--horizon", "40", "--temperature", "0.5")
-    for b in r["buckets"]:
-        assert b["free_running"]["loss"] == pytest.approx(b["teacher_forced"]["loss"], abs=0.05)
+    for b in r["divergence"]:
+        assert b["free_running"]["mean"] == pytest.approx(b["teacher_forced"]["mean"], abs=0.05)
+    for b in r["ngrams"]:
         assert b["free_running"]["novelty"] == 0.0 and b["real"]["novelty"] == 0.0
     assert all(e["generated"] == e["real"] for e in r["examples"])
     # a 13-character loop: of the 21 windows of 20 characters in 40, windows i and i + 13 agree
@@ -99,8 +101,8 @@ def test_tables_and_errors(pangram_model, tmp_path):
     ckpt, corpus = pangram_model
     r = invoke("exposure-bias", ckpt, "--warmup", "20", "--horizon", "30", "--show", "2")
     assert r.exit_code == 0, r.output
-    for s in ("1. Loss of the real character", "2. The free-running text", "teacher forced", "free running",
-              "real  ", "model "):
+    for s in ("1. The control", "EB-M", "exposure bias", "2. How the two unrolls part", "another real history",
+              "3. The free-running text", "real  ", "model ", "its own prefix"):
         assert s in r.stdout
     short = tmp_path / "short.txt"
     short.write_text("The quick brown fox")
@@ -108,9 +110,14 @@ def test_tables_and_errors(pangram_model, tmp_path):
     corpus.rename(tmp_path / "moved.txt")
     try:
         one_line_error(invoke("exposure-bias", ckpt), "not at hand")
-        r = invoke("exposure-bias", ckpt, tmp_path / "moved.txt", "--warmup", "20", "--horizon", "30", "--json")
+        one_line_error(invoke("exposure-bias", ckpt, tmp_path / "moved.txt", "--warmup", "20", "--horizon", "30"),
+                       "judge")  # the n-gram judge is fitted on the training text
+        judge = ckpt  # a model judges instead: any checkpoint of the same characters
+        r = invoke("exposure-bias", ckpt, tmp_path / "moved.txt", "--warmup", "20", "--horizon", "30", "--json",
+                   "--judge", judge)
         assert r.exit_code == 0 and "novelty" in r.stderr and "left out" in r.stderr
-        assert json.loads(r.stdout)["buckets"][0]["free_running"]["novelty"] is None
+        assert json.loads(r.stdout)["judge"]["kind"] == "checkpoint"
+        assert json.loads(r.stdout)["ngrams"][0]["free_running"]["novelty"] is None
     finally:
         (tmp_path / "moved.txt").rename(corpus)
 
@@ -126,3 +133,71 @@ def test_divergence_novelty_and_repetition_measures():
     rows = np.array([np.arange(1, 11), np.arange(31, 41)])  # the second row ends on unseen 8-grams
     assert exposure.novelty(rows, known, 1, 3) == pytest.approx(1 / 6)
     assert exposure.repetition(np.array([[1] * 30, list(range(30))])) == pytest.approx(0.5)
+
+
+def test_a_one_character_warm_up_works(pangram_model):
+    """--warmup 1: the prefix is one character, read as the first free-running input from a zero
+    state (it crashed on a window of no steps)."""
+    ckpt, corpus = pangram_model
+    r = report(ckpt, corpus, "--warmup", "1", "--horizon", "10", "--prefixes", "4")
+    first = r["divergence"][0]
+    assert first["teacher_forced"]["mean"] > 0 and first["free_running"]["mean"] > 0
+    assert r["per_offset"]["teacher_forced_loss"][0] == pytest.approx(r["per_offset"]["free_running_loss"][0])
+
+
+def markov_text(rng, n, V=6):
+    """Text from a first-order Markov chain over V letters with sharp transitions."""
+    T = rng.dirichlet(np.full(V, 0.3), size=V)
+    x = [0]
+    for _ in range(n - 1):
+        x.append(rng.choice(V, p=T[x[-1]]))
+    return "".join("abcdef"[i] for i in x)
+
+
+@pytest.fixture(scope="module")
+def markov_model(tmp_path_factory):
+    """A small LSTM that fits a first-order Markov chain closely: what it writes after its own
+    text is as good as what it writes after the real text."""
+    d = tmp_path_factory.mktemp("markov")
+    corpus = d / "markov.txt"
+    corpus.write_text(markov_text(np.random.default_rng(0), 30_000))
+    r = invoke("train", corpus, "--cell", "lstm", "--num-layers", "1", "--hidden-size", "16", "--dropout", "0",
+               "--seq-len", "40", "--batch-size", "16", "--lr", "0.01", "--steps", "300", "--eval-every", "0",
+               "--quiet", "--out", d / "run")
+    assert r.exit_code == 0, r.output
+    return d / "run" / "best.safetensors", corpus
+
+
+def test_no_exposure_bias_where_the_model_fits_the_source(markov_model):
+    r = report(markov_model[0], "--prefixes", "48", "--warmup", "40", "--horizon", "30")
+    assert r["judge"]["kind"] == "kneser-ney" and r["judge"]["order"] in (2, 3)  # a first-order chain
+    whole = r["control"][-1]
+    assert whole["offsets"] == [1, 30]
+    assert whole["eb_m"]["low"] <= 1.0 <= whole["eb_m"]["high"], whole["eb_m"]
+    assert r["verdict"].startswith("no measurable exposure bias")
+    # and the judge finds the model's text about as likely as the real text
+    assert whole["judge"]["data_prefix"]["mean"] == pytest.approx(whole["judge"]["real"]["mean"], rel=0.1)
+
+
+def test_the_control_separates_prefixes_unlike_the_training_text(reciter):
+    """A model that recites its phrase continues it perfectly after a real prefix; after a prefix
+    of its own sampled at temperature 4 (gibberish, unlike anything it was trained on) it has to
+    find its way back first: the judge's loss of what it writes next is higher, and the interval
+    says so."""
+    r = report(reciter[0], "--prefixes", "24", "--warmup", "40", "--horizon", "20", "--prefix-temperature", "4",
+               "--temperature", "0.5")
+    early = r["control"][0]  # offsets 1-10: right after the prefix
+    assert early["eb_m"]["low"] > 1.0, early["eb_m"]
+    assert r["verdict"].startswith("exposure bias measured")
+    same = report(reciter[0], "--prefixes", "24", "--warmup", "40", "--horizon", "20", "--temperature", "0.5")
+    assert same["control"][-1]["eb_m"]["low"] <= 1.0 <= same["control"][-1]["eb_m"]["high"]  # its own prefixes: fine
+
+
+def test_intervals_hold_their_mean_and_resample_prefixes():
+    rng = np.random.default_rng(0)
+    v = rng.normal(2.0, 0.3, size=50)
+    ci = exposure.interval(v, rng)
+    assert ci["low"] < ci["mean"] < ci["high"] and ci["mean"] == pytest.approx(v.mean())
+    assert ci["high"] - ci["low"] == pytest.approx(2 * 1.96 * v.std() / np.sqrt(50), rel=0.2)
+    ratio = exposure.interval(v * 1.5, rng, v)
+    assert ratio["mean"] == pytest.approx(1.5) and ratio["high"] - ratio["low"] < 1e-9  # a fixed ratio

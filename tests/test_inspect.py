@@ -21,7 +21,7 @@ def by_name(report):
     for m in report["models"]:
         c = m["model"]
         takes = networks.get(c["cell"]).takes
-        key = c["cell"] + "-" + (c["activation"] if "activation" in takes else c["gate_activation"])
+        key = c["cell"] + "-" + (c["gate_activation"] if "gate_activation" in takes else c["activation"])
         out[key] = m
     return out
 
@@ -155,6 +155,30 @@ def test_recurrent_scale_makes_gradients_explode_and_clipping_fire():
     assert scaled["rnn-tanh"]["clipping"]["would_clip"] and not normal["rnn-tanh"]["clipping"]["would_clip"]
 
 
+def test_at_the_scale_the_docs_name_the_tanh_and_relu_rnns_explode_and_the_check_still_passes():
+    """`inspect-gradients --recurrent-scale 4` (docs/inspect-gradients.md): both explode within the window,
+    the sigmoid one still vanishes, and the gradient check passes -- where the centred difference is
+    too coarse for gradients this steep, Richardson extrapolation refines it (gradients.py)."""
+    r = json.loads(invoke("inspect-gradients", "--json", "--recurrent-scale", "4", "--seq-len", "50",
+                          "--check-steps", "20", "--check-elements", "6").stdout)
+    models = by_name(r)
+    for name in ("rnn-tanh", "rnn-relu"):
+        assert models[name]["gradient_flow"]["explode_steps"] is not None, name
+        assert models[name]["clipping"]["would_clip"], name
+    assert models["rnn-sigmoid"]["gradient_flow"]["vanish_steps"] is not None
+    assert r["all_checks_passed"], [(m["model"]["label"], t["name"], t["rel_error"]) for m in r["models"]
+                                    for t in m["gradient_check"]["tensors"] if not t["passed"]]
+
+
+def test_the_parameter_count_line_of_a_20_step_window(corpus_file):
+    """The line the docs quote: the parameters serve all 20 steps; unrolled with separate weights
+    they would be 20 times as many."""
+    r = invoke("inspect-gradients", "--seq-len", "20", "--hidden-size", "8", "--check-steps", "2",
+               "--check-elements", "2", "--corpus", corpus_file)
+    line = next(l for l in r.stdout.splitlines() if l.startswith("lstm (sigmoid gates) 1x8:"))
+    assert "parameters serve all 20 steps" in line and "(20 times as many)" in line
+
+
 @pytest.mark.parametrize("forget_bias,open_", [(10.0, True), (-10.0, False)])
 def test_gate_openness_and_the_lstm_cell_path(rng, forget_bias, open_):
     """A forget gate held open (bias +10) keeps the cell path's gradient over the whole window;
@@ -179,11 +203,15 @@ def test_gate_openness_and_the_lstm_cell_path(rng, forget_bias, open_):
     assert r["parameters"]["unrolled_with_separate_weights"] == 40 * r["parameters"]["shared"]
 
 
-def test_a_gated_cell_refuses_another_candidate_activation(corpus_file, runs):
+def test_a_gated_cell_takes_relu_or_elu_but_not_sigmoid_for_its_candidate(corpus_file, runs, tmp_path):
     from conftest import one_line_error
 
-    one_line_error(invoke("train", corpus_file, *SMALL, "--cell", "lstm", "--activation", "relu"),
-                   "lstm candidate activation", "must be one of tanh")
+    one_line_error(invoke("train", corpus_file, *SMALL, "--cell", "lstm", "--activation", "sigmoid"),
+                   "lstm candidate activation", "must be one of tanh, relu, elu")
+    r = invoke("train", corpus_file, *SMALL, "--cell", "gru", "--activation", "elu", "--steps", "2", "--out", tmp_path / "e")
+    assert r.exit_code == 0, r.output
+    info = json.loads(invoke("info", tmp_path / "e" / "best.safetensors", "--json").stdout)
+    assert info["pytorch"]["loads"] is False and "candidate is tanh, not elu" in info["pytorch"]["module"]
 
 
 def test_info_says_whether_pytorch_can_load_the_weights(corpus_file, tmp_path, runs):

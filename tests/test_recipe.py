@@ -72,7 +72,9 @@ def test_an_option_given_explicitly_wins(field, value):
 
 
 def test_rnn_only_and_jordan_only_options_choose_that_cell():
-    assert choose(**BIG, steps=50, given={"activation": "relu"}).values["cell"] == "rnn"
+    assert choose(**BIG, steps=50, given={"activation": "sigmoid"}).values["cell"] == "rnn"  # no gated candidate
+    assert choose(**BIG, steps=50, given={"activation": "relu"}).values["cell"] == "gru"  # the gru takes relu
+    assert choose(**BIG, steps=50, given={"context": 3}).values["cell"] == "jordan"  # only jordan takes it
     r = choose(**BIG, steps=50, given={"context": 4})
     assert r.values["cell"] == "jordan" and r.values["num_layers"] == 1
 
@@ -150,7 +152,7 @@ def test_quiet_leaves_the_recipe_line_out(corpus_file, tmp_path):
 @pytest.mark.parametrize("args,needle", [
     (["--cell", "jordan", "--num-layers", "2"], "one hidden layer"),
     (["--cell", "gru", "--context", "3"], "--context does not apply to the gru network"),
-    (["--cell", "lstm", "--activation", "relu"], "activation"),
+    (["--cell", "lstm", "--activation", "sigmoid"], "activation"),
 ])
 def test_options_that_do_not_go_together_get_one_line(corpus_file, tmp_path, args, needle):
     for budget in (["--steps", "2"], ["--time", "5s"]):

@@ -98,3 +98,29 @@ def test_ramp_is_logged_stored_and_resumed_exactly(corpus_file, tmp_path, runs, 
                   "--out", tmp_path / "tf").exit_code == 0
     tf = checkpoint.load(tmp_path / "tf" / "last.safetensors").params
     assert not np.array_equal(tf["decoder.weight"], whole.params["decoder.weight"])
+
+
+def test_a_resume_with_more_budget_keeps_the_ramps_position(corpus_file, tmp_path, runs):
+    """The chance ramps over the run: a resume that adds budget goes on from where the ramp stood
+    (here 0.475 after 20 of 20 steps) towards P, never back to 0."""
+    out = tmp_path / "r"
+    args = [*SMALL, "--scheduled-sampling", "0.5", "--eval-every", "0"]
+    assert invoke("train", corpus_file, *args, "--steps", "20", "--out", out).exit_code == 0
+    assert checkpoint.load(out / "last.safetensors").train.sample_prob == pytest.approx(0.475)
+    r = invoke("train", corpus_file, "--quiet", "--resume", out / "last.safetensors", "--steps", "20")
+    assert r.exit_code == 0, r.output
+    logged = [json.loads(line)["sample_prob"] for line in (out / "metrics.jsonl").read_text().splitlines()
+              if "sample_prob" in line]
+    assert logged == pytest.approx([0.225, 0.475, 0.475 + 0.025 * 0.45, 0.475 + 0.025 * 0.95])
+
+
+def test_scheduled_sampling_trains_the_output_recurrent_network(corpus_file, tmp_path, runs):
+    """The network whose input is its own previous output: with its own samples fed back as
+    inputs, the history it carries holds them, and training runs and resumes."""
+    out = tmp_path / "j"
+    args = ["--cell", "jordan", "--context", "2", "--hidden-size", "16", "--dropout", "0", "--seq-len", "20",
+            "--batch-size", "4", "--quiet", "--scheduled-sampling", "0.5", "--eval-every", "0"]
+    assert invoke("train", corpus_file, *args, "--steps", "10", "--out", out).exit_code == 0
+    assert invoke("train", corpus_file, "--quiet", "--resume", out / "last.safetensors", "--steps", "5").exit_code == 0
+    ck = checkpoint.load(out / "last.safetensors")
+    assert ck.train.step == 15 and ck.train.sample_prob > 0 and ck.config.cell == "jordan"

@@ -92,6 +92,7 @@ class Network:
     name: str = ""
     summary: str = ""
     takes: frozenset = frozenset()  # the options of SPECIFIC_OPTIONS it accepts
+    activation_choices: tuple = ("tanh",)  # the values --activation may take for it
     max_layers: int | None = None
     recipe_shapes: tuple = ()  # (layers, hidden) pairs the recipe may choose; () = never
     fresh_variants: tuple = ({},)  # option sets that inspect-gradients compares as fresh models
@@ -100,6 +101,11 @@ class Network:
     gradient_path: str = ""  # what one step back through time multiplies the gradient by (inspect-gradients)
 
     # ------------------------------------------------------------------ declaration
+    def accepts(self, given: dict) -> bool:
+        """Whether the network-specific options among `given` (option -> value) apply to it."""
+        return all(option in self.takes and (option != "activation" or value in self.activation_choices)
+                   for option, value in given.items() if option in SPECIFIC_OPTIONS)
+
     def check(self, config) -> None:
         """ValueError for options that do not apply to this network."""
 

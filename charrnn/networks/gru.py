@@ -2,12 +2,12 @@
 
     [ax_r, ax_z, ax_n] = x_t W_ih^T + b_ih        [ah_r, ah_z, ah_n] = h_{t-1} W_hh^T + b_hh
     r = s(ax_r + ah_r)    z = s(ax_z + ah_z)      s = gate activation
-    n = tanh(ax_n + r * ah_n)
+    n = u(ax_n + r * ah_n)                        u = activation (tanh, as in PyTorch; or relu, elu)
     h_t = (1 - z) * n + z * h_{t-1}
 
 Backward, given dh_t:
     dz = dh_t * (h_{t-1} - n)      dn = dh_t * (1 - z)
-    da_n = dn * (1 - n^2)          dr = da_n * ah_n
+    da_n = dn * u'(n)              dr = da_n * ah_n
     dax = [dr s'(r), dz s'(z), da_n]
     dah = [dr s'(r), dz s'(z), da_n * r]          (the candidate sees ah_n only through r)
     dh_{t-1} = dh_t * z + dah W_hh
@@ -25,17 +25,18 @@ class GRUCell:
     name = "gru"
     gates = 3
     state_parts = ("h",)
+    activation_choices = activations.CANDIDATE_ACTIVATIONS
     products = (Product("weight_hh", "bias_hh", rows=3),)  # its gradient dah differs from dax
 
     def __init__(self, activation: str = "tanh", gate_activation: str = "sigmoid"):
-        activations.get(activation, ("tanh",), "gru candidate activation (--activation is for the rnn cell)")
+        self.act, self.dact = activations.get(activation, activations.CANDIDATE_ACTIVATIONS, "gru candidate activation")
         self.gate, self.dgate = activations.get(gate_activation, activations.GATE_ACTIVATIONS, "gate activation")
 
     @staticmethod
     def block_specs(config):
         g = config.gate_activation
         return [("r", "reset gate", g, True, (0, 0)), ("z", "update gate", g, True, (0, 1)),
-                ("n", "candidate state", "tanh", False, (0, 2))]
+                ("n", "candidate state", config.activation, False, (0, 2))]
 
     def step_forward(self, ax_t, state_prev, W, h_out=None):
         (h_prev,) = state_prev  # (B, H)
@@ -48,7 +49,7 @@ class GRUCell:
         ah_n = ah[:, 2 * H :]
         n = r * ah_n
         n += ax_t[:, 2 * H :]
-        np.tanh(n, out=n)
+        self.act(n, out=n)
         h = np.subtract(h_prev, n, out=h_out)
         h *= z
         h += n
@@ -62,7 +63,7 @@ class GRUCell:
         dax = dax_out  # (B, 3H)
         da_n = dax[:, 2 * H :]
         np.multiply(dh, 1.0 - z, out=da_n)
-        da_n *= 1.0 - n * n
+        da_n *= self.dact(n)
         np.multiply(da_n, ah_n, out=dax[:, :H])  # dr
         np.multiply(dh, h_prev - n, out=dax[:, H : 2 * H])  # dz
         dax[:, : 2 * H] *= self.dgate(rz)
@@ -83,12 +84,14 @@ class GRUCell:
 def torch_module(config):
     if config.gate_activation != "sigmoid":
         return None, f"no PyTorch counterpart: torch.nn.GRU's gates are sigmoid, not {config.gate_activation}"
+    if config.activation != "tanh":
+        return None, f"no PyTorch counterpart: torch.nn.GRU's candidate is tanh, not {config.activation}"
     return "GRU", {}
 
 
 NETWORK = StackedCells(
     name="gru", summary="gated recurrent unit", cell=GRUCell,
-    torch=torch_module,
+    torch=torch_module, takes={"activation", "gate_activation"},
     gradient_path="besides the path through W_hh, h_(t-1) reaches h_t as z * h_(t-1): multiplied only by the "
                   "update gate, which training can hold near 1",
     recipe_shapes=((1, 128), (1, 192), (1, 256), (1, 384), (1, 512), (2, 512)),

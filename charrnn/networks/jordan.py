@@ -83,6 +83,7 @@ class OutputRecurrent(Network):
     name = "jordan"
     summary = "output-recurrent: hidden units read the last k outputs, no h-to-h weight"
     takes = frozenset({"activation", "context"})
+    activation_choices = activations.STATE_ACTIVATIONS
     max_layers = 1
     state_parts = ()
     state_differentiable = False  # the history is text, not a function of the weights

@@ -1,16 +1,20 @@
 """`--cell lstm`: long short-term memory, PyTorch `nn.LSTM` (gate order i, f, g, o):
 
     [a_i, a_f, a_g, a_o] = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh     (B, 4H)
-    i = s(a_i)   f = s(a_f)   g = tanh(a_g)   o = s(a_o)                  s = gate activation
+    i = s(a_i)   f = s(a_f)   g = u(a_g)   o = s(a_o)                     s = gate activation
     c_t = f * c_{t-1} + i * g
-    h_t = o * tanh(c_t)
+    h_t = o * u(c_t)                                                      u = activation (tanh)
 
 Backward, given dh_t and the carried dc_t:
-    do = dh_t * tanh(c_t)
-    dc = dc_t + dh_t * o * (1 - tanh(c_t)^2)
+    do = dh_t * u(c_t)
+    dc = dc_t + dh_t * o * u'(c_t)
     di = dc * g     df = dc * c_{t-1}     dg = dc * i     dc_{t-1} = dc * f
-    da = [di s'(i), df s'(f), dg (1 - g^2), do s'(o)]
+    da = [di s'(i), df s'(f), dg u'(a_g), do s'(o)]
     dh_{t-1} = da W_hh
+
+u is tanh, as in PyTorch; `--activation relu` or `elu` puts that function in both of its places
+(the candidate and the cell output), the forms the literature calls common inside gated cells;
+torch.nn.LSTM then no longer loads the weights.
 
 The cell path c_{t-1} -> c_t is multiplied only by f: when the forget gate is near 1 the
 gradient passes back through many steps undiminished. That is what lets an LSTM keep a
@@ -31,40 +35,41 @@ class LSTMGates:
     shared with the multiplicative LSTM (mlstm.py), whose gates differ only in what they read."""
 
     state_parts = ("h", "c")
+    activation_choices = activations.CANDIDATE_ACTIVATIONS
 
     def __init__(self, activation: str = "tanh", gate_activation: str = "sigmoid"):
-        activations.get(activation, ("tanh",), f"{self.name} candidate activation (--activation is for the rnn cell)")
+        self.act, self.dact = activations.get(activation, activations.CANDIDATE_ACTIVATIONS,
+                                              f"{self.name} candidate activation")
         self.gate, self.dgate = activations.get(gate_activation, activations.GATE_ACTIVATIONS, "gate activation")
 
     def gates_forward(self, a, c_prev, h_out=None):
-        """a (B, 4H) -> (h_t, c_t, ifgo (B, 4H), tanh(c_t))."""
+        """a (B, 4H) -> (h_t, c_t, ifgo (B, 4H), u(c_t))."""
         H = c_prev.shape[1]
-        # all four blocks through the gate nonlinearity in one pass, then g through tanh instead:
+        # all four blocks through the gate nonlinearity in one pass, then g through u instead:
         # fewer, larger array operations than four separate ones
         ifgo = self.gate(a)  # (B, 4H) = [i, f, g, o]
-        np.tanh(a[:, 2 * H : 3 * H], out=ifgo[:, 2 * H : 3 * H])
+        self.act(a[:, 2 * H : 3 * H], out=ifgo[:, 2 * H : 3 * H])
         i, f, g, o = ifgo[:, :H], ifgo[:, H : 2 * H], ifgo[:, 2 * H : 3 * H], ifgo[:, 3 * H :]
         c = f * c_prev
         c += i * g
-        tanh_c = np.tanh(c)
-        h = np.multiply(o, tanh_c, out=h_out)
-        return h, c, ifgo, tanh_c
+        u_c = self.act(c)
+        h = np.multiply(o, u_c, out=h_out)
+        return h, c, ifgo, u_c
 
-    def gates_backward(self, dh, dc_next, ifgo, c_prev, tanh_c, da):
+    def gates_backward(self, dh, dc_next, ifgo, c_prev, u_c, da):
         """Writes dL/da into da (B, 4H); returns dc_{t-1}."""
         H = dh.shape[1]
         i, f, g, o = ifgo[:, :H], ifgo[:, H : 2 * H], ifgo[:, 2 * H : 3 * H], ifgo[:, 3 * H :]
         dc = dh * o
-        dc *= 1.0 - tanh_c * tanh_c
+        dc *= self.dact(u_c)
         dc += dc_next
-        # the slope of each block's nonlinearity: s'(i), s'(f), 1 - g^2, s'(o)
+        # the slope of each block's nonlinearity: s'(i), s'(f), u'(a_g), s'(o)
         slope = self.dgate(ifgo)  # (B, 4H)
-        np.multiply(g, g, out=slope[:, 2 * H : 3 * H])
-        np.subtract(1.0, slope[:, 2 * H : 3 * H], out=slope[:, 2 * H : 3 * H])
+        slope[:, 2 * H : 3 * H] = self.dact(g)
         np.multiply(dc, g, out=da[:, :H])  # di
         np.multiply(dc, c_prev, out=da[:, H : 2 * H])  # df
         np.multiply(dc, i, out=da[:, 2 * H : 3 * H])  # dg
-        np.multiply(dh, tanh_c, out=da[:, 3 * H :])  # do
+        np.multiply(dh, u_c, out=da[:, 3 * H :])  # do
         da *= slope
         return dc * f
 
@@ -74,9 +79,10 @@ class LSTMGates:
         return {"i": ifgo[:, :H], "f": ifgo[:, H : 2 * H], "g": ifgo[:, 2 * H : 3 * H], "o": ifgo[:, 3 * H :], "c": c}
 
     @staticmethod
-    def gate_specs(g: str, product: int = 0):
+    def gate_specs(config, product: int = 0):
+        g = config.gate_activation
         return [("i", "input gate", g, True, (product, 0)), ("f", "forget gate", g, True, (product, 1)),
-                ("g", "candidate cell", "tanh", False, (product, 2)), ("o", "output gate", g, True, (product, 3))]
+                ("g", "candidate cell", config.activation, False, (product, 2)), ("o", "output gate", g, True, (product, 3))]
 
 
 class LSTMCell(LSTMGates):
@@ -86,20 +92,20 @@ class LSTMCell(LSTMGates):
 
     @classmethod
     def block_specs(cls, config):
-        return cls.gate_specs(config.gate_activation)
+        return cls.gate_specs(config)
 
     def step_forward(self, ax_t, state_prev, W, h_out=None):
         h_prev, c_prev = state_prev  # (B, H) each
         a = h_prev @ W["weight_hh"].T  # (B, 4H)
         a += ax_t
         a += W["bias_hh"]
-        h, c, ifgo, tanh_c = self.gates_forward(a, c_prev, h_out)
-        return (h, c), (ifgo, c_prev, c, tanh_c)
+        h, c, ifgo, u_c = self.gates_forward(a, c_prev, h_out)
+        return (h, c), (ifgo, c_prev, c, u_c)
 
     def step_backward(self, dstate, cache, W, dax_out, dout):
         dh, dc_next = dstate  # (B, H) each
-        ifgo, c_prev, _, tanh_c = cache
-        dc_prev = self.gates_backward(dh, dc_next, ifgo, c_prev, tanh_c, dax_out)  # dax = da (B, 4H)
+        ifgo, c_prev, _, u_c = cache
+        dc_prev = self.gates_backward(dh, dc_next, ifgo, c_prev, u_c, dax_out)  # dax = da (B, 4H)
         return dax_out @ W["weight_hh"], dc_prev
 
     @classmethod
@@ -110,12 +116,14 @@ class LSTMCell(LSTMGates):
 def torch_module(config):
     if config.gate_activation != "sigmoid":
         return None, f"no PyTorch counterpart: torch.nn.LSTM's gates are sigmoid, not {config.gate_activation}"
+    if config.activation != "tanh":
+        return None, f"no PyTorch counterpart: torch.nn.LSTM's candidate and cell output are tanh, not {config.activation}"
     return "LSTM", {}
 
 
 NETWORK = StackedCells(
     name="lstm", summary="long short-term memory",
-    cell=LSTMCell, torch=torch_module,
+    cell=LSTMCell, torch=torch_module, takes={"activation", "gate_activation"},
     gradient_path="the cell path c_(t-1) -> c_t is multiplied only by the forget gate, which training can hold "
                   "near 1 (row 'its cell path')",
     fresh_variants=({}, {"gate_activation": "hard_sigmoid"}), label=gated_label("lstm"),

@@ -7,9 +7,9 @@ each input character:
     [ax_i, ax_f, ax_g, ax_o, ax_m] = x_t W_ih^T + b_ih                 (B, 5H)   W_ih = [W_ix; W_fx; W_gx; W_ox; W_mx]
     m_t = ax_m * (h_{t-1} W_mh^T)                                       (B, H)    m_t = (W_mx x_t) ⊙ (W_mh h_{t-1})
     [a_i, a_f, a_g, a_o] = [ax_i, ax_f, ax_g, ax_o] + m_t W_gm^T + b_gm   (B, 4H)   where an LSTM has h_{t-1} W_hh^T + b_hh
-    i = s(a_i)   f = s(a_f)   g = tanh(a_g)   o = s(a_o)                 s = gate activation
+    i = s(a_i)   f = s(a_f)   g = u(a_g)   o = s(a_o)                    s = gate activation
     c_t = f * c_{t-1} + i * g
-    h_t = o * tanh(c_t)
+    h_t = o * u(c_t)                                                    u = activation (tanh)
 
 With one-hot inputs, W_mx x_t is column x_t of W_mx: each character picks its own diagonal
 scaling of W_mh. The candidate g goes through tanh as in the LSTM here and in Radford et al.'s
@@ -43,7 +43,7 @@ class MLSTMCell(LSTMGates):
 
     @classmethod
     def block_specs(cls, config):
-        return cls.gate_specs(config.gate_activation) + [
+        return cls.gate_specs(config) + [
             ("m", "multiplicative state (W_mx x)(W_mh h)", "product", False, (1, None))]
 
     def step_forward(self, ax_t, state_prev, W, h_out=None):
@@ -55,15 +55,15 @@ class MLSTMCell(LSTMGates):
         a = m @ W["weight_gm"].T  # (B, 4H)
         a += ax_t[:, : 4 * H]
         a += W["bias_gm"]
-        h, c, ifgo, tanh_c = self.gates_forward(a, c_prev, h_out)
-        return (h, c), (ifgo, c_prev, c, tanh_c, m, u, ax_m)
+        h, c, ifgo, u_c = self.gates_forward(a, c_prev, h_out)
+        return (h, c), (ifgo, c_prev, c, u_c, m, u, ax_m)
 
     def step_backward(self, dstate, cache, W, dax_out, dout):
         dh, dc_next = dstate  # (B, H) each
-        ifgo, c_prev, _, tanh_c, m, u, ax_m = cache
+        ifgo, c_prev, _, u_c, m, u, ax_m = cache
         H = dh.shape[1]
         da = dax_out[:, : 4 * H]  # (B, 4H): also dL/d(m W_gm^T + b_gm)
-        dc_prev = self.gates_backward(dh, dc_next, ifgo, c_prev, tanh_c, da)
+        dc_prev = self.gates_backward(dh, dc_next, ifgo, c_prev, u_c, da)
         dm = da @ W["weight_gm"]  # (B, H)
         np.multiply(dm, u, out=dax_out[:, 4 * H :])  # dax_m
         du = np.multiply(dm, ax_m, out=dout[1])  # (B, H)
@@ -79,7 +79,7 @@ class MLSTMCell(LSTMGates):
 
 
 NETWORK = StackedCells(
-    name="mlstm", prefix="mlstm", cell=MLSTMCell, label=gated_label("mlstm"),
+    name="mlstm", prefix="mlstm", cell=MLSTMCell, label=gated_label("mlstm"), takes={"activation", "gate_activation"},
     gradient_path="as the lstm's, the cell path is multiplied only by the forget gate; h_(t-1) reaches the gates "
                   "through m_t = (W_mx x_t) * (W_mh h_(t-1)), a different map for each character",
     summary="multiplicative LSTM (Krause et al. 2016)",

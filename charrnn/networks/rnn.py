@@ -20,6 +20,7 @@ from charrnn.networks.stacked import Product, StackedCells
 
 class RNNCell:
     gates = 1
+    activation_choices = activations.STATE_ACTIVATIONS
     state_parts = ("h",)
     products = (Product("weight_hh", "bias_hh", rows=1, first_of_dax=True),)
 
@@ -50,8 +51,8 @@ class RNNCell:
 
 
 def torch_module(config):
-    if config.activation == "sigmoid":
-        return None, "no PyTorch counterpart: torch.nn.RNN has tanh and relu, not sigmoid"
+    if config.activation not in ("tanh", "relu"):
+        return None, f"no PyTorch counterpart: torch.nn.RNN has tanh and relu, not {config.activation}"
     return "RNN", {"nonlinearity": config.activation}
 
 

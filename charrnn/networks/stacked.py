@@ -87,6 +87,7 @@ class StackedCells(Network):
         self.gradient_path = gradient_path
         self.takes, self.recipe_shapes, self.fresh_variants = frozenset(takes), tuple(recipe_shapes), fresh_variants
         self.state_parts = cell.state_parts
+        self.activation_choices = cell.activation_choices
         self._torch, self._reasons, self._label = torch, reasons or {}, label
 
     # ------------------------------------------------------------------ declaration

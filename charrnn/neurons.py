@@ -1,0 +1,332 @@
+"""What the units learned, as data (`charrnn neurons`): every unit's value along a real text,
+set against simple properties of the text, and how often each gate unit saturates -- the
+pictures of Karpathy, Johnson and Fei-Fei, "Visualizing and Understanding Recurrent Networks"
+(2015).
+
+The text is read teacher forced, as `eval` reads it: the state carried from character to
+character, no dropout. A unit is (layer, kind, index): kind is any value the network declares
+per step -- its state (h, and c for an lstm or mlstm) and its gates and candidates. Its value at
+position i is the one computed on reading character i, so it is set against the properties of
+the text up to and including character i:
+
+    quotes       inside "...", «...», “...” or 「...」/『...』                        0 / 1
+    brackets     depth of ( [ { nesting                                            0, 1, 2, ...
+    column       characters since the last newline                                 0, 1, 2, ...
+    word start   a letter or digit that follows neither                            0 / 1
+    code         inside a # comment or a '...' / "..." string literal (code)        0 / 1
+    kanji, hiragana, katakana   the script of the character (Japanese text)       0 / 1
+
+A property is measured only where the text has it (a script where it makes up at least 1% of
+the characters; quotes, brackets and code where they occur at all). For each unit and property,
+Pearson's r over all positions, and a 95% interval from the spread of r over BLOCKS contiguous
+blocks of the text (neighbouring characters are not independent, so an interval that counted
+every character as a sample would be far too narrow): r is read into only where the interval
+keeps away from 0.
+
+What goes into the page is bounded: the first `max_chars` characters of the text, and at most
+`max_units` units -- the best-tracking ones first, then the others in order -- with their values
+rounded to 1/127. Ranking and saturation are computed over the whole text.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from charrnn.model import ModelConfig, zero_state
+from charrnn.teacher_forcing import forward
+
+BLOCKS = 20  # contiguous blocks for the interval of r
+TOP_PER_PROPERTY = 8  # units per property put into the page first
+PIECE_CHARS = 2048  # the text is read as pieces side by side, each at least this long
+MAX_PIECES = 32
+T_975 = {19: 2.093}  # Student's t, 97.5% quantile, BLOCKS - 1 degrees of freedom
+
+OPEN_QUOTES = {"「": "」", "『": "』", "“": "”", "«": "»"}
+
+
+# ----------------------------------------------------------------------------- properties
+def quotes(text: str) -> np.ndarray:
+    """1 inside a quotation (the marks themselves count as inside), else 0."""
+    out = np.zeros(len(text), dtype=np.float32)
+    stack, straight = [], False
+    for i, ch in enumerate(text):
+        if ch in OPEN_QUOTES:
+            stack.append(OPEN_QUOTES[ch])
+        elif ch == '"' and not stack:
+            straight = not straight
+            out[i] = 1.0
+            continue
+        out[i] = 1.0 if stack or straight else 0.0
+        if stack and ch == stack[-1]:
+            stack.pop()
+    return out
+
+
+def brackets(text: str) -> np.ndarray:
+    """Depth of ( [ { nesting after reading the character (never below 0)."""
+    out = np.zeros(len(text), dtype=np.float32)
+    depth = 0
+    for i, ch in enumerate(text):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth = max(depth - 1, 0)
+        out[i] = depth
+    return out
+
+
+def column(text: str) -> np.ndarray:
+    """Characters since the last newline (a newline itself: 0)."""
+    out = np.zeros(len(text), dtype=np.float32)
+    col = 0
+    for i, ch in enumerate(text):
+        col = 0 if ch == "\n" else col + 1
+        out[i] = col
+    return out
+
+
+def word_start(text: str) -> np.ndarray:
+    out = np.zeros(len(text), dtype=np.float32)
+    for i, ch in enumerate(text):
+        out[i] = 1.0 if ch.isalnum() and (i == 0 or not text[i - 1].isalnum()) else 0.0
+    return out
+
+
+def code(text: str) -> np.ndarray:
+    """1 inside a # comment (to the end of the line) or a '...' / "..." string literal, as Python
+    reads them (triple quotes and backslash escapes included), else 0."""
+    out = np.zeros(len(text), dtype=np.float32)
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "#":
+            j = text.find("\n", i)
+            j = n if j < 0 else j
+            out[i:j] = 1.0
+            i = j
+        elif ch in "'\"":
+            quote = ch * 3 if text.startswith(ch * 3, i) else ch
+            j = i + len(quote)
+            while j < n and not text.startswith(quote, j):
+                if text[j] == "\\":
+                    j += 1
+                elif text[j] == "\n" and len(quote) == 1:
+                    break  # an unclosed one-line string ends with its line
+                j += 1
+            j = min(j + len(quote), n)
+            out[i:j] = 1.0
+            i = j
+        else:
+            i += 1
+    return out
+
+
+def script(low: int, high: int):
+    def of(text: str) -> np.ndarray:
+        return np.fromiter((low <= ord(ch) <= high for ch in text), dtype=np.float32, count=len(text))
+    return of
+
+
+@dataclass(frozen=True)
+class Property:
+    name: str
+    label: str
+    values: object  # text -> (n,) float32
+    min_share: float = 0.0  # measured only if its nonzero share reaches this
+
+
+PROPERTIES = (
+    Property("quotes", "inside quotes", quotes),
+    Property("brackets", "bracket depth", brackets),
+    Property("column", "position in the line", column),
+    Property("word_start", "start of a word", word_start),
+    Property("code", "inside a comment or string (code)", code),
+    Property("kanji", "kanji", script(0x4E00, 0x9FFF), 0.01),
+    Property("hiragana", "hiragana", script(0x3041, 0x309F), 0.01),
+    Property("katakana", "katakana", script(0x30A0, 0x30FF), 0.01),
+)
+
+
+def properties_of(text: str) -> list[tuple[Property, np.ndarray]]:
+    """The properties this text has (see the module docstring), with their values."""
+    out = []
+    for p in PROPERTIES:
+        v = p.values(text)
+        share = float(np.mean(v > 0)) if len(v) else 0.0
+        if share > 0 and share >= p.min_share and np.ptp(v) > 0:
+            out.append((p, v))
+    return out
+
+
+# ------------------------------------------------------------------------------- reading
+def read(params: dict, config: ModelConfig, ids: np.ndarray, max_chars: int, seq_len: int = 256):
+    """Read ids as pieces side by side (the first at least max_chars long). Yields, per window,
+    (positions (N,), values {(layer, kind): (N, H)}, log-probabilities (N, V)) for the positions
+    0 .. len(ids) - 2 read in it (position i: character i read, character i + 1 predicted)."""
+    n = len(ids) - 1
+    S = max(1, min(MAX_PIECES, n // max(PIECE_CHARS, max_chars)))
+    L = -(-n // S)
+    padded = np.zeros(S * L + 1, dtype=np.intp)
+    padded[: len(ids)] = ids
+    grid = np.stack([padded[b * L : b * L + L + 1] for b in range(S)], axis=1)  # (L+1, S)
+    position = np.arange(S)[None, :] * L + np.arange(L)[:, None]  # (L, S)
+    state = zero_state(config, S, params["decoder.weight"].dtype)
+    for start in range(0, L, seq_len):
+        window = grid[start : start + seq_len + 1]
+        _, state, tape = forward(params, config, window, state)
+        T = window.shape[0] - 1
+        pos = position[start : start + T].reshape(-1)  # (T*S,) in the order of the tape's rows
+        keep = pos < n
+        values = {(k, kind): v.reshape(T * S, -1)[keep]
+                  for k, layer in enumerate(config.network.activations(tape.net)) for kind, v in layer.items()}
+        yield pos[keep], values, tape.log_probs[keep]
+
+
+# ---------------------------------------------------------------------------- statistics
+class Sums:
+    """Running sums per block for Pearson's r of every unit against every property."""
+
+    def __init__(self, units: int, props: int):
+        self.n = np.zeros(BLOCKS)
+        self.x = np.zeros((BLOCKS, units))
+        self.xx = np.zeros((BLOCKS, units))
+        self.y = np.zeros((BLOCKS, props))
+        self.yy = np.zeros((BLOCKS, props))
+        self.xy = np.zeros((BLOCKS, units, props))
+
+    def add(self, block: np.ndarray, X: np.ndarray, Y: np.ndarray) -> None:
+        for b in np.unique(block):
+            rows = block == b
+            x, y = X[rows].astype(np.float64), Y[rows].astype(np.float64)
+            self.n[b] += rows.sum()
+            self.x[b] += x.sum(0)
+            self.xx[b] += (x * x).sum(0)
+            self.y[b] += y.sum(0)
+            self.yy[b] += (y * y).sum(0)
+            self.xy[b] += x.T @ y
+
+    @staticmethod
+    def pearson(n, x, xx, y, yy, xy):
+        """r (units, props) from sums; 0 where a side does not vary."""
+        cov = xy - np.outer(x, y) / n
+        vx = np.maximum(xx - x * x / n, 0.0)
+        vy = np.maximum(yy - y * y / n, 0.0)
+        denom = np.sqrt(np.outer(vx, vy))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(denom > 0, cov / np.where(denom > 0, denom, 1.0), 0.0)
+
+    def correlations(self):
+        """(r over the whole text, low and high ends of the 95% interval), each (units, props)."""
+        whole = self.pearson(self.n.sum(), self.x.sum(0), self.xx.sum(0), self.y.sum(0), self.yy.sum(0),
+                             self.xy.sum(0))
+        per = np.stack([self.pearson(self.n[b], self.x[b], self.xx[b], self.y[b], self.yy[b], self.xy[b])
+                        for b in range(BLOCKS) if self.n[b] > 1])  # (blocks, units, props)
+        k = len(per)
+        half = T_975.get(k - 1, 1.96) * per.std(axis=0, ddof=1) / math.sqrt(k) if k > 1 else np.full_like(whole, np.inf)
+        return whole, whole - half, whole + half
+
+
+def parse_unit(spec: str) -> tuple[int, str | None, int]:
+    """'L:N' (the layer's h) or 'L:KIND:N' -> (layer, kind or None, index); ValueError otherwise."""
+    parts = spec.split(":")
+    if len(parts) not in (2, 3) or not parts[0].isdigit() or not parts[-1].isdigit():
+        raise ValueError(f"--unit {spec!r}: write it as LAYER:INDEX (the layer's h) or LAYER:KIND:INDEX, e.g. 0:c:17")
+    return int(parts[0]), (parts[1] if len(parts) == 3 else None), int(parts[-1])
+
+
+def analyse(params: dict, config: ModelConfig, vocab, text: str, max_chars: int = 5000,
+            max_units: int = 200, wanted: tuple | None = None) -> dict:
+    """The whole `charrnn neurons` report as JSON-able data (schema in docs/neurons.md). `wanted`
+    (layer, kind or None for h, index) is a unit that must be in the page (--unit)."""
+    ids = vocab.encode(text, unknown="drop")
+    if len(ids) < 3:
+        raise ValueError("the text has fewer than three characters the model knows")
+    shown_text = vocab.decode(ids)
+    n = len(ids) - 1  # positions: each character but the last, read and followed by a prediction
+    props = properties_of(shown_text[:n])
+    Y = np.stack([v for _, v in props], axis=1) if props else np.zeros((n, 0), dtype=np.float32)
+    gates = {b.symbol for _, b in config.network.blocks(config) if b.gate}
+    H = config.hidden_size
+    shown = min(max_chars, n)
+    kinds = sums = page_values = saturation = None
+    top_ids = np.zeros((shown, 5), dtype=np.int64)
+    top_p = np.zeros((shown, 5))
+    loss = np.zeros(shown)
+    for pos, values, log_probs in read(params, config, ids, max_chars):
+        if kinds is None:  # (layer, kind, is a gate) for every value the network keeps per step
+            kinds = [(k, kind, kind in gates) for k, kind in values]
+            sums = Sums(len(kinds) * H, Y.shape[1])
+            page_values = np.zeros((shown, len(kinds) * H), dtype=np.float32)
+            saturation = {(k, kind): np.zeros((2, H)) for k, kind, gate in kinds if gate}
+        X = np.concatenate([values[(k, kind)] for k, kind, _ in kinds], axis=1)  # (N, U)
+        sums.add(pos * BLOCKS // n, X, Y[pos])
+        for key, counts in saturation.items():
+            v = values[key]
+            counts[0] += (v < 0.1).sum(0)
+            counts[1] += (v > 0.9).sum(0)
+        here = pos < shown
+        if here.any():
+            p = pos[here]
+            page_values[p] = X[here]
+            lp = log_probs[here].astype(np.float64)
+            order = np.argsort(-lp, axis=1, kind="stable")[:, :5]
+            top_ids[p] = order
+            # rounded down, so that five shown probabilities never add up to more than 1
+            top_p[p] = np.floor(np.exp(np.take_along_axis(lp, order, axis=1)) * 1e4) / 1e4
+            loss[p] = -lp[np.arange(len(p)), ids[p + 1]]
+    U = len(kinds) * H
+    r, lo, hi = sums.correlations()
+
+    def unit_name(u):
+        k, kind, _ = kinds[u // H]
+        return {"layer": k, "kind": kind, "index": int(u % H)}
+
+    ranking = []
+    for j, (prop, _) in enumerate(props):
+        order = np.argsort(-np.abs(r[:, j]), kind="stable")[:TOP_PER_PROPERTY]
+        ranking.append({"property": prop.name, "label": prop.label, "units": [
+            {**unit_name(u), "r": float(r[u, j]), "low": float(lo[u, j]), "high": float(hi[u, j]),
+             "clear": bool(lo[u, j] > 0 or hi[u, j] < 0)} for u in order]})
+    first = []
+    if wanted is not None:
+        layer, kind, index = wanted
+        kind = kind or "h"
+        where = [i for i, (k, kd, _) in enumerate(kinds) if (k, kd) == (layer, kind)]
+        if not where or not 0 <= index < H:
+            have = ", ".join(sorted({kd for _, kd, _ in kinds}))
+            raise ValueError(f"no unit {layer}:{kind}:{index}: this model has layers 0..{config.num_layers - 1}, "
+                             f"kinds {have}, indices 0..{H - 1}")
+        first = [where[0] * H + index]
+    chosen = first + list(dict.fromkeys(int(u) for j in range(len(props))
+                                for u in np.argsort(-np.abs(r[:, j]), kind="stable")[:TOP_PER_PROPERTY]))
+    chosen = list(dict.fromkeys(chosen))
+    chosen += [u for u in range(U) if u not in set(chosen)][: max(0, max_units - len(chosen))]
+    chosen = chosen[: max(max_units, len(first))]
+    units = []
+    for u in chosen:
+        k, kind, gate = kinds[u // H]
+        v = page_values[:, u]
+        squash = not gate and float(np.abs(v).max(initial=0.0)) > 1.0  # an unbounded state: shown as tanh
+        shown_v = np.tanh(v) if squash else v
+        units.append({**unit_name(u), "gate": gate, "shown_as": f"tanh({kind})" if squash else kind,
+                      "range": [0.0, 1.0] if gate else [-1.0, 1.0],
+                      "values": np.rint(np.clip(shown_v, -1.0, 1.0) * 127).astype(int).tolist()})
+    return {
+        "model": {**config.to_dict(), "label": config.label()},
+        "characters": n + 1,
+        "shown_characters": shown,
+        "text": shown_text[: shown + 1],
+        "vocab": list(vocab.chars),
+        "units_total": U,
+        "properties": [{"name": p.name, "label": p.label} for p, _ in props],
+        "ranking": ranking,
+        "units": units,
+        "predictions": {"top_ids": top_ids.tolist(), "top_p": top_p.tolist(),
+                        "loss": np.round(loss, 4).tolist()},
+        "saturation": [{"layer": k, "gate": kind, "below_0.1": (c[0] / n).round(4).tolist(),
+                        "above_0.9": (c[1] / n).round(4).tolist()} for (k, kind), c in saturation.items()],
+        "blocks": BLOCKS,
+    }
