@@ -2,7 +2,8 @@
 (Debian's Chromium, driven by Playwright), so that none of them is older than the code.
 
     python benchmarks/pictures.py neurons CKPT TEXT OUT.png [--property column] [--width 1280]
-        the neurons page of CKPT on TEXT, coloured by the unit that best tracks the property
+        the neurons page of CKPT on TEXT (val: the run's validation split), coloured by the unit
+        that best tracks the property
     python benchmarks/pictures.py gradients OUT.png [--width 1280] [-- inspect-gradients options]
         the page of `charrnn inspect-gradients --html`
     python benchmarks/pictures.py svg OUT.svg [-- inspect-gradients options]
@@ -56,10 +57,11 @@ def main():
         page_file = pathlib.Path(tmp) / "page.html"
         if args.what == "neurons":
             ckpt, text, out = args.rest
-            report = json.loads(charrnn("neurons", ckpt, text, "--max-chars", args.max_chars, "--json"))
+            text = [] if text == "val" else [text]
+            report = json.loads(charrnn("neurons", ckpt, *text, "--max-chars", args.max_chars, "--json"))
             best = next(p for p in report["ranking"] if p["property"] == args.property)["units"][0]
             unit = f"{best['layer']}:{best['kind']}:{best['index']}"
-            charrnn("neurons", ckpt, text, "--max-chars", args.max_chars, "--unit", unit, "--html", str(page_file))
+            charrnn("neurons", ckpt, *text, "--max-chars", args.max_chars, "--unit", unit, "--html", str(page_file))
             print(f"{args.property}: best unit {unit}, r = {best['r']:+.2f} ({best['low']:+.2f} .. {best['high']:+.2f})")
             screenshot(page_file, pathlib.Path(out), args.width)
         elif args.what == "gradients":

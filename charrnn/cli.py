@@ -184,7 +184,8 @@ def train(corpus, quiet, progress_, as_json, resume, out, encoding, steps, epoch
     tinyshakespeare (downloaded on first use) or pydoc (Python's bundled documentation, the
     default: no file or network needed). With
     --resume and no CORPUS, the run's own corpus is used (found again and checked by SHA-256).
-    With no --steps, --epochs or --time a new run trains for 10 epochs. The model and the
+    With no --steps, --epochs or --time a new run trains until 5 evaluations in a row find no
+    better validation loss, for at most 30 minutes. The model and the
     options marked "recipe" are chosen for the corpus and the budget when left out (one line
     at the start says what and why); given, they win. Ctrl-C saves a checkpoint and prints
     the command that resumes it.
@@ -219,6 +220,7 @@ def train(corpus, quiet, progress_, as_json, resume, out, encoding, steps, epoch
         sys.exit(result.stopped_by.exit_code)
     if not as_json:
         live.train_summary(result, sample_cmd, resume_cmd)
+    live.unigram_note(result)
 
 
 # ----------------------------------------------------------------------------------- sample

@@ -235,12 +235,28 @@ def train_json(result: TrainResult, plan, sample_cmd: str, resume_cmd: str) -> d
     return {
         "run_dir": result.out_dir, "best_checkpoint": result.best_path, "last_checkpoint": result.last_path,
         "best_val_loss": result.best_val_loss, "val_unigram": result.val_unigram, "train_loss": result.train_loss,
+        "beats_unigram": beats_unigram(result),
         "steps": result.steps, "epochs": result.epochs, "elapsed": result.elapsed,
         "chars_per_sec": result.chars_per_sec, "stopped_by": result.stopped_by.word,
         "model": {**plan.config.to_dict(), "label": plan.config.label()}, "batch_size": result.batch_size,
         "recipe": plan.recipe.line() if plan.recipe else None,
         "sample_command": sample_cmd, "resume_command": resume_cmd,
     }
+
+
+def beats_unigram(result: TrainResult) -> bool | None:
+    """Whether the best validation loss is below the split's unigram baseline (None: no split)."""
+    if result.best_val_loss is None or result.val_unigram is None:
+        return None
+    return result.best_val_loss < result.val_unigram
+
+
+def unigram_note(result: TrainResult) -> None:
+    """One line on stderr when the model learned no more than the character frequencies."""
+    if beats_unigram(result) is False:
+        print(f"note: the best validation loss ({result.best_val_loss:.3f} nats/char) is not below the unigram "
+              f"baseline ({result.val_unigram:.3f}): the model learned less than counting characters would. Try "
+              f"a longer text, a time budget (--time 2m), or a smaller model (--hidden-size 64)", file=sys.stderr)
 
 
 def train_summary(result: TrainResult, sample_cmd: str, resume_cmd: str) -> None:

@@ -120,6 +120,8 @@ def check_budget(budget) -> None:
         value = budget.get(f.name, f.default if f.default is not MISSING else None)
         if f.name.startswith("end_"):
             number_or_none(value, name)
+        elif f.name == "patience":
+            check(value is None or (is_int(value) and value >= 1), name, f"must be an integer >= 1 or null, got {value!r}")
         else:
             check(is_number(value) and value >= 0, name, f"must be a number >= 0, got {value!r}")
 

@@ -187,7 +187,9 @@ def read(params: dict, config: ModelConfig, ids: np.ndarray, max_chars: int, seq
 
 # ---------------------------------------------------------------------------- statistics
 class Sums:
-    """Running sums per block for Pearson's r of every unit against every property."""
+    """Running sums per block for Pearson's r of every unit against every property. Each window's
+    rows are sorted by block once, so that every sum is over contiguous rows; the values are taken
+    as deviations from the first window's means (r does not change, and float32 keeps its digits)."""
 
     def __init__(self, units: int, props: int):
         self.n = np.zeros(BLOCKS)
@@ -196,17 +198,27 @@ class Sums:
         self.y = np.zeros((BLOCKS, props))
         self.yy = np.zeros((BLOCKS, props))
         self.xy = np.zeros((BLOCKS, units, props))
+        self.cx = self.cy = None
 
     def add(self, block: np.ndarray, X: np.ndarray, Y: np.ndarray) -> None:
-        for b in np.unique(block):
-            rows = block == b
-            x, y = X[rows].astype(np.float64), Y[rows].astype(np.float64)
-            self.n[b] += rows.sum()
-            self.x[b] += x.sum(0)
-            self.xx[b] += (x * x).sum(0)
-            self.y[b] += y.sum(0)
-            self.yy[b] += (y * y).sum(0)
-            self.xy[b] += x.T @ y
+        if self.cx is None:
+            self.cx, self.cy = X.mean(axis=0).astype(np.float32), Y.mean(axis=0).astype(np.float32)
+        order = np.argsort(block, kind="stable")
+        b = block[order]
+        starts = np.flatnonzero(np.r_[True, b[1:] != b[:-1]])
+        ends = np.r_[starts[1:], len(b)]
+        which = b[starts]
+        x = X[order].astype(np.float32)  # (N, U)
+        x -= self.cx
+        y = (Y[order] - self.cy).astype(np.float32)  # (N, P)
+        self.n[which] += ends - starts
+        self.x[which] += np.add.reduceat(x, starts, axis=0)
+        self.y[which] += np.add.reduceat(y, starts, axis=0)
+        self.yy[which] += np.add.reduceat(y * y, starts, axis=0)
+        for k, lo, hi in zip(which, starts, ends):
+            self.xy[k] += x[lo:hi].T @ y[lo:hi]  # (U, P)
+        x *= x
+        self.xx[which] += np.add.reduceat(x, starts, axis=0)
 
     @staticmethod
     def pearson(n, x, xx, y, yy, xy):

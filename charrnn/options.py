@@ -91,6 +91,7 @@ class Budget:
     start_epoch: float = 0.0
     start_time: float = 0.0
     start_sample_prob: float = 0.0  # the scheduled-sampling chance the budget's ramp starts from
+    patience: int | None = None  # stop after this many evaluations without a new best (no budget given)
 
     def progress(self, step: int, epoch_float: float, elapsed: float) -> float:
         """Fraction of the budget used, by whichever limit is closest to running out."""
@@ -102,6 +103,14 @@ class Budget:
         if self.end_time is not None:
             fracs.append((elapsed - self.start_time) / max(self.end_time - self.start_time, 1e-9))
         return min(max(fracs), 1.0) if fracs else 0.0
+
+    def plateau(self, history: list) -> bool:
+        """With a patience: the last `patience` evaluations found no better validation loss."""
+        vals = [h["val_loss"] for h in history if h.get("val_loss") is not None]
+        if self.patience is None or not vals:
+            return False
+        best = min(range(len(vals)), key=vals.__getitem__)
+        return len(vals) - 1 - best >= self.patience
 
     def reached(self, step: int, epoch: int, elapsed: float) -> str | None:
         """Which limit is reached ("steps", "epochs", "time"), or None."""

@@ -49,7 +49,8 @@ figcaption { font-size: 13px; color: var(--muted); }
 svg text { font: 11px system-ui, sans-serif; fill: var(--muted); }
 .note { color: var(--muted); font-size: 13px; }
 @media (max-width: 600px) { body { font-size: 14px; } .text { font-size: 13px; padding: 6px; }
-                            header { position: static; } .key .bar { width: 110px; } }
+                            header { position: static; } .key .bar { width: 110px; }
+                            table.data th, table.data td { white-space: normal; overflow-wrap: anywhere; } }
 """
 
 

@@ -32,7 +32,10 @@ from charrnn.recipe import Recipe
 from charrnn.runs import new_run_dir, prepare_out_dir
 from charrnn.update import train_step
 
-DEFAULT_EPOCHS = 10  # a fresh run with no --steps, --epochs or --time
+# a fresh run with no --steps, --epochs or --time trains until the validation loss stops improving:
+# PATIENCE evaluations without a new best, within a cap of CAP_SECONDS (the recipe plans for the cap)
+PATIENCE = 5
+CAP_SECONDS = 30 * 60.0
 
 
 class ResumeError(UserError):
@@ -110,12 +113,15 @@ def plan_run(corpus: str | None, *, resume: str | None = None, out: str | None =
         out = out or os.path.dirname(os.path.abspath(resume))
     else:
         data = Corpus.from_text(source.text, options.val_frac)
+        patience = None
         if not (steps or epochs or time_budget):
-            epochs = DEFAULT_EPOCHS
-        budget = Budget(end_step=steps, end_epoch=epochs, end_time=time_budget)
+            time_budget, patience = CAP_SECONDS, PATIENCE
+        budget = Budget(end_step=steps, end_epoch=epochs, end_time=time_budget, patience=patience)
         started = time.monotonic()
         recipe = choose_recipe(data, len(source.text.encode("utf-8", "surrogatepass")), budget,
                                {**model_given, **options_given}, measure_speeds)
+        if patience:
+            recipe = recipes.until_plateau(recipe, patience)
         spent = time.monotonic() - started if time_budget else 0.0
         options = TrainOptions(**{**recipe.train_values(), **options_given})
         try:

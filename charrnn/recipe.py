@@ -48,11 +48,12 @@ LR = 4e-3
 EVALS = 12  # evaluations in a run that reads its text about once
 EVAL_SHARE = 0.05  # of a time budget, spent on evaluation at most
 SPEED_SEQ_LEN = 25  # the window used to measure a candidate's speed (plan.measure_speeds)
+PLATEAU_EVAL = 25  # with no budget given, evaluations at least this many steps apart
 
 
-def describe_budget(seconds: float | None, steps: int | None, epochs: int | None) -> str:
+def describe_budget(seconds: float | None, steps: int | None, epochs: int | None, word: str = "budget") -> str:
     if seconds is not None:
-        return f"{seconds / 60:.3g} min budget" if seconds >= 60 else f"{seconds:.3g} s budget"
+        return f"{seconds / 60:.3g} min {word}" if seconds >= 60 else f"{seconds:.3g} s {word}"
     return f"{steps} steps" if steps is not None else f"{epochs} epochs"
 
 
@@ -189,6 +190,18 @@ def worth_measuring(shapes, vocab_size: int, train_chars: int) -> list:
     """The shapes small enough to be chosen for this text (and always the smallest)."""
     sized = sorted(shapes, key=lambda s: param_count(*s, vocab_size))
     return [s for i, s in enumerate(sized) if i == 0 or param_count(*s, vocab_size) <= PARAMS_PER_CHAR * train_chars]
+
+
+def until_plateau(recipe: Recipe, patience: int) -> Recipe:
+    """The recipe of a run given no budget: planned for the cap, stopped when the validation loss
+    has not improved for `patience` evaluations, evaluated at least every PLATEAU_EVAL steps so
+    that the noise of a few steps cannot end it; its line says both."""
+    values = dict(recipe.values)
+    if "eval_every" in recipe.chosen:
+        values["eval_every"] = max(values["eval_every"], PLATEAU_EVAL)
+    size, cap = recipe.reason.split(", ")[:2]
+    reason = f"{size}, until {patience} evaluations find no better validation loss, at most {cap.replace(' budget', '')}"
+    return Recipe(values=values, chosen=recipe.chosen, reason=reason, measured=recipe.measured)
 
 
 def short_float(x: float) -> str:

@@ -44,6 +44,7 @@ class Stop(enum.Enum):
     STEPS = ("steps", 0)
     EPOCHS = ("epochs", 0)
     TIME = ("time", 0)
+    PLATEAU = ("no better validation loss", 0)  # no budget given: the validation loss stopped improving
     INTERRUPTED = ("interrupted", 130)  # Ctrl-C: 128 + SIGINT, as a shell reports it
     TERMINATED = ("terminated", 143)  # SIGTERM: 128 + 15
 
@@ -297,6 +298,9 @@ class Trainer:
             if o.eval_every and s.step % o.eval_every == 0:
                 self.evaluate(metrics)
                 last_eval_step = s.step
+                if self.plan.budget.plateau(s.history):
+                    stop = Stop.PLATEAU
+                    break
             if o.sample_every and s.step % o.sample_every == 0:
                 self.callbacks.on_sample(s.step, self.preview())
         if stop.requested:  # asked to stop between two steps: save where we are, no evaluation

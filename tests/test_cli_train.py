@@ -190,3 +190,28 @@ def test_diverging_loss_stops_and_keeps_the_last_good_checkpoint(corpus_file, tm
     one_line_error(r, "nan", "--lr", "last good checkpoint")
     ck = checkpoint.load(tmp_path / "r" / "last.safetensors")
     assert ck.train.step == 5
+
+
+@pytest.mark.slow
+def test_no_budget_trains_until_the_validation_loss_stops_improving(tmp_path, runs):
+    """`charrnn train FILE` with no budget, on a 3 KB file: it stops by itself once 5 evaluations
+    find nothing better, and the model it keeps beats counting characters."""
+    from conftest import PANGRAMS
+
+    f = tmp_path / "small.txt"
+    f.write_text((PANGRAMS + "\n") * 15)
+    r = invoke("train", f, *SMALL, "--json")
+    assert r.exit_code == 0, r.output
+    s = json.loads(r.stdout)
+    assert s["stopped_by"] == "no better validation loss" and s["beats_unigram"] is True
+    ck = checkpoint.load(s["last_checkpoint"])
+    assert ck.train.budget.patience == 5 and ck.train.budget.end_time == 1800.0
+    vals = [h["val_loss"] for h in ck.train.history]
+    assert len(vals) - 1 - vals.index(min(vals)) == 5
+
+
+def test_a_model_no_better_than_counting_characters_says_so(corpus_file, tmp_path, runs):
+    r = invoke("train", corpus_file, *SMALL, "--steps", "1", "--lr", "1e-6", "--out", tmp_path / "r")
+    assert r.exit_code == 0
+    note = [l for l in r.stderr.splitlines() if l.startswith("note: the best validation loss")]
+    assert len(note) == 1 and "unigram baseline" in note[0] and "--time" in note[0]

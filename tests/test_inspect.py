@@ -160,7 +160,7 @@ def test_at_the_scale_the_docs_name_the_tanh_and_relu_rnns_explode_and_the_check
     the sigmoid one still vanishes, and the gradient check passes -- where the centred difference is
     too coarse for gradients this steep, Richardson extrapolation refines it (gradients.py)."""
     r = json.loads(invoke("inspect-gradients", "--json", "--recurrent-scale", "4", "--seq-len", "50",
-                          "--check-steps", "20", "--check-elements", "6").stdout)
+                          "--hidden-size", "16", "--check-steps", "12", "--check-elements", "6").stdout)
     models = by_name(r)
     for name in ("rnn-tanh", "rnn-relu"):
         assert models[name]["gradient_flow"]["explode_steps"] is not None, name

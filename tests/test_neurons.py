@@ -194,3 +194,36 @@ def test_the_page_in_a_real_browser(bracket_model, tmp_path, browser, width):
     shot = tmp_path / f"neurons-{width}.png"
     page.screenshot(path=str(shot))
     assert shot.stat().st_size > 10_000  # a picture, not a blank (the README's: benchmarks/pictures.py)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_gradient_report_page_in_a_real_browser(tmp_path, browser, corpus_file, width):
+    """`inspect-gradients --html`: a page with charts, not a terminal dump -- the flow as a
+    log-scale line per model (and per cell path), bars per step against the whole gradient,
+    gate-openness histograms, tables that fit the width."""
+    page_file = tmp_path / "report.html"
+    r = invoke("inspect-gradients", "--corpus", corpus_file, "--seq-len", 30, "--hidden-size", 8, "--check-steps", 3,
+               "--check-elements", 4, "--html", page_file, "--json")
+    assert r.exit_code == 0, r.output
+    report = json.loads(r.stdout)
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    fetched = []
+    page.on("request", lambda req: fetched.append(req.url))
+    page.goto(page_file.as_uri())
+    assert [u for u in fetched if not u.startswith("file:")] == []
+    lines = sum(1 + (m["cell_path_flow"] is not None) for m in report["models"])
+    assert page.locator("#flow polyline").count() == lines
+    first = report["models"][0]
+    assert page.locator("#share figure").count() == len(first["parameter_sharing"])
+    assert page.locator("#share figure").first.locator("rect").count() == 30  # one bar per step
+    page.select_option("#share-model", index=len(report["models"]) - 1)
+    assert page.locator("#share figure").count() == len(report["models"][-1]["parameter_sharing"])
+    gated = sum(len(m["gates_open"]) for m in report["models"])
+    assert page.locator("#openness figure").count() == gated
+    rows = sum(len(m["gradient_check"]["tensors"]) for m in report["models"])
+    assert page.locator("#check tbody tr").count() == rows
+    assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
+    shot = tmp_path / f"report-{width}.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000

@@ -81,7 +81,11 @@ def test_every_readme_command_runs(tmp_path, monkeypatch, made_up_download, read
     monkeypatch.setenv("CHARRNN_DATA", str(tmp_path / "data"))
     server = Server(made_up_download).__enter__()
     monkeypatch.setenv("CHARRNN_TINYSHAKESPEARE_URL", server.url)
-    (tmp_path / "corpus.txt").write_text((PANGRAMS + "\n") * 40, encoding="utf-8")
+    if readme == READMES[1]:  # the Japanese page trains on "your own Shift_JIS file"
+        (tmp_path / "corpus.txt").write_text(("吾輩は猫である。名前はまだ無い。\n" + PANGRAMS + "\n") * 40,
+                                            encoding="cp932")
+    else:
+        (tmp_path / "corpus.txt").write_text((PANGRAMS + "\n") * 40, encoding="utf-8")
     if readme not in READMES:  # a docs page may start from runs/RUN: give it a run to find
         assert invoke("train", "corpus.txt", "--steps", "3", *TRAIN_FAST).exit_code == 0
     ran = 0

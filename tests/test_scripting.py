@@ -59,7 +59,8 @@ def test_train_json_is_the_summary_as_data(corpus_file, tmp_path):
     r = invoke("train", corpus_file, *SMALL, "--steps", 8, "--eval-every", 4, "--json", "--out", tmp_path / "r")
     assert r.exit_code == 0, r.output
     s = json.loads(r.stdout)
-    assert set(s) == {"run_dir", "best_checkpoint", "last_checkpoint", "best_val_loss", "val_unigram", "train_loss",
+    assert set(s) == {"run_dir", "best_checkpoint", "last_checkpoint", "best_val_loss", "val_unigram", "beats_unigram",
+                      "train_loss",
                       "steps", "epochs", "elapsed", "chars_per_sec", "stopped_by", "model", "batch_size", "recipe",
                       "sample_command", "resume_command"}
     assert s["steps"] == 8 and s["stopped_by"] == "steps" and s["model"]["cell"] == "lstm"
