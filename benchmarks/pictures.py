@@ -5,7 +5,7 @@
         the neurons page of CKPT on TEXT (val: the run's validation split), coloured by the unit
         that best tracks the property
     python benchmarks/pictures.py gradients OUT.png [--width 1280] [-- inspect-gradients options]
-        the page of `charrnn inspect-gradients --html`
+        the page of `charrnn inspect-gradients --html`, from its gradient-flow chart down
     python benchmarks/pictures.py svg OUT.svg [-- inspect-gradients options]
         the terminal report of inspect-gradients as an SVG
 """
@@ -52,7 +52,10 @@ def main():
     ap.add_argument("--property", default="column", help="neurons: colour by the best unit for this property")
     ap.add_argument("--width", type=int, default=1280)
     ap.add_argument("--max-chars", default="1500")
-    args, extra = ap.parse_known_args()
+    argv = sys.argv[1:]
+    # what follows `--` is for inspect-gradients, not for argparse (which would take it as `rest`)
+    cut = argv.index("--") if "--" in argv else len(argv)
+    args, extra = ap.parse_args(argv[:cut]), argv[cut + 1:]
     with tempfile.TemporaryDirectory() as tmp:
         page_file = pathlib.Path(tmp) / "page.html"
         if args.what == "neurons":
@@ -67,7 +70,11 @@ def main():
         elif args.what == "gradients":
             (out,) = args.rest
             charrnn("inspect-gradients", *extra, "--html", str(page_file))
-            screenshot(page_file, pathlib.Path(out), args.width, height=1400)
+            # from the gradient-flow chart down: the check table above it is long and says less at a glance
+            at_flow = lambda page: page.evaluate(  # noqa: E731
+                "window.scrollTo(0, document.getElementById('flow').closest('figure').previousElementSibling"
+                ".previousElementSibling.offsetTop - document.querySelector('header').offsetHeight - 12)")
+            screenshot(page_file, pathlib.Path(out), args.width, act=at_flow, height=1250)
         else:
             (out,) = args.rest
             charrnn("inspect-gradients", *extra, "--svg", out)

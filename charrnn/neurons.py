@@ -208,17 +208,21 @@ class Sums:
         starts = np.flatnonzero(np.r_[True, b[1:] != b[:-1]])
         ends = np.r_[starts[1:], len(b)]
         which = b[starts]
-        x = X[order].astype(np.float32)  # (N, U)
+        x = X.take(order, axis=0).astype(np.float32, copy=False)  # (N, U)
         x -= self.cx
         y = (Y[order] - self.cy).astype(np.float32)  # (N, P)
+
+        def block_sums(a):  # (blocks here, columns); a sum over contiguous rows, not np.add.reduceat (30x slower)
+            return np.stack([a[lo:hi].sum(axis=0) for lo, hi in zip(starts, ends)])
+
         self.n[which] += ends - starts
-        self.x[which] += np.add.reduceat(x, starts, axis=0)
-        self.y[which] += np.add.reduceat(y, starts, axis=0)
-        self.yy[which] += np.add.reduceat(y * y, starts, axis=0)
+        self.x[which] += block_sums(x)
+        self.y[which] += block_sums(y)
+        self.yy[which] += block_sums(y * y)
         for k, lo, hi in zip(which, starts, ends):
             self.xy[k] += x[lo:hi].T @ y[lo:hi]  # (U, P)
         x *= x
-        self.xx[which] += np.add.reduceat(x, starts, axis=0)
+        self.xx[which] += block_sums(x)
 
     @staticmethod
     def pearson(n, x, xx, y, yy, xy):

@@ -250,8 +250,8 @@ GRADIENTS_BODY = """
   <ul class="note" id="paths"></ul>
   <h2>3. Parameter sharing: each step's part of a shared weight's gradient</h2>
   <p class="note">The same weights serve every step, so a weight's gradient is the sum of one contribution per step.
-  Bars: the norm of step t's contribution; line: the norm of the whole gradient. The sum of the bars' tensors
-  matches the whole gradient (last column of the table).</p>
+  Bars: the norm of step t's contribution, scaled to the largest; under them, the norm of the whole gradient. The
+  steps' contributions, added up as tensors, match the whole gradient (the difference in brackets).</p>
   <label>Model <select id="share-model"></select></label>
   <div class="grid" id="share"></div>
   <h2>4. Gates and biases: gradient norms of each block's rows</h2>
@@ -310,7 +310,7 @@ $('check').innerHTML = rows + '</tbody>';
     const pts = s.ys.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
     svg += `<polyline points="${pts}" fill="none" stroke="${s.colour}" stroke-width="1.6" stroke-dasharray="${s.dash}"><title>${esc(s.label)}</title></polyline>`;
   });
-  svg += `<text x="${L}" y="${H - 6}">t = T</text><text x="${W - R - 60}" y="${H - 6}">t = 1 (steps back)</text>`;
+  svg += `<text x="${L}" y="${H - 6}">t = T</text><text x="${W - R}" y="${H - 6}" text-anchor="end">t = 1 (steps back)</text>`;
   const el = $('flow'); el.setAttribute('viewBox', `0 0 ${W} ${H}`); el.setAttribute('width', '100%'); el.innerHTML = svg;
   $('flow-legend').innerHTML = series.filter((s) => !s.dash).map((s) => `<span style="color:${s.colour}">\u2501 ${esc(s.label)}</span>`).join(' &nbsp; ');
   const seen = new Set();
@@ -318,19 +318,19 @@ $('check').innerHTML = rows + '</tbody>';
     .map((m) => `<li><b>${esc(m.model.cell)}</b>: ${esc(m.gradient_path)}</li>`).join('');
 })();
 
-// 3. parameter sharing: bars per step against the whole gradient
+// 3. parameter sharing: bars per step, scaled to the largest (against the whole gradient they would all be flat)
 const shareSelect = $('share-model');
 D.models.forEach((m, k) => { const o = document.createElement('option'); o.value = k; o.textContent = m.model.label; shareSelect.appendChild(o); });
 function drawShare() {
   const m = D.models[+shareSelect.value];
   $('share').innerHTML = m.parameter_sharing.map((s) => {
-    const W = 300, H = 110, n = s.step_norms.length, top = Math.max(s.full_norm, ...s.step_norms) || 1;
+    const W = 300, H = 110, n = s.step_norms.length, top = Math.max(...s.step_norms) || 1;
     const bw = (W - 8) / n;
     const bars = s.step_norms.map((v, i) => `<rect x="${4 + i * bw}" y="${H - 16 - (H - 24) * v / top}" width="${Math.max(1, bw - 0.5)}" height="${(H - 24) * v / top}" fill="#5b8cc9"/>`).join('');
-    const full = H - 16 - (H - 24) * s.full_norm / top;
     return `<figure><svg viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="${esc(s.name)}">${bars}` +
-      `<line x1="4" x2="${W - 4}" y1="${full}" y2="${full}" stroke="#d62728"/><text x="4" y="${H - 3}">t = 1</text>` +
-      `<text x="${W - 34}" y="${H - 3}">t = T</text></svg><figcaption>${esc(s.name)}: whole gradient ${fmt(s.full_norm)}, ` +
+      `<text x="4" y="${H - 3}">t = 1</text>` +
+      `<text x="${W - 34}" y="${H - 3}">t = T</text></svg><figcaption>${esc(s.name)}: largest step ${fmt(Math.max(...s.step_norms))}, ` +
+      `whole gradient ${fmt(s.full_norm)}, ` +
       `sum of steps ${s.sum_matches_full ? 'matches' : '<b>does not match</b>'} (${s.max_abs_diff.toExponential(0)})</figcaption></figure>`;
   }).join('');
 }

@@ -39,7 +39,7 @@ def stdout_console():
 
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="backslashreplace")
-    return Console(file=sys.stdout, highlight=False, soft_wrap=True)
+    return Console(file=sys.stdout, highlight=False, soft_wrap=True, emoji=False)  # ":o:" is a unit, not an emoji
 
 
 def new_table(**kw):

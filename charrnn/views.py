@@ -144,7 +144,8 @@ def inspect_output(report: dict, as_json: bool = False, svg: str | None = None, 
 
     stdout_console()  # stdout escapes what it cannot encode
     console = Console(file=io.StringIO() if as_json else None, record=bool(svg or html),
-                      width=None if sys.stdout.isatty() and not (svg or html) else 160, highlight=False)
+                      width=None if sys.stdout.isatty() and not (svg or html) else 160, highlight=False,
+                      emoji=False)
     inspect_report(report, console)
     if as_json:
         json_out(report)

@@ -109,6 +109,8 @@ def test_terminal_table_and_a_unit_coloured(bracket_model):
     r = invoke("neurons", ckpt, corpus, "--top", 2, "--unit", "0:c:3", "--max-chars", 200)
     assert r.exit_code == 0, r.output
     assert "bracket depth" in r.stdout and "the text coloured by 0:c:3" in r.stdout
+    gate = invoke("neurons", ckpt, corpus, "--top", 40, "--unit", "0:o:3", "--max-chars", 200).stdout
+    assert "0:o:3" in gate and "\u2b55" not in gate  # the output gate's name, not rich's emoji for ":o:"
     one_line_error(invoke("neurons", ckpt, corpus, "--unit", "0:q:3"), "no unit 0:q:3")
     one_line_error(invoke("neurons", ckpt, corpus, "--unit", "zero"), "LAYER:INDEX")
 
