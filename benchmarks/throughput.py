@@ -7,6 +7,15 @@ global-norm clip, Adam step) -- median over many steps.
     python benchmarks/throughput.py --threads-compare --busy 1
         # BLAS on all cores against one thread, alternating in one run, while another
         # process keeps one core busy (what `charrnn train --threads 1` is for)
+    python benchmarks/throughput.py --candidates
+        # the recipe's candidates (and the LSTM and mLSTM of the same size), B=32, each with the
+        # float32 rate its step reaches and its share of this machine's peak: the peak is measured
+        # first, as the best of a few 4096 x 4096 float32 products on all cores
+
+A training step's arithmetic is counted as 6 N P flops (N = T*B characters; P = the weights
+used in matrix products, every tensor but layer 0's input weights, which are a gather): 2 N P
+forward, 4 N P backward (the gradients of the inputs and of the weights). The element-wise gate
+arithmetic, the softmax and Adam are left out, so the share is a lower bound of the work done.
 """
 
 from __future__ import annotations
@@ -27,6 +36,16 @@ from charrnn.optim import make_optimizer
 from charrnn.options import TrainOptions
 from charrnn.threads import blas_threads
 from charrnn.trainer import train_step
+
+CANDIDATES = [  # the recipe's (networks/gru.py recipe_shapes), then the LSTM and mLSTM of the largest 1-layer size
+    ("GRU 1x128 B=32", "gru", 1, 128, 32),
+    ("GRU 1x256 B=32", "gru", 1, 256, 32),
+    ("GRU 1x384 B=32", "gru", 1, 384, 32),
+    ("GRU 1x512 B=32", "gru", 1, 512, 32),
+    ("GRU 2x512 B=32", "gru", 2, 512, 32),
+    ("LSTM 1x512 B=32", "lstm", 1, 512, 32),
+    ("mLSTM 1x512 B=32", "mlstm", 1, 512, 32),
+]
 
 CONFIGS = [  # (label, cell, layers, hidden, batch)
     ("LSTM 1x128 B=32", "lstm", 1, 128, 32),
@@ -68,15 +87,36 @@ class Run:
         return self.chars / (time.perf_counter() - t0)
 
 
+def peak_gflops(n: int = 4096, tries: int = 3) -> float:
+    """This machine's float32 matrix-product rate: the best of a few n x n products (2 n^3 flops)."""
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((n, n), dtype=np.float32), rng.standard_normal((n, n), dtype=np.float32)
+    a @ b  # warm up the threads
+    best = min(timed(lambda: a @ b) for _ in range(tries))
+    return 2 * n**3 / best / 1e9
+
+
+def timed(f) -> float:
+    t0 = time.perf_counter()
+    f()
+    return time.perf_counter() - t0
+
+
+def dense_weights(run: "Run") -> int:
+    """P: the weights a step uses in matrix products (layer 0's input weights are gathered)."""
+    V = run.config.vocab_size
+    return sum(w.size for name, w in run.params.items() if w.ndim == 2 and not (name.endswith("_l0") and w.shape[1] == V))
+
+
 def spread(rates):
     rates = sorted(rates)
     return statistics.median(rates), rates[len(rates) // 10], rates[-1 - len(rates) // 10]
 
 
-def measure(cell, layers, hidden, batch, T=100, V=65, steps=20, warmup=2, seed=0):
+def measure(cell, layers, hidden, batch, T=100, V=65, steps=20, warmup=2, seed=0, with_weights=False):
     run = Run(cell, layers, hidden, batch, T, V, seed)
     rates = [run.step() for _ in range(warmup + steps)][warmup:]
-    return spread(rates)
+    return (spread(rates), dense_weights(run)) if with_weights else spread(rates)
 
 
 def compare_threads(cell, layers, hidden, batch, T=100, V=65, rounds=6, steps=3):
@@ -112,17 +152,27 @@ def main():
     ap.add_argument("--threads-compare", action="store_true",
                     help="BLAS on all cores against one thread, alternating in one run")
     ap.add_argument("--busy", type=int, default=0, help="keep this many cores busy with other processes meanwhile")
+    ap.add_argument("--candidates", action="store_true",
+                    help="the recipe's candidates, with the share of this machine's float32 peak each step reaches")
     args = ap.parse_args()
-    configs = [("LSTM 1x16 B=4", "lstm", 1, 16, 4)] if args.tiny else CONFIGS
+    configs = [("LSTM 1x16 B=4", "lstm", 1, 16, 4)] if args.tiny else CANDIDATES if args.candidates else CONFIGS
+    if args.candidates:
+        with blas_threads(args.threads):
+            peak = peak_gflops(512 if args.tiny else 4096)
+        print(f"# float32 peak of this machine: {peak:,.1f} GFLOP/s (best of 3 square products)")
     T = 10 if args.tiny else 100
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"numpy {np.__version__}, T={T}, V=65, float32, Adam, clip 5; "
           f"{args.busy} core(s) kept busy by other processes")
     if args.threads_compare:
         print("| config | all cores: chars/s (p10 .. p90) | 1 thread: chars/s (p10 .. p90) | 1 thread / all |")
+        print("|---|---|---|---|")
+    elif args.candidates:
+        print("| config | chars/s (median) | p10 .. p90 | weights in products P | GFLOP/s (6 N P) | of peak |")
+        print("|---|---|---|---|---|---|")
     else:
         print("| config | chars/s (median) | p10 .. p90 |")
-    print("|---|---|---|" + ("---|" if args.threads_compare else ""))
+        print("|---|---|---|")
     with busy_cores(args.busy), blas_threads(args.threads):
         for label, cell, layers, hidden, batch in configs:
             if args.only and args.only != label:
@@ -133,6 +183,12 @@ def main():
                                                                    rounds=rounds, steps=steps)
                 print(f"| {label} | {a:,.0f} ({a_lo:,.0f} .. {a_hi:,.0f}) | {o:,.0f} ({o_lo:,.0f} .. {o_hi:,.0f}) "
                       f"| {o / a:.2f}x |", flush=True)
+            elif args.candidates:
+                (med, lo, hi), P = measure(cell, layers, hidden, batch, steps=2 if args.tiny else args.steps, T=T,
+                                           with_weights=True)
+                rate = 6 * P * med / 1e9
+                print(f"| {label} | {med:,.0f} | {lo:,.0f} .. {hi:,.0f} | {P:,} | {rate:,.1f} | {rate / peak:.0%} |",
+                      flush=True)
             else:
                 med, lo, hi = measure(cell, layers, hidden, batch, steps=2 if args.tiny else args.steps, T=T)
                 print(f"| {label} | {med:,.0f} | {lo:,.0f} .. {hi:,.0f} |", flush=True)

@@ -22,6 +22,15 @@ def test_throughput_script_runs():
     assert "| LSTM 1x16 B=4 |" in r.stdout
 
 
+def test_throughput_of_the_candidates_reports_the_share_of_the_peak():
+    r = run("throughput.py", "--tiny", "--candidates")
+    assert r.returncode == 0, r.stderr
+    assert "float32 peak of this machine" in r.stdout and "of peak" in r.stdout
+    row = next(line for line in r.stdout.splitlines() if line.startswith("| LSTM 1x16 B=4 |"))
+    P = int(row.split("|")[4].replace(",", ""))
+    assert P == 4 * 16 * 16 + 65 * 16  # weight_hh and the decoder; weight_ih_l0 is a gather
+
+
 def test_throughput_threads_comparison_runs_beside_a_busy_core():
     r = run("throughput.py", "--tiny", "--threads-compare", "--busy", "1")
     assert r.returncode == 0, r.stderr
