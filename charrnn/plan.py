@@ -147,7 +147,8 @@ def choose_recipe(data: Corpus, corpus_bytes: int, budget: Budget, given: dict, 
     try:
         speeds = None
         if budget.end_time is not None:
-            shapes = recipes.worth_measuring(recipes.candidate_shapes(given), V, len(data.train))
+            shapes = recipes.worth_measuring(recipes.candidate_shapes(given), V, len(data.train),
+                                             budget.end_time, given)
             speeds = measure_speeds(shapes, V, given.get("batch_size", recipes.BATCH_SIZE))
         return recipes.choose(train_chars=len(data.train), val_chars=len(data.val), vocab_size=V,
                               seconds=budget.end_time, steps=budget.end_step, epochs=budget.end_epoch,

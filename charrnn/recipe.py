@@ -19,7 +19,10 @@ and chooses the largest candidate (most parameters) that satisfies both
     P <= PARAMS_PER_CHAR * N     a text read many times is memorised by a model with room for it
 
 or the smallest candidate when none does. The constants were fitted to the measurements in the
-README (corpus x budget x candidate -> validation loss).
+README (corpus x budget x candidate -> validation loss). Then, for a time budget, a network may
+train in place of the chosen one at the same shape, where its declaration says so
+(`recipe_replaces`: it beat that choice at equal time in the rows measured at those budgets);
+the line says why, and its measured speed sets the passes, the dropout and the evaluations.
 
 Regularisation follows E: a run that reads each character about once has nothing to overfit and
 trains without dropout; the more passes, the more dropout. Evaluation follows the budget and E:
@@ -40,6 +43,9 @@ from charrnn.options import MONITOR_CHARS, RECIPE_MODEL_FIELDS as MODEL_FIELDS, 
 
 # (cell, layers, hidden): every network's `recipe_shapes`, in the registry's order (README table)
 CANDIDATES = tuple((net.name, L, H) for net in networks.NETWORKS.values() for L, H in net.recipe_shapes)
+# (cell, layers, hidden) chosen by the rule -> (the network that trains instead, its Replacement)
+REPLACEMENTS = {(r.cell, r.layers, r.hidden): (net.name, r) for net in networks.NETWORKS.values()
+                for r in net.recipe_replaces}
 CHARS_PER_PARAM = 4.0  # D / P at least this
 PARAMS_PER_CHAR = 2.0  # P / N at most this
 SEQ_LEN = 100
@@ -148,6 +154,12 @@ def choose(*, train_chars: int, val_chars: int, vocab_size: int, seconds: float 
     fitting = [c for c in candidates if c.fits]
     measured = [c for c in candidates if c.chars > 0] or candidates
     pick = max(fitting, key=lambda c: c.params) if fitting else min(measured, key=lambda c: c.params)
+    why = ""
+    instead = replacement(pick.cell, pick.num_layers, pick.hidden_size, seconds, given)
+    if instead is not None and (speeds or {}).get(instead[0]):
+        (cell, L, H), why = instead
+        speed = speeds[(cell, L, H)]
+        pick = Candidate(cell, L, H, param_count(cell, L, H, V), seconds * speed, speed, pick.fits)
     passes = pick.chars / N
     planned_steps = max(1, int(pick.chars // (B * T)))
     eval_seconds = None
@@ -164,6 +176,7 @@ def choose(*, train_chars: int, val_chars: int, vocab_size: int, seconds: float 
     size = corpus_bytes if corpus_bytes is not None else train_chars
     shown_passes = f"{passes:.2g}" if passes < 10 else f"{passes:.0f}"
     reason = f"{human_size(size)} corpus, {describe_budget(seconds, steps, epochs)}, ~{shown_passes} passes"
+    reason += f"; {why}" if why else ""
     measured = {f"{c} {L}x{H}": round(v, 1) for (c, L, H), v in (speeds or {}).items()}
     return Recipe(values=values, chosen=chosen, reason=reason, measured=measured)
 
@@ -186,10 +199,25 @@ def candidate_shapes(given: dict) -> list[tuple[str, int, int]]:
     return shapes
 
 
-def worth_measuring(shapes, vocab_size: int, train_chars: int) -> list:
-    """The shapes small enough to be chosen for this text (and always the smallest)."""
+def replacement(cell: str, layers: int, hidden: int, seconds: float | None, given: dict):
+    """((cell, layers, hidden) of the network that trains in place of this choice, why), or None:
+    only for a time budget within the replacement's, and when the user fixed no network."""
+    if seconds is None or "cell" in given or (cell, layers, hidden) not in REPLACEMENTS:
+        return None
+    name, r = REPLACEMENTS[(cell, layers, hidden)]
+    if not r.min_seconds <= seconds <= r.max_seconds or not networks.get(name).accepts(given):
+        return None
+    return (name, layers, hidden), r.why
+
+
+def worth_measuring(shapes, vocab_size: int, train_chars: int, seconds: float | None = None,
+                    given: dict | None = None) -> list:
+    """The shapes small enough to be chosen for this text (and always the smallest), and what
+    would train in place of any of them for this budget."""
     sized = sorted(shapes, key=lambda s: param_count(*s, vocab_size))
-    return [s for i, s in enumerate(sized) if i == 0 or param_count(*s, vocab_size) <= PARAMS_PER_CHAR * train_chars]
+    worth = [s for i, s in enumerate(sized) if i == 0 or param_count(*s, vocab_size) <= PARAMS_PER_CHAR * train_chars]
+    extra = [r[0] for r in (replacement(*s, seconds, given or {}) for s in worth) if r is not None]
+    return worth + [s for s in extra if s not in worth]
 
 
 def until_plateau(recipe: Recipe, patience: int) -> Recipe:

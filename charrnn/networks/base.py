@@ -13,6 +13,8 @@ A network declares, in its own module:
     TEST TIME              step(x (B,), state) -> decoder input (B, H), new state
     inspection             step_contributions (parameter sharing), activations (gates, states)
     recipe_shapes          the (layers, hidden) the recipe may choose it at; () = never
+    recipe_replaces        Replacement(s): another network's shape it trains in place of, and from
+                           which time budgets (each backed by measured equal-time runs)
 
 Dimension letters, used in every shape comment of the package:
     B  batch (independent streams)     T  time steps in a window
@@ -85,6 +87,20 @@ def refuse_options(config, name: str, takes: frozenset, reasons: dict) -> None:
                                  + (f": {why}" if why else ""), option)
 
 
+@dataclass(frozen=True)
+class Replacement:
+    """Where the recipe's rule chooses `cell` at `layers` x `hidden` for a time budget from
+    `min_seconds` to `max_seconds` (the budgets it was measured at), the declaring network of the
+    same shape trains instead; `why` ends the recipe's line."""
+
+    cell: str
+    layers: int
+    hidden: int
+    min_seconds: float
+    max_seconds: float
+    why: str
+
+
 class Network:
     """The interface; see the module docstring. Defaults here serve networks whose carried
     state is one float array (L, S, B, H) -- PyTorch's layout: h_0 = state[:, 0], c_0 = state[:, 1]."""
@@ -95,6 +111,7 @@ class Network:
     activation_choices: tuple = ("tanh",)  # the values --activation may take for it
     max_layers: int | None = None
     recipe_shapes: tuple = ()  # (layers, hidden) pairs the recipe may choose; () = never
+    recipe_replaces: tuple = ()  # Replacement(s): shapes of another network it trains in place of
     fresh_variants: tuple = ({},)  # option sets that inspect-gradients compares as fresh models
     state_parts: tuple = ("h",)
     state_differentiable: bool = True  # is dL/d(initial state) defined (a float state)?

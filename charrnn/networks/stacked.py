@@ -81,11 +81,12 @@ class StackedCells(Network):
     f"{prefix}.weight_ih_l{k}", f"{prefix}.bias_ih_l{k}" and, per product, f"{prefix}.{suffix}_l{k}"."""
 
     def __init__(self, *, name: str, summary: str, cell, gradient_path: str, prefix: str = "rnn", torch=None,
-                 takes=frozenset({"gate_activation"}), recipe_shapes=(), fresh_variants=({},), reasons=None,
-                 label=None):
+                 takes=frozenset({"gate_activation"}), recipe_shapes=(), recipe_replaces=(), fresh_variants=({},),
+                 reasons=None, label=None):
         self.name, self.summary, self.cell_class, self.prefix = name, summary, cell, prefix
         self.gradient_path = gradient_path
         self.takes, self.recipe_shapes, self.fresh_variants = frozenset(takes), tuple(recipe_shapes), fresh_variants
+        self.recipe_replaces = tuple(recipe_replaces)
         self.state_parts = cell.state_parts
         self.activation_choices = cell.activation_choices
         self._torch, self._reasons, self._label = torch, reasons or {}, label
