@@ -171,3 +171,37 @@ def test_a_bad_recipe_field_in_a_checkpoint_is_one_line(corpus_file, tmp_path):
     ck.train.recipe.values["lr"] = "fast"
     checkpoint.save(ck, str(tmp_path / "bad.safetensors"))
     one_line_error(invoke("info", tmp_path / "bad.safetensors"), "train.recipe.values.lr")
+
+
+def shape(r):
+    return r.values["cell"], r.values["num_layers"], r.values["hidden_size"]
+
+
+def replacement_speeds():
+    """SPEEDS plus a measured speed for each network that may train in place of a candidate."""
+    extra = {(name, r.layers, r.hidden): 0.6 * SPEEDS[(r.cell, r.layers, r.hidden)]
+             for name, r in recipe.REPLACEMENTS.values()}
+    return {**SPEEDS, **extra}
+
+
+@pytest.mark.parametrize("key", sorted(recipe.REPLACEMENTS))
+def test_a_declared_replacement_trains_in_place_of_the_rules_choice_within_its_budgets(key):
+    name, r = recipe.REPLACEMENTS[key]
+    speeds = replacement_speeds()
+    # a corpus and budget where the rule itself chooses the replaced shape
+    seconds = next(s for s in np.linspace(r.min_seconds, r.max_seconds, 7)
+                   if shape(choose(**BIG, seconds=s, speeds=SPEEDS)) == key)
+    got = choose(**BIG, seconds=seconds, speeds=speeds)
+    assert shape(got) == (name, r.layers, r.hidden)
+    assert r.why in got.line()
+    # its own measured speed sets the passes (and with them dropout and evaluations)
+    passes = seconds * speeds[(name, r.layers, r.hidden)] / BIG["train_chars"]
+    assert f"~{passes:.2g} passes" in got.line()
+    # outside its budgets, with a network given, or for steps, the rule's choice stands
+    for other in (dict(seconds=r.min_seconds - 1), dict(seconds=r.max_seconds + 1), dict(steps=3000)):
+        assert choose(**BIG, speeds=speeds, **other).values["cell"] != name
+    assert choose(**BIG, seconds=seconds, speeds=speeds, given={"cell": key[0]}).values["cell"] == key[0]
+    # it is measured at the start only where it could be chosen
+    shapes = recipe.candidate_shapes({})
+    assert (name, r.layers, r.hidden) in recipe.worth_measuring(shapes, 65, BIG["train_chars"], seconds, {})
+    assert (name, r.layers, r.hidden) not in recipe.worth_measuring(shapes, 65, BIG["train_chars"], r.min_seconds - 1, {})
