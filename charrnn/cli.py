@@ -10,9 +10,7 @@ library raises `errors.UserError` (or a subclass) and `OneLineErrors` prints it.
 from __future__ import annotations
 
 import functools
-import os
 import re
-import shlex
 import sys
 import time
 
@@ -192,16 +190,13 @@ def train(corpus, quiet, progress_, as_json, resume, out, encoding, steps, epoch
     """
     from charrnn import live
     from charrnn.plan import plan_run
-    from charrnn.runs import LAST, stop_on_signals
+    from charrnn.runs import stop_on_signals
     from charrnn.trainer import Trainer
 
     plan = plan_run(corpus, resume=resume, out=out, encoding=encoding, model_given=given(ModelConfig, values),
                     options_given=given(TrainOptions, values), steps=steps, epochs=epochs,
                     time_budget=time_budget, progress=live.download_progress())
     live.run_start(plan, quiet)
-    resume_cmd = f"charrnn train {shlex.quote(plan.corpus_arg)} --resume {shlex.quote(os.path.join(plan.out_dir, LAST))}"
-    if plan.corpus_arg == "-":  # the text came through a pipe: it has to come the same way again
-        resume_cmd = f"cat CORPUS | {resume_cmd}"
     mode = "none" if quiet else live.progress_mode(progress_)
     with live.TrainProgress(mode) as progress:
         trainer = Trainer(plan, callbacks=progress)
@@ -210,17 +205,7 @@ def train(corpus, quiet, progress_, as_json, resume, out, encoding, steps, epoch
                 result = trainer.run()
         except KeyboardInterrupt:  # a second Ctrl-C
             fail(f"stopped at once; the last saved checkpoint is in {plan.out_dir}", 130, prefix="")
-    sample_cmd = f"charrnn sample {shlex.quote(result.best_path)}"
-    if as_json:
-        from charrnn import terminal
-
-        terminal.json_out(live.train_json(result, plan, sample_cmd, resume_cmd))
-    if result.stopped_by.requested:
-        live.train_stopped(result, resume_cmd)
-        sys.exit(result.stopped_by.exit_code)
-    if not as_json:
-        live.train_summary(result, sample_cmd, resume_cmd)
-    live.unigram_note(result)
+    sys.exit(live.train_end(result, plan, as_json))
 
 
 # ----------------------------------------------------------------------------------- sample
@@ -393,10 +378,5 @@ def neurons(checkpoint, text, html_path, unit, top, max_chars, max_units, encodi
     report = reports.neurons_report(load(checkpoint), text, encoding, max_chars, max_units, notes, unit)
     live.notes(notes)
     if html_path:
-        try:
-            with open(html_path, "w", encoding="utf-8") as f:
-                f.write(pages.neurons_page(report))
-        except OSError as e:
-            raise UserError(f"{html_path}: cannot write ({e.strerror or e})") from None
-        click.echo(f"wrote {html_path}", err=True)
+        terminal.write_page(html_path, pages.neurons_page(report))
     terminal.json_out(report) if as_json else views.neurons_view(report, coloured=unit is not None, top=top)

@@ -162,6 +162,29 @@ def download_progress():
     return update
 
 
+def train_end(result: TrainResult, plan, as_json: bool) -> int:
+    """Everything `train` says at the end -- the summary table or JSON, the stop and how to
+    resume, the unigram note -- and the command's exit code."""
+    import os
+    import shlex
+
+    from charrnn.runs import LAST
+
+    resume_cmd = f"charrnn train {shlex.quote(plan.corpus_arg)} --resume {shlex.quote(os.path.join(plan.out_dir, LAST))}"
+    if plan.corpus_arg == "-":  # the text came through a pipe: it has to come the same way again
+        resume_cmd = f"cat CORPUS | {resume_cmd}"
+    sample_cmd = f"charrnn sample {shlex.quote(result.best_path)}"
+    if as_json:
+        terminal.json_out(train_json(result, plan, sample_cmd, resume_cmd))
+    if result.stopped_by.requested:
+        train_stopped(result, resume_cmd)
+        return result.stopped_by.exit_code
+    if not as_json:
+        train_summary(result, sample_cmd, resume_cmd)
+    unigram_note(result)
+    return 0
+
+
 def train_stopped(result: TrainResult, resume_cmd: str) -> None:
     """What an interrupted or terminated run says on its way out (stderr)."""
     print(f"{result.stopped_by.word} at step {result.steps}; saved {result.last_path}\n"

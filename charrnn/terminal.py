@@ -96,3 +96,16 @@ def json_out(result: dict) -> None:
     import json
 
     print(json.dumps(finite_or_none(result), indent=1))
+
+
+def write_page(path: str, text: str) -> None:
+    """Write a page (HTML) a command was asked for; one line on stderr says where. A path that
+    cannot be written is one clear line (UserError), not a traceback."""
+    from charrnn.errors import UserError
+
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as e:
+        raise UserError(f"{path}: cannot write ({e.strerror or e})") from None
+    print(f"wrote {path}", file=sys.stderr)

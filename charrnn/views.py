@@ -10,7 +10,7 @@ import sys
 from charrnn import terminal
 from charrnn.data import bits
 from charrnn.networks.base import TENSOR_SIDES
-from charrnn.terminal import json_out, new_table, show, sparkline, stdout_console, visible
+from charrnn.terminal import json_out, new_table, show, sparkline, stdout_console, visible, write_page
 
 
 def log_spark(norms, ref, width=50) -> str:
@@ -154,8 +154,7 @@ def inspect_output(report: dict, as_json: bool = False, svg: str | None = None, 
     if html:
         from charrnn import pages
 
-        with open(html, "w", encoding="utf-8") as f:
-            f.write(pages.gradients_page(report))
+        write_page(html, pages.gradients_page(report))
 
 
 # -------------------------------------------------------------------------------- eval, info

@@ -229,3 +229,11 @@ def test_the_gradient_report_page_in_a_real_browser(tmp_path, browser, corpus_fi
     shot = tmp_path / f"report-{width}.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
+
+
+def test_a_page_that_cannot_be_written_is_one_line(bracket_model, tmp_path):
+    ckpt, corpus = bracket_model
+    where = tmp_path / "no-such-dir" / "page.html"
+    one_line_error(invoke("neurons", ckpt, corpus, "--max-chars", 50, "--html", where), "cannot write")
+    r = invoke("inspect-gradients", ckpt, "--corpus", corpus, "--seq-len", 10, "--html", where)
+    assert r.exit_code == 1 and r.stderr.count("\n") == 1 and "cannot write" in r.stderr  # was a traceback
