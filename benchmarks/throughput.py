@@ -11,6 +11,10 @@ global-norm clip, Adam step) -- median over many steps.
         # the recipe's candidates (and the LSTM and mLSTM of the same size), B=32, each with the
         # float32 rate its step reaches and its share of this machine's peak: the peak is measured
         # first, as the best of a few 4096 x 4096 float32 products on all cores
+    python benchmarks/throughput.py --candidates --bound
+        # how fast the same candidates could be if everything but the matrix products were free:
+        # the step's matrix products alone (same shapes, layouts and order), alternating with the
+        # whole step in one run
 
 A training step's arithmetic is counted as 6 N P flops (N = T*B characters; P = the weights
 used in matrix products, every tensor but layer 0's input weights, which are a gather): 2 N P
@@ -31,6 +35,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from charrnn import networks
 from charrnn.model import ModelConfig, init_params, zero_state
 from charrnn.optim import make_optimizer
 from charrnn.options import TrainOptions
@@ -131,6 +136,55 @@ def compare_threads(cell, layers, hidden, batch, T=100, V=65, rounds=6, steps=3)
     return spread(rates[None]), spread(rates[1])
 
 
+def matrix_products(run: Run, T: int = 100) -> list:
+    """One training step's matrix products as (a, b) operand pairs, to be run as a @ b in order --
+    the same shapes, memory layouts and order as the stacked cells' unrolls (networks/stacked.py)
+    and the decoder: per step and layer, each product's in_t W^T forward and dout_t W backward;
+    per window, the decoder's three products, each product's weight gradient over T*B rows, the
+    one-hot input gradient of layer 0 (the last pair of layer 0, outside the 6 N P count) and the
+    input products of the layers above. Their time is what a step would take if the gate
+    arithmetic, softmax, clipping and Adam cost nothing."""
+    config = run.config
+    cell = networks.get(config.cell).cell_class
+    B, H, V, L = run.state.shape[-2], config.hidden_size, config.vocab_size, config.num_layers
+    rng = np.random.default_rng(0)
+    r = lambda *shape: rng.standard_normal(shape, dtype=np.float32)
+    forward, backward = [], []
+    for k in range(L):
+        GH = cell.gates * H
+        W_ih, x, dAx = r(GH, V if k == 0 else H), r(T * B, H), r(T * B, GH)
+        W = [r(p.rows * H, H) for p in cell.products]  # row-major, as the parameters (backward)
+        W_col = [np.asfortranarray(w) for w in W]  # column-major, as the forward reads them
+        inp = [r(T, B, H) for _ in cell.products]
+        dout = [r(T, B, p.rows * H) for p in cell.products]
+        if k > 0:
+            forward.append((x, W_ih.T))
+        forward += [(i[t], w.T) for t in range(T) for w, i in zip(W_col, inp)]
+        layer_back = [(d[t], w) for t in reversed(range(T)) for w, d in zip(W, dout)]
+        layer_back += [(d.reshape(T * B, -1).T, i.reshape(T * B, H)) for d, i in zip(dout, inp)]
+        layer_back += [(dAx.T, x), (dAx, W_ih)] if k > 0 else [(dAx.T, r(T * B, V))]
+        backward = layer_back + backward  # the layers run top to bottom backward
+    W_dec, h_top, dlogits = r(V, H), r(T * B, H), r(T * B, V)
+    return forward + [(h_top, W_dec.T), (dlogits.T, h_top), (dlogits, W_dec)] + backward
+
+
+def compare_bound(cell, layers, hidden, batch, T=100, V=65, rounds=6, steps=3):
+    """chars/s of the whole step and of its matrix products alone, alternating rounds."""
+    run = Run(cell, layers, hidden, batch, T, V)
+    pairs = matrix_products(run, T)
+
+    def products():
+        for a, b in pairs:
+            a @ b
+
+    rates = {"step": [], "products": []}
+    for i in range(rounds):
+        for what in ("step", "products") if i % 2 == 0 else ("products", "step"):
+            for _ in range(steps):
+                rates[what].append(run.step() if what == "step" else run.chars / timed(products))
+    return spread(rates["step"]), spread(rates["products"])
+
+
 @contextmanager
 def busy_cores(n):
     """n other processes, each keeping one core busy, for as long as the block runs."""
@@ -154,6 +208,8 @@ def main():
     ap.add_argument("--busy", type=int, default=0, help="keep this many cores busy with other processes meanwhile")
     ap.add_argument("--candidates", action="store_true",
                     help="the recipe's candidates, with the share of this machine's float32 peak each step reaches")
+    ap.add_argument("--bound", action="store_true",
+                    help="with each configuration, its matrix products alone: the most a faster gate arithmetic could give")
     args = ap.parse_args()
     configs = [("LSTM 1x16 B=4", "lstm", 1, 16, 4)] if args.tiny else CANDIDATES if args.candidates else CONFIGS
     if args.candidates:
@@ -164,7 +220,11 @@ def main():
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"numpy {np.__version__}, T={T}, V=65, float32, Adam, clip 5; "
           f"{args.busy} core(s) kept busy by other processes")
-    if args.threads_compare:
+    if args.bound:
+        print("| config | whole step: chars/s (p10 .. p90) | its matrix products alone: chars/s (p10 .. p90) "
+              "| products' share of the step | the most a free gate arithmetic could give |")
+        print("|---|---|---|---|---|")
+    elif args.threads_compare:
         print("| config | all cores: chars/s (p10 .. p90) | 1 thread: chars/s (p10 .. p90) | 1 thread / all |")
         print("|---|---|---|---|")
     elif args.candidates:
@@ -177,12 +237,13 @@ def main():
         for label, cell, layers, hidden, batch in configs:
             if args.only and args.only != label:
                 continue
-            if args.threads_compare:
+            if args.bound or args.threads_compare:
                 rounds, steps = (2, 1) if args.tiny else (6, max(1, args.steps // 6))
-                (a, a_lo, a_hi), (o, o_lo, o_hi) = compare_threads(cell, layers, hidden, batch, T=T,
-                                                                   rounds=rounds, steps=steps)
-                print(f"| {label} | {a:,.0f} ({a_lo:,.0f} .. {a_hi:,.0f}) | {o:,.0f} ({o_lo:,.0f} .. {o_hi:,.0f}) "
-                      f"| {o / a:.2f}x |", flush=True)
+                pair = compare_bound if args.bound else compare_threads
+                (a, a_lo, a_hi), (b, b_lo, b_hi) = pair(cell, layers, hidden, batch, T=T, rounds=rounds, steps=steps)
+                last = f"{a / b:.0%} | {b / a:.2f}x" if args.bound else f"{b / a:.2f}x"
+                print(f"| {label} | {a:,.0f} ({a_lo:,.0f} .. {a_hi:,.0f}) | {b:,.0f} ({b_lo:,.0f} .. {b_hi:,.0f}) "
+                      f"| {last} |", flush=True)
             elif args.candidates:
                 (med, lo, hi), P = measure(cell, layers, hidden, batch, steps=2 if args.tiny else args.steps, T=T,
                                            with_weights=True)

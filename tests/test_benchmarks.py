@@ -5,6 +5,7 @@ import pathlib
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 pytestmark = pytest.mark.slow  # subprocesses, memory limits, benchmarks: `pytest -m "not slow"` leaves them out
@@ -35,6 +36,50 @@ def test_throughput_threads_comparison_runs_beside_a_busy_core():
     r = run("throughput.py", "--tiny", "--threads-compare", "--busy", "1")
     assert r.returncode == 0, r.stderr
     assert "1 core(s) kept busy" in r.stdout and "| LSTM 1x16 B=4 |" in r.stdout
+
+
+def test_the_bound_replays_every_matrix_product_of_a_step():
+    """The products-alone replay does the step's 6 N P flops (plus layer 0's one-hot gradient),
+    for every stacked network at one and two layers: a product left out or counted twice would
+    make the bound too high or too low."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        import throughput
+    finally:
+        sys.path.remove(str(BENCH))
+    from charrnn.networks.stacked import StackedCells
+    from charrnn import networks
+
+    T, B, H, V = 7, 3, 8, 65
+    checked = []
+    for net in networks.NETWORKS.values():
+        if not isinstance(net, StackedCells):
+            continue
+        for layers in (1, 2):
+            run = throughput.Run(net.name, layers, H, B, T=T, V=V)
+            pairs = throughput.matrix_products(run, T)
+            flops = [2 * a.shape[0] * a.shape[1] * b.shape[1] for a, b in pairs]
+            onehot = 2 * net.cell_class.gates * H * T * B * V
+            assert sum(flops) - onehot == 6 * T * B * throughput.dense_weights(run), (net.name, layers)
+            assert all(a.dtype == b.dtype == np.float32 for a, b in pairs)
+            checked.append(net.name)
+    assert {"rnn", "gru", "lstm", "mlstm"} <= set(checked)
+
+
+def test_the_bound_script_runs():
+    r = run("throughput.py", "--tiny", "--bound")
+    assert r.returncode == 0, r.stderr
+    row = next(line for line in r.stdout.splitlines() if line.startswith("| LSTM 1x16 B=4 |"))
+    assert row.split("|")[5].strip().endswith("x")
+
+
+def test_alternation_runs_the_old_and_the_new_code_side_by_side():
+    if not (BENCH.parent / ".git").exists():
+        pytest.skip("not a git checkout: the old code is taken from git")
+    r = run("alternate.py", "--old", "HEAD", "--tiny")
+    assert r.returncode == 0, r.stderr
+    row = next(line for line in r.stdout.splitlines() if line.startswith("| GRU 1x16 B=4 |"))
+    assert row.split("|")[4].strip().endswith("x")
 
 
 def test_compare_torch_script_runs():

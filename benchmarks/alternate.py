@@ -1,0 +1,122 @@
+"""A speed change measured the only way this shared machine allows: the old code and the new,
+one training step each in turn, in ONE process, on the same weights and windows.
+
+    python benchmarks/alternate.py --old 2a2d3f9              # the recipe's candidates
+    python benchmarks/alternate.py --old 2a2d3f9 --only "GRU 1x512 B=32" --rounds 20
+    python benchmarks/alternate.py --old HEAD --tiny          # a seconds-long smoke run
+
+The revision named by --old is taken from git (`git archive REV charrnn`) into a temporary
+package `charrnn_old`, its imports pointed at itself, so that both versions load side by side;
+the working tree's `charrnn` is the new one. For each configuration both start from the same
+weights (the first step's losses are compared: a speed change must not change the math beyond
+float32 rounding), then run `rounds` rounds of `steps` steps each, the order of old and new
+swapped every round, so that whatever else the machine is doing falls on both alike. Printed:
+median chars/s with p10..p90 for each, and new/old. Timed is the trainer's own `train_step`
+(forward with dropout, BPTT, clip, Adam), as in throughput.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pathlib
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from throughput import CANDIDATES, spread
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+IMPORT = re.compile(r"^(\s*)(from|import) charrnn\b", re.M)
+
+
+def load_old(rev: str, where: pathlib.Path):
+    """The package as it was at `rev`, importable as charrnn_old."""
+    tar = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "charrnn"], capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(where)], input=tar, check=True)
+    (where / "charrnn").rename(where / "charrnn_old")
+    for path in (where / "charrnn_old").rglob("*.py"):
+        path.write_text(IMPORT.sub(r"\1\2 charrnn_old", path.read_text(encoding="utf-8")), encoding="utf-8")
+    sys.path.insert(0, str(where))
+    return importlib.import_module("charrnn_old")
+
+
+class Stepper:
+    """One configuration's training loop in one version of the package."""
+
+    def __init__(self, pkg, cell, layers, hidden, batch, T, V, windows, seed=0):
+        sub = lambda name: importlib.import_module(f"{pkg.__name__}.{name}")
+        model, optim, options, update = sub("model"), sub("optim"), sub("options"), sub("update")
+        self.config = model.ModelConfig(vocab_size=V, hidden_size=hidden, num_layers=layers, cell=cell)
+        self.options = options.TrainOptions()
+        self.params = model.init_params(self.config, np.random.default_rng(seed))
+        self.opt = optim.make_optimizer("adam", 2e-3)
+        self.state = model.zero_state(self.config, batch)
+        self.rng = np.random.default_rng(seed + 1)
+        self.train_step = update.train_step
+        self.windows, self.i, self.chars = windows, 0, T * batch
+
+    def step(self) -> float:
+        ids = self.windows[self.i % len(self.windows)]
+        self.i += 1
+        t0 = time.perf_counter()
+        r = self.train_step(self.params, self.config, self.opt, ids, self.state, lr=2e-3, clip=self.options.clip,
+                            rng=self.rng, state_reset=self.options.state_reset)
+        rate = self.chars / (time.perf_counter() - t0)
+        self.state, self.loss = r.final_state, r.loss
+        return rate
+
+
+def compare(old_pkg, new_pkg, cell, layers, hidden, batch, T=100, V=65, rounds=10, steps=3):
+    rng = np.random.default_rng(0)
+    windows = [rng.integers(0, V, size=(T + 1, batch)) for _ in range(4)]
+    runs = {"old": Stepper(old_pkg, cell, layers, hidden, batch, T, V, windows),
+            "new": Stepper(new_pkg, cell, layers, hidden, batch, T, V, windows)}
+    for r in runs.values():
+        r.step()
+    first = {k: r.loss for k, r in runs.items()}
+    if abs(first["old"] - first["new"]) > 1e-4 * max(1.0, abs(first["old"])):
+        raise SystemExit(f"{cell} {layers}x{hidden}: the first step's loss differs: old {first['old']!r}, "
+                         f"new {first['new']!r}")
+    rates = {"old": [], "new": []}
+    for i in range(rounds):
+        for who in ("old", "new") if i % 2 == 0 else ("new", "old"):
+            rates[who] += [runs[who].step() for _ in range(steps)]
+    return spread(rates["old"]), spread(rates["new"])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--old", required=True, help="the git revision to compare the working tree's charrnn against")
+    ap.add_argument("--only", default=None, help="run only the configuration with this label")
+    ap.add_argument("--rounds", type=int, default=10, help="rounds, the order swapped every round")
+    ap.add_argument("--steps", type=int, default=3, help="steps of each version per round")
+    ap.add_argument("--tiny", action="store_true", help="a seconds-long smoke run on a tiny model")
+    args = ap.parse_args()
+    sys.path.insert(0, str(ROOT))
+    new_pkg = importlib.import_module("charrnn")
+    configs = [("LSTM 1x16 B=4", "lstm", 1, 16, 4), ("GRU 1x16 B=4", "gru", 1, 16, 4)] if args.tiny else CANDIDATES
+    T, rounds, steps = (10, 2, 1) if args.tiny else (100, args.rounds, args.steps)
+    with tempfile.TemporaryDirectory() as tmp:
+        old_pkg = load_old(args.old, pathlib.Path(tmp))
+        rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", args.old], capture_output=True,
+                             text=True, check=True).stdout.strip()
+        print(f"# old: charrnn at {rev}; new: the working tree; T={T}, V=65, float32, Adam, clip 5, dropout as "
+              f"the default; {rounds} rounds x {steps} steps each, alternating")
+        print("| config | old chars/s (p10 .. p90) | new chars/s (p10 .. p90) | new / old |")
+        print("|---|---|---|---|")
+        for label, cell, layers, hidden, batch in configs:
+            if args.only and args.only != label:
+                continue
+            (o, o_lo, o_hi), (n, n_lo, n_hi) = compare(old_pkg, new_pkg, cell, layers, hidden, batch, T=T,
+                                                       rounds=rounds, steps=steps)
+            print(f"| {label} | {o:,.0f} ({o_lo:,.0f} .. {o_hi:,.0f}) | {n:,.0f} ({n_lo:,.0f} .. {n_hi:,.0f}) "
+                  f"| {n / o:.2f}x |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
