@@ -5,6 +5,8 @@ same machine, one after the other (never at the same time).
     python benchmarks/recipe.py --corpus tinyshakespeare --budget 2m --budget 5m
     python benchmarks/recipe.py --corpus all --budget 2m          # every tuning corpus
     python benchmarks/recipe.py --table                           # the table of all results so far
+    python benchmarks/recipe.py --corpus tinyshakespeare --budget 30m --torch-config "2x256 B=32"
+                                                                  # a long row, against one PyTorch script
     python benchmarks/recipe.py --tiny                            # a seconds-long smoke run
 
 For each corpus and budget:
@@ -222,6 +224,9 @@ def main():
     ap.add_argument("--results", default=str(RESULTS), help="the JSON-lines file results are appended to")
     ap.add_argument("--table", action="store_true", help="print the markdown table of the results file and stop")
     ap.add_argument("--no-torch-runs", action="store_true", help="charrnn only (PyTorch still scores it)")
+    ap.add_argument("--torch-config", action="append", default=[], choices=[label for label, *_ in TORCH_CONFIGS],
+                    help="train only this stock PyTorch configuration (repeatable; default: all three), for long "
+                         "budgets against the best configuration of a shorter row")
     ap.add_argument("--tiny", action="store_true", help="a seconds-long smoke run (results to a temporary file)")
     args = ap.parse_args()
     results = pathlib.Path(args.results)
@@ -237,7 +242,7 @@ def main():
         print(table(results))
         return
     corpora = ALL if "all" in args.corpus else (args.corpus or ["tinyshakespeare"])
-    configs = [] if args.no_torch_runs else TORCH_CONFIGS
+    configs = [] if args.no_torch_runs else [c for c in TORCH_CONFIGS if not args.torch_config or c[0] in args.torch_config]
     for budget in args.budget or ["2m"]:
         for name in corpora:
             bench(torch, name, budget, configs, results)

@@ -108,3 +108,8 @@ def test_recipe_benchmark_runs():
     r = run("recipe.py", "--tiny")
     assert r.returncode == 0, r.stderr
     assert "| pydoc-80k |" in r.stdout and "GRU" in r.stdout
+
+
+def test_recipe_benchmark_refuses_an_unknown_torch_config(tmp_path):
+    r = run("recipe.py", "--torch-config", "3x300 B=8", "--results", str(tmp_path / "r.jsonl"))
+    assert r.returncode == 2 and "2x256 B=32" in r.stderr and not (tmp_path / "r.jsonl").exists()
