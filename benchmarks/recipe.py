@@ -187,7 +187,7 @@ def bench(torch, name: str, budget: str, configs, results: pathlib.Path, extra=(
         rows.append({"who": "pytorch", "config": f"LSTM {label}", "steps": steps, "val": loss})
         print(f"{name} {budget} PyTorch LSTM {label}: {loss:.4f} ({steps} steps)", file=sys.stderr, flush=True)
     record = {"corpus": name, "chars": len(text), "budget": budget, "seconds": seconds, "machine": machine,
-              "date": time.strftime("%Y-%m-%d"), "rows": rows}
+              "date": time.strftime("%Y-%m-%d"), "charrnn_args": list(extra), "rows": rows}
     results.parent.mkdir(parents=True, exist_ok=True)
     with open(results, "a", encoding="utf-8") as f:
         f.write(json.dumps(record) + "\n")
@@ -227,6 +227,9 @@ def main():
     ap.add_argument("--torch-config", action="append", default=[], choices=[label for label, *_ in TORCH_CONFIGS],
                     help="train only this stock PyTorch configuration (repeatable; default: all three), for long "
                          "budgets against the best configuration of a shorter row")
+    ap.add_argument("--seed", type=int, default=None,
+                    help="charrnn's --seed (default: its own); for a second run of a row, with --no-torch-runs and "
+                         "another --results file")
     ap.add_argument("--tiny", action="store_true", help="a seconds-long smoke run (results to a temporary file)")
     args = ap.parse_args()
     results = pathlib.Path(args.results)
@@ -245,7 +248,7 @@ def main():
     configs = [] if args.no_torch_runs else [c for c in TORCH_CONFIGS if not args.torch_config or c[0] in args.torch_config]
     for budget in args.budget or ["2m"]:
         for name in corpora:
-            bench(torch, name, budget, configs, results)
+            bench(torch, name, budget, configs, results, () if args.seed is None else ("--seed", str(args.seed)))
     print(table(results))
 
 
