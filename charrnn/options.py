@@ -1,6 +1,6 @@
 """One home for every default the user can change: a dataclass field declared with `option`
 carries its default, its help text and its allowed values, and the CLI builds its Click
-options from these fields (`cli.options_from`). Nothing else writes a default down again.
+options from these fields (`cli_options.options_from`). Nothing else writes a default down again.
 
     TrainOptions (train), Budget (--steps / --epochs / --time), InspectSettings
     (inspect-gradients), ExposureSettings (exposure-bias); the model's are in model.ModelConfig

@@ -113,3 +113,24 @@ def test_recipe_benchmark_runs():
 def test_recipe_benchmark_refuses_an_unknown_torch_config(tmp_path):
     r = run("recipe.py", "--torch-config", "3x300 B=8", "--results", str(tmp_path / "r.jsonl"))
     assert r.returncode == 2 and "2x256 B=32" in r.stderr and not (tmp_path / "r.jsonl").exists()
+
+
+def test_the_old_code_is_really_the_old_package(tmp_path):
+    """alternate.py must compare two packages: an import of the old one that reached the new
+    `charrnn` would time the working tree against itself."""
+    if not (BENCH.parent / ".git").exists():
+        pytest.skip("not a git checkout: the old code is taken from git")
+    sys.path.insert(0, str(BENCH))
+    try:
+        import alternate
+        old = alternate.load_old("HEAD", tmp_path)
+        import importlib
+        update = importlib.import_module("charrnn_old.update")
+        assert pathlib.Path(update.__file__).is_relative_to(tmp_path)
+        assert update.loss_and_grads.__module__ == "charrnn_old.teacher_forcing"
+        assert importlib.import_module("charrnn_old.networks").get("gru").__module__.startswith("charrnn_old")
+    finally:
+        sys.path[:] = [p for p in sys.path if p not in (str(BENCH), str(tmp_path))]
+        for name in [m for m in sys.modules if m == "charrnn_old" or m.startswith("charrnn_old.")]:
+            del sys.modules[name]
+    assert old.__name__ == "charrnn_old"
