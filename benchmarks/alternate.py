@@ -4,6 +4,14 @@ one training step each in turn, in ONE process, on the same weights and windows.
     python benchmarks/alternate.py --old 2a2d3f9              # the recipe's candidates
     python benchmarks/alternate.py --old 2a2d3f9 --only "GRU 1x512 B=32" --rounds 20
     python benchmarks/alternate.py --old HEAD --tiny          # a seconds-long smoke run
+    python benchmarks/alternate.py --old 7a31887 --train      # whole `charrnn train` processes
+
+--train measures what a user runs: `charrnn train CORPUS --steps N --json` of the old revision
+(extracted as it was, run as its own `python -m charrnn`) and of the working tree, one process
+after the other, the order swapped every round; the printed figure is each run's own training
+chars/s (step time only, evaluation excluded). It catches what one process cannot: a change to
+how the process is set up (charrnn.memory's malloc setting, applied by the command line, cannot
+be undone inside a process), and costs that show only in a real run.
 
 The revision named by --old is taken from git (`git archive REV charrnn`) into a temporary
 package `charrnn_old`, its imports pointed at itself, so that both versions load side by side;
@@ -19,6 +27,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
+import os
 import pathlib
 import re
 import subprocess
@@ -89,6 +99,35 @@ def compare(old_pkg, new_pkg, cell, layers, hidden, batch, T=100, V=65, rounds=1
     return spread(rates["old"]), spread(rates["new"])
 
 
+def package_run(env: dict, cwd: str) -> pathlib.Path:
+    """The charrnn package a Python started with this environment, in cwd, imports."""
+    r = subprocess.run([sys.executable, "-c", "import charrnn; print(charrnn.__file__)"], capture_output=True,
+                       text=True, check=True, env=env, cwd=cwd)
+    return pathlib.Path(r.stdout.strip()).resolve()
+
+
+def train_rates(old_dir: pathlib.Path, corpus: str | None, cell, layers, hidden, batch, steps: int, rounds: int):
+    """Alternating `charrnn train` processes, old then new (new then old every other round)."""
+    args = ["--cell", cell, "--num-layers", str(layers), "--hidden-size", str(hidden), "--batch-size", str(batch),
+            "--steps", str(steps), "--eval-every", "0", "--quiet", "--json"]
+    env = {who: {**os.environ, "PYTHONPATH": str(where)} for who, where in (("old", old_dir), ("new", ROOT))}
+    rates = {"old": [], "new": []}
+    with tempfile.TemporaryDirectory() as out:
+        for who, where in (("old", old_dir), ("new", ROOT)):
+            ran = package_run(env[who], out)
+            if not ran.is_relative_to(where.resolve()):  # else the old revision would be timed against itself
+                raise SystemExit(f"{who}: `python -m charrnn` ran {ran}, not the package in {where}")
+        for i in range(rounds):
+            for who in ("old", "new") if i % 2 == 0 else ("new", "old"):
+                r = subprocess.run([sys.executable, "-m", "charrnn", "train", *([corpus] if corpus else []), *args, "--out",
+                                    f"{out}/{who}{i}"], capture_output=True, text=True,
+                                   env=env[who], cwd=out)  # not the caller's directory: -m would import from it
+                if r.returncode != 0:
+                    raise SystemExit(f"{who}: charrnn train failed: {r.stderr.strip()}")
+                rates[who].append(json.loads(r.stdout)["chars_per_sec"])
+    return spread(rates["old"]), spread(rates["new"])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--old", required=True, help="the git revision to compare the working tree's charrnn against")
@@ -96,24 +135,42 @@ def main():
     ap.add_argument("--rounds", type=int, default=10, help="rounds, the order swapped every round")
     ap.add_argument("--steps", type=int, default=3, help="steps of each version per round")
     ap.add_argument("--tiny", action="store_true", help="a seconds-long smoke run on a tiny model")
+    ap.add_argument("--train", action="store_true", help="alternate whole `charrnn train` processes (docstring)")
+    ap.add_argument("--corpus", default=str(ROOT.parent / "shared/data/tinyshakespeare.txt"),
+                    help="--train's corpus (default: tinyshakespeare; the built-in corpus where it is absent)")
+    ap.add_argument("--train-steps", type=int, default=30, help="--train: steps per run")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
     new_pkg = importlib.import_module("charrnn")
     configs = [("LSTM 1x16 B=4", "lstm", 1, 16, 4), ("GRU 1x16 B=4", "gru", 1, 16, 4)] if args.tiny else CANDIDATES
     T, rounds, steps = (10, 2, 1) if args.tiny else (100, args.rounds, args.steps)
+    corpus = str(pathlib.Path(args.corpus).resolve()) if pathlib.Path(args.corpus).exists() else None  # None: `charrnn train`'s built-in one
     with tempfile.TemporaryDirectory() as tmp:
-        old_pkg = load_old(args.old, pathlib.Path(tmp))
         rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", args.old], capture_output=True,
                              text=True, check=True).stdout.strip()
-        print(f"# old: charrnn at {rev}; new: the working tree; T={T}, V=65, float32, Adam, clip 5, dropout as "
-              f"the default; {rounds} rounds x {steps} steps each, alternating")
+        if args.train:
+            old_dir = pathlib.Path(tmp)
+            tar = subprocess.run(["git", "-C", str(ROOT), "archive", args.old, "charrnn"], capture_output=True,
+                                 check=True).stdout
+            subprocess.run(["tar", "-x", "-C", tmp], input=tar, check=True)
+            steps = 2 if args.tiny else args.train_steps
+            print(f"# `charrnn train {pathlib.Path(corpus).name if corpus else '(built-in corpus)'} --steps {steps} --eval-every 0` processes, old: "
+                  f"charrnn at {rev}, new: the working tree; {rounds} rounds, alternating; training chars/s")
+        else:
+            old_pkg = load_old(args.old, pathlib.Path(tmp))
+            print(f"# old: charrnn at {rev}; new: the working tree; T={T}, V=65, float32, Adam, clip 5, dropout as "
+                  f"the default; {rounds} rounds x {steps} steps each, alternating")
         print("| config | old chars/s (p10 .. p90) | new chars/s (p10 .. p90) | new / old |")
         print("|---|---|---|---|")
         for label, cell, layers, hidden, batch in configs:
             if args.only and args.only != label:
                 continue
-            (o, o_lo, o_hi), (n, n_lo, n_hi) = compare(old_pkg, new_pkg, cell, layers, hidden, batch, T=T,
-                                                       rounds=rounds, steps=steps)
+            if args.train:
+                (o, o_lo, o_hi), (n, n_lo, n_hi) = train_rates(old_dir, corpus, cell, layers, hidden, batch, steps,
+                                                               rounds)
+            else:
+                (o, o_lo, o_hi), (n, n_lo, n_hi) = compare(old_pkg, new_pkg, cell, layers, hidden, batch, T=T,
+                                                           rounds=rounds, steps=steps)
             print(f"| {label} | {o:,.0f} ({o_lo:,.0f} .. {o_hi:,.0f}) | {n:,.0f} ({n_lo:,.0f} .. {n_hi:,.0f}) "
                   f"| {n / o:.2f}x |", flush=True)
 

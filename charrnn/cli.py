@@ -32,6 +32,9 @@ def main():
       charrnn sample --length 500             free running: its own output fed back in
       charrnn inspect-gradients               gradient checks, vanishing/exploding gradients
     """
+    from charrnn.memory import keep_freed_memory
+
+    keep_freed_memory()  # every window's arrays reuse the last window's pages (memory.py)
 
 
 # ------------------------------------------------------------------------------------ train

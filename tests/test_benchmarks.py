@@ -134,3 +134,26 @@ def test_the_old_code_is_really_the_old_package(tmp_path):
         for name in [m for m in sys.modules if m == "charrnn_old" or m.startswith("charrnn_old.")]:
             del sys.modules[name]
     assert old.__name__ == "charrnn_old"
+
+
+def test_alternating_train_processes_run_the_old_revision(tmp_path):
+    """--train times `python -m charrnn` processes: the old one must import the extracted old
+    package, not the working tree that a caller's directory or an editable install would give."""
+    if not (BENCH.parent / ".git").exists():
+        pytest.skip("not a git checkout: the old code is taken from git")
+    r = subprocess.run([sys.executable, str(BENCH / "alternate.py"), "--old", "HEAD", "--train", "--tiny"],
+                       capture_output=True, text=True, timeout=300, cwd=BENCH.parent)  # a directory holding charrnn/
+    assert r.returncode == 0, r.stderr
+    row = next(line for line in r.stdout.splitlines() if line.startswith("| GRU 1x16 B=4 |"))
+    assert row.split("|")[4].strip().endswith("x")
+    sys.path.insert(0, str(BENCH))
+    try:
+        import alternate
+        tar = subprocess.run(["git", "-C", str(BENCH.parent), "archive", "HEAD", "charrnn"], capture_output=True,
+                             check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(tmp_path)], input=tar, check=True)
+        import os
+        ran = alternate.package_run({**os.environ, "PYTHONPATH": str(tmp_path)}, str(tmp_path))
+        assert ran.is_relative_to(tmp_path.resolve())
+    finally:
+        sys.path[:] = [p for p in sys.path if p != str(BENCH)]
