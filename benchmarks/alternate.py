@@ -44,10 +44,15 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 IMPORT = re.compile(r"^(\s*)(from|import) charrnn\b", re.M)
 
 
-def load_old(rev: str, where: pathlib.Path):
-    """The package as it was at `rev`, importable as charrnn_old."""
+def extract(rev: str, where: pathlib.Path) -> None:
+    """where/charrnn: the package as it was at `rev`."""
     tar = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "charrnn"], capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(where)], input=tar, check=True)
+
+
+def load_old(rev: str, where: pathlib.Path):
+    """The package as it was at `rev`, importable as charrnn_old."""
+    extract(rev, where)
     (where / "charrnn").rename(where / "charrnn_old")
     for path in (where / "charrnn_old").rglob("*.py"):
         path.write_text(IMPORT.sub(r"\1\2 charrnn_old", path.read_text(encoding="utf-8")), encoding="utf-8")
@@ -141,7 +146,7 @@ def main():
     ap.add_argument("--train-steps", type=int, default=30, help="--train: steps per run")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
-    new_pkg = importlib.import_module("charrnn")
+    new_pkg = None if args.train else importlib.import_module("charrnn")
     configs = [("LSTM 1x16 B=4", "lstm", 1, 16, 4), ("GRU 1x16 B=4", "gru", 1, 16, 4)] if args.tiny else CANDIDATES
     T, rounds, steps = (10, 2, 1) if args.tiny else (100, args.rounds, args.steps)
     corpus = str(pathlib.Path(args.corpus).resolve()) if pathlib.Path(args.corpus).exists() else None  # None: `charrnn train`'s built-in one
@@ -150,9 +155,7 @@ def main():
                              text=True, check=True).stdout.strip()
         if args.train:
             old_dir = pathlib.Path(tmp)
-            tar = subprocess.run(["git", "-C", str(ROOT), "archive", args.old, "charrnn"], capture_output=True,
-                                 check=True).stdout
-            subprocess.run(["tar", "-x", "-C", tmp], input=tar, check=True)
+            extract(args.old, old_dir)
             steps = 2 if args.tiny else args.train_steps
             print(f"# `charrnn train {pathlib.Path(corpus).name if corpus else '(built-in corpus)'} --steps {steps} --eval-every 0` processes, old: "
                   f"charrnn at {rev}, new: the working tree; {rounds} rounds, alternating; training chars/s")

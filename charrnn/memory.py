@@ -6,8 +6,9 @@ frees them at the end of the step. glibc's malloc serves arrays that large with 
 pages and returns them on free() (or trims the heap top back to the system), so the next step
 touches brand-new pages again: 100 steps of `charrnn train --cell gru --hidden-size 512` took
 2.8 million page faults on this project's machine, each one a kernel entry and a zeroed 4 KB
-page (68 thousand with this setting; training 1.12-1.13x faster in two runs, docs/benchmarks.md). Raising the two
-thresholds below keeps those pages in the process, and the next window reuses them.
+page (68 thousand with this setting; training 1.12-1.13x faster in two runs,
+docs/benchmarks.md). Raising the two thresholds below keeps those pages in the process, and the
+next window reuses them.
 
 The cost is that the process keeps its peak memory until it exits (a training run keeps it
 anyway, one window after another). Only the command line calls this: it sets up the process,
@@ -39,8 +40,5 @@ def keep_freed_memory() -> bool:
     except (OSError, ValueError, AttributeError):  # confstr: no such name here (not glibc)
         return False
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    # mallopt returns 1 on success; M_MMAP_THRESHOLD above HEAP_MAX (32 MiB on 64-bit) is refused
-    # by some glibc versions, so fall back to the largest value they take
-    if mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) != 1 and mallopt(M_MMAP_THRESHOLD, 32 << 20) != 1:
-        return False
-    return mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1
+    # mallopt returns 1 on success (glibc 2.36 here takes 1 GiB: 100 MB arrays are then reused too)
+    return mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1 and mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1

@@ -38,16 +38,12 @@ def test_freed_pages_are_reused_after_keep_freed_memory():
     # 2,100 faults per round without the setting on the machine this was written on)
 
 
-def test_the_command_line_applies_it():
+def test_the_command_line_applies_it(monkeypatch):
     from click.testing import CliRunner
 
     from charrnn import cli, memory
 
     calls = []
-    real = memory.keep_freed_memory
-    memory.keep_freed_memory = lambda: calls.append(1) or True
-    try:
-        CliRunner().invoke(cli.main, ["info", "no-such-checkpoint.safetensors"])
-    finally:
-        memory.keep_freed_memory = real
+    monkeypatch.setattr(memory, "keep_freed_memory", lambda: calls.append(1) or True)
+    CliRunner().invoke(cli.main, ["info", "no-such-checkpoint.safetensors"])
     assert calls
