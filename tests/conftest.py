@@ -93,12 +93,14 @@ class Server:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
+                # Counted before the first byte goes out: counted after, the client can have the
+                # whole body and return before this thread counts (CI saw requests == 0).
+                outer.requests += 1
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(body)))  # announces the full size
                 self.end_headers()
                 self.wfile.write(body if truncate_to is None else body[:truncate_to])
                 self.wfile.flush()
-                outer.requests += 1
 
             def log_message(self, *a):
                 pass
