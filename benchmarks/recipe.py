@@ -38,6 +38,7 @@ import json
 import os
 import pathlib
 import platform
+import shlex
 import shutil
 import subprocess
 import sys
@@ -230,6 +231,10 @@ def main():
     ap.add_argument("--seed", type=int, default=None,
                     help="charrnn's --seed (default: its own); for a second run of a row, with --no-torch-runs and "
                          "another --results file")
+    ap.add_argument("--charrnn-args", default="",
+                    help="options added to charrnn's command line, e.g. \"--cell gru --hidden-size 512 --dropout 0.5\" "
+                         "(the recipe fills in the rest): a candidate scored exactly as the default is; with "
+                         "--no-torch-runs and another --results file")
     ap.add_argument("--tiny", action="store_true", help="a seconds-long smoke run (results to a temporary file)")
     args = ap.parse_args()
     results = pathlib.Path(args.results)
@@ -248,7 +253,8 @@ def main():
     configs = [] if args.no_torch_runs else [c for c in TORCH_CONFIGS if not args.torch_config or c[0] in args.torch_config]
     for budget in args.budget or ["2m"]:
         for name in corpora:
-            bench(torch, name, budget, configs, results, () if args.seed is None else ("--seed", str(args.seed)))
+            extra = shlex.split(args.charrnn_args) + ([] if args.seed is None else ["--seed", str(args.seed)])
+            bench(torch, name, budget, configs, results, tuple(extra))
     print(table(results))
 
 
