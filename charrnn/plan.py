@@ -147,12 +147,16 @@ def choose_recipe(data: Corpus, corpus_bytes: int, budget: Budget, given: dict, 
     try:
         speeds = None
         if budget.end_time is not None:
-            shapes = recipes.worth_measuring(recipes.candidate_shapes(given), V, len(data.train),
-                                             budget.end_time, given)
-            speeds = measure_speeds(shapes, V, given.get("batch_size", recipes.BATCH_SIZE))
+            shapes = recipes.candidate_shapes(given)
+            B = given.get("batch_size", recipes.BATCH_SIZE)
+            speeds = measure_speeds(recipes.worth_measuring(shapes, V, len(data.train), budget.end_time, given), V, B)
+            if budget.patience is None:
+                larger = recipes.worth_measuring_larger(shapes, V, len(data.train), budget.end_time, speeds)
+                speeds = {**speeds, **measure_speeds(larger, V, B)} if larger else speeds
         return recipes.choose(train_chars=len(data.train), val_chars=len(data.val), vocab_size=V,
                               seconds=budget.end_time, steps=budget.end_step, epochs=budget.end_epoch,
-                              given=given, speeds=speeds, corpus_bytes=corpus_bytes)
+                              given=given, speeds=speeds, corpus_bytes=corpus_bytes,
+                              until_plateau=budget.patience is not None)
     except ValueError as e:  # a model the given options make impossible, e.g. --cell jordan --num-layers 2
         raise SettingsError(str(e)) from None
 

@@ -24,6 +24,16 @@ train in place of the chosen one at the same shape, where its declaration says s
 (`recipe_replaces`: it beat that choice at equal time in the rows measured at those budgets);
 the line says why, and its measured speed sets the passes, the dropout and the evaluations.
 
+A small text and a long time budget are the exception (`larger_for_long_budget`): there the
+rule's choice reads the text hundreds of times and stops improving long before the budget ends
+(the 60 KB piece of tinyshakespeare: 1.805 nats/char at 2, 5 and 10 minutes alike), while a model
+too large for the text by the rule above, with heavy dropout, does better. For a time budget of
+LONG_SECONDS or more, when a larger candidate reads the text at least LONG_PASSES times and has
+at most LONG_PARAMS_PER_CHAR * N parameters, the largest such one trains, with dropout
+LONG_DROPOUT and the network the rule measured (no replacement). Fitted to 5- and 10-minute runs
+on the three 45-72 K pieces (GRU 1x512 won at 78 to 231 passes); a run with no budget, which
+stops at a plateau, keeps the rule's choice.
+
 Regularisation follows E: a run that reads each character about once has nothing to overfit and
 trains without dropout; the more passes, the more dropout. Evaluation follows the budget and E:
 about EVALS evaluations a run, more when the text is read many times (so that the best
@@ -55,6 +65,10 @@ EVALS = 12  # evaluations in a run that reads its text about once
 EVAL_SHARE = 0.05  # of a time budget, spent on evaluation at most
 SPEED_SEQ_LEN = 25  # the window used to measure a candidate's speed (plan.measure_speeds)
 PLATEAU_EVAL = 25  # with no budget given, evaluations at least this many steps apart
+LONG_SECONDS = 300  # a larger model for a small text, for a time budget at least this long, ...
+LONG_PASSES = 75  # ... when it can read the text this often ...
+LONG_PARAMS_PER_CHAR = 25.0  # ... and has at most this many parameters per training character ...
+LONG_DROPOUT = 0.5  # ... with this dropout
 
 
 def describe_budget(seconds: float | None, steps: int | None, epochs: int | None, word: str = "budget") -> str:
@@ -129,11 +143,12 @@ def eval_every_for(steps: int, epochs: float, eval_seconds: float | None, second
 
 def choose(*, train_chars: int, val_chars: int, vocab_size: int, seconds: float | None = None,
            steps: int | None = None, epochs: int | None = None, given: dict | None = None,
-           speeds: dict | None = None, corpus_bytes: int | None = None) -> Recipe:
+           speeds: dict | None = None, corpus_bytes: int | None = None, until_plateau: bool = False) -> Recipe:
     """The recipe for this corpus and budget (the first of seconds, steps, epochs given is the
     one planned for). `given` holds what the user gave explicitly (model and training fields
     alike); `speeds` maps (cell, layers, hidden) to measured training chars/s at the recipe's
-    batch size (needed for a time budget; a candidate without one is not chosen)."""
+    batch size (needed for a time budget; a candidate without one is not chosen);
+    `until_plateau`: the budget is only a cap, the run stops when it stops improving."""
     if seconds is None and steps is None and epochs is None:
         raise ValueError("a recipe needs a budget: seconds, steps or epochs")
     given = dict(given or {})
@@ -155,8 +170,15 @@ def choose(*, train_chars: int, val_chars: int, vocab_size: int, seconds: float 
     measured = [c for c in candidates if c.chars > 0] or candidates
     pick = max(fitting, key=lambda c: c.params) if fitting else min(measured, key=lambda c: c.params)
     why = ""
+    dropout = None  # set by the passes below, unless the long-budget branch sets it
+    larger = None if until_plateau else larger_for_long_budget(candidates, pick, N, seconds)
     instead = replacement(pick.cell, pick.num_layers, pick.hidden_size, seconds, given)
-    if instead is not None and (speeds or {}).get(instead[0]):
+    if larger is not None:
+        small_passes = pick.chars / N
+        why = (f"{larger.cell} {larger.num_layers}x{larger.hidden_size} with dropout {LONG_DROPOUT:g} for "
+               f"{pick.cell} {pick.num_layers}x{pick.hidden_size}, which would read the text ~{small_passes:.0f} times")
+        pick, dropout = larger, LONG_DROPOUT
+    elif instead is not None and (speeds or {}).get(instead[0]):
         (cell, L, H), why = instead
         speed = speeds[(cell, L, H)]
         pick = Candidate(cell, L, H, param_count(cell, L, H, V), seconds * speed, speed, pick.fits)
@@ -167,7 +189,7 @@ def choose(*, train_chars: int, val_chars: int, vocab_size: int, seconds: float 
         eval_seconds = min(val_chars, MONITOR_CHARS) / (2.0 * pick.speed)  # forward only: about twice as fast
     values = {
         "cell": pick.cell, "num_layers": pick.num_layers, "hidden_size": pick.hidden_size,
-        "dropout": dropout_for(passes), "batch_size": B, "seq_len": T, "lr": LR,
+        "dropout": dropout_for(passes) if dropout is None else dropout, "batch_size": B, "seq_len": T, "lr": LR,
         "lr_schedule": "cosine" if seconds is not None else "constant",
         "eval_every": eval_every_for(planned_steps, passes, eval_seconds, seconds),
     }
@@ -179,6 +201,18 @@ def choose(*, train_chars: int, val_chars: int, vocab_size: int, seconds: float 
     reason += f"; {why}" if why else ""
     measured = {f"{c} {L}x{H}": round(v, 1) for (c, L, H), v in (speeds or {}).items()}
     return Recipe(values=values, chosen=chosen, reason=reason, measured=measured)
+
+
+def larger_for_long_budget(candidates: list, pick: Candidate, N: int, seconds: float | None) -> Candidate | None:
+    """The largest candidate larger than the rule's pick that reads the text at least LONG_PASSES
+    times within the time budget and has at most LONG_PARAMS_PER_CHAR * N parameters, or None.
+    Time budgets of LONG_SECONDS or more only: it was measured at 5 and 10 minutes, with a time
+    budget's cosine schedule; at 2 minutes larger GRUs lost to the rule's choice on the 60 KB piece."""
+    if seconds is None or seconds < LONG_SECONDS:
+        return None
+    larger = [c for c in candidates if c.params > pick.params and c.chars >= LONG_PASSES * N
+              and c.params <= LONG_PARAMS_PER_CHAR * N]
+    return max(larger, key=lambda c: c.params) if larger else None
 
 
 def candidate_shapes(given: dict) -> list[tuple[str, int, int]]:
@@ -218,6 +252,16 @@ def worth_measuring(shapes, vocab_size: int, train_chars: int, seconds: float | 
     worth = [s for i, s in enumerate(sized) if i == 0 or param_count(*s, vocab_size) <= PARAMS_PER_CHAR * train_chars]
     extra = [r[0] for r in (replacement(*s, seconds, given or {}) for s in worth) if r is not None]
     return worth + [s for s in extra if s not in worth]
+
+
+def worth_measuring_larger(shapes, vocab_size: int, train_chars: int, seconds: float, speeds: dict) -> list:
+    """The shapes the long-budget branch could choose, not yet measured: only where the fastest
+    model measured (the smallest) reads the text LONG_PASSES times in the budget, since a larger
+    one reads it no faster (so a large text measures nothing more)."""
+    if not speeds or seconds < LONG_SECONDS or seconds * max(speeds.values()) < LONG_PASSES * train_chars:
+        return []
+    return [s for s in shapes if s not in speeds
+            and param_count(*s, vocab_size) <= LONG_PARAMS_PER_CHAR * train_chars]
 
 
 def until_plateau(recipe: Recipe, patience: int) -> Recipe:

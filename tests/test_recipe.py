@@ -9,7 +9,7 @@ from charrnn import recipe
 from charrnn.checkpoint import load
 from charrnn.plan import measure_speeds, plan_run
 from charrnn.recipe import CANDIDATES, MODEL_FIELDS, TRAIN_FIELDS, choose, param_count
-from conftest import invoke, one_line_error
+from conftest import PANGRAMS, invoke, one_line_error
 
 # chars/s falling with size as on a 2-core machine; the rule only sees these numbers
 SPEEDS = {shape: 6e9 / param_count(*shape, 65) for shape in CANDIDATES}
@@ -45,8 +45,10 @@ def test_a_model_must_read_enough_characters_per_parameter():
 
 def test_a_small_corpus_gets_a_smaller_more_regularised_model_evaluated_more_often():
     big, small = choose(**BIG, seconds=120, speeds=SPEEDS), choose(**SMALL_TEXT, seconds=120, speeds=SPEEDS)
-    assert model_size(small) <= recipe.PARAMS_PER_CHAR * SMALL_TEXT["train_chars"] or model_size(small) == min(
+    usual = small
+    assert model_size(usual) <= recipe.PARAMS_PER_CHAR * SMALL_TEXT["train_chars"] or model_size(usual) == min(
         param_count(*s, 65) for s in CANDIDATES)
+
     assert model_size(small) < model_size(big)
     assert small.values["dropout"] > big.values["dropout"]
     # an evaluation at least every other pass over the small text, so the best checkpoint is
@@ -205,3 +207,80 @@ def test_a_declared_replacement_trains_in_place_of_the_rules_choice_within_its_b
     shapes = recipe.candidate_shapes({})
     assert (name, r.layers, r.hidden) in recipe.worth_measuring(shapes, 65, BIG["train_chars"], seconds, {})
     assert (name, r.layers, r.hidden) not in recipe.worth_measuring(shapes, 65, BIG["train_chars"], r.min_seconds - 1, {})
+
+
+# ---------------------------------------------------------------------- small text, long budget
+PIECE = dict(train_chars=54_000, val_chars=6_000, vocab_size=65)  # the 60 KB piece's training split
+
+
+def test_a_small_text_and_a_long_budget_train_a_larger_model_with_heavy_dropout():
+    seconds = 1800
+    usual = choose(**PIECE, seconds=seconds, speeds=SPEEDS, until_plateau=True)  # the rule's own choice
+    got = choose(**PIECE, seconds=seconds, speeds=SPEEDS)
+    assert model_size(got) > model_size(usual) > 0
+    assert model_size(got) > recipe.PARAMS_PER_CHAR * PIECE["train_chars"]  # too large for the usual rule
+    assert model_size(got) <= recipe.LONG_PARAMS_PER_CHAR * PIECE["train_chars"]
+    assert seconds * SPEEDS[shape(got)] >= recipe.LONG_PASSES * PIECE["train_chars"]
+    # the largest such: every larger candidate reads the text too few times or is too large
+    for s in CANDIDATES:
+        if param_count(*s, 65) > model_size(got):
+            assert (seconds * SPEEDS[s] < recipe.LONG_PASSES * PIECE["train_chars"]
+                    or param_count(*s, 65) > recipe.LONG_PARAMS_PER_CHAR * PIECE["train_chars"])
+    assert got.values["dropout"] == recipe.LONG_DROPOUT > usual.values["dropout"]
+    c, L, H = shape(usual)
+    assert f"with dropout {recipe.LONG_DROPOUT:g} for {c} {L}x{H}" in got.line()
+    # a given dropout still wins
+    assert choose(**PIECE, seconds=seconds, speeds=SPEEDS, given={"dropout": 0.1}).values["dropout"] == 0.1
+
+
+def test_the_long_budget_branch_needs_the_passes_a_time_budget_and_a_small_text():
+    seconds = 1800
+    usual = shape(choose(**PIECE, seconds=seconds, speeds=SPEEDS, until_plateau=True))
+    # a budget under LONG_SECONDS, even where a larger candidate would read the text often enough
+    short = recipe.LONG_SECONDS - 1
+    assert any(short * SPEEDS[k] >= recipe.LONG_PASSES * PIECE["train_chars"]
+               for k in CANDIDATES if param_count(*k, 65) > param_count(*usual, 65))
+    assert shape(choose(**PIECE, seconds=short, speeds=SPEEDS)) == usual
+    assert "with dropout" in choose(**PIECE, seconds=recipe.LONG_SECONDS, speeds=SPEEDS).line()
+    # slower candidates, none of them reading the text LONG_PASSES times: the rule's choice
+    slow = {k: v / 100 for k, v in SPEEDS.items()}
+    assert shape(choose(**PIECE, seconds=seconds, speeds=slow)) == shape(
+        choose(**PIECE, seconds=seconds, speeds=slow, until_plateau=True))
+    # steps and epochs: measured with a time budget's schedule only
+    steps = int(seconds * SPEEDS[usual] / (32 * 100))
+    assert "with dropout" not in choose(**PIECE, steps=steps).line()
+    # a large text does not take it at the budgets measured (up to an hour)
+    assert "with dropout" not in choose(**BIG, seconds=3600, speeds=SPEEDS).line()
+
+
+def test_the_long_budget_branch_keeps_the_network_it_measured():
+    """GRU 1x512 has a declared replacement at 5-10 minutes, measured on large texts only."""
+    fast = {k: 10 * v for k, v in replacement_speeds().items()}  # GRU 1x512 reads the piece ~360 times in 5 min
+    assert ("gru", 1, 512) in recipe.REPLACEMENTS
+    for seconds in (300, 600):
+        got = choose(**PIECE, seconds=seconds, speeds=fast)
+        assert shape(got) == ("gru", 1, 512) and "with dropout" in got.line()
+        assert choose(**BIG, seconds=seconds, speeds=fast).values["cell"] != "gru"  # replaced on a large text
+
+
+def test_a_small_text_measures_the_larger_candidates_only_where_they_can_be_chosen(tmp_path):
+    text = ((PANGRAMS + "\n") * 400)[:60_000]
+    path = tmp_path / "piece.txt"
+    path.write_text(text)
+    for budget, patience_cap in ((1800.0, False), (None, True)):
+        measured = []
+
+        def fake_speeds(shapes, V, B):
+            measured.extend(shapes)
+            return {s: SPEEDS[s] for s in shapes}
+
+        plan = plan_run(str(path), out=str(tmp_path / f"r{budget}"), time_budget=budget, measure_speeds=fake_speeds)
+        N, V = len(plan.corpus.train), plan.config.vocab_size
+        larger = [s for s in measured if param_count(*s, V) > recipe.PARAMS_PER_CHAR * N]
+        if patience_cap:  # no budget: stops at a plateau; the branch does not apply, nothing more is measured
+            assert larger == [] and "with dropout" not in plan.recipe.line()
+        else:
+            assert larger and all(param_count(*s, V) <= recipe.LONG_PARAMS_PER_CHAR * N for s in larger)
+            assert "with dropout" in plan.recipe.line() and plan.config.dropout == recipe.LONG_DROPOUT
+    # a large text measures only what the usual rule can choose
+    assert recipe.worth_measuring_larger(CANDIDATES, 65, 1_000_000, 600, {CANDIDATES[0]: SPEEDS[CANDIDATES[0]]}) == []
