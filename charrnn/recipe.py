@@ -170,14 +170,13 @@ def choose(*, train_chars: int, val_chars: int, vocab_size: int, seconds: float 
     measured = [c for c in candidates if c.chars > 0] or candidates
     pick = max(fitting, key=lambda c: c.params) if fitting else min(measured, key=lambda c: c.params)
     why = ""
-    dropout = None  # set by the passes below, unless the long-budget branch sets it
     larger = None if until_plateau else larger_for_long_budget(candidates, pick, N, seconds)
-    instead = replacement(pick.cell, pick.num_layers, pick.hidden_size, seconds, given)
+    instead = None if larger else replacement(pick.cell, pick.num_layers, pick.hidden_size, seconds, given)
     if larger is not None:
         small_passes = pick.chars / N
         why = (f"{larger.cell} {larger.num_layers}x{larger.hidden_size} with dropout {LONG_DROPOUT:g} for "
                f"{pick.cell} {pick.num_layers}x{pick.hidden_size}, which would read the text ~{small_passes:.0f} times")
-        pick, dropout = larger, LONG_DROPOUT
+        pick = larger
     elif instead is not None and (speeds or {}).get(instead[0]):
         (cell, L, H), why = instead
         speed = speeds[(cell, L, H)]
@@ -189,7 +188,7 @@ def choose(*, train_chars: int, val_chars: int, vocab_size: int, seconds: float 
         eval_seconds = min(val_chars, MONITOR_CHARS) / (2.0 * pick.speed)  # forward only: about twice as fast
     values = {
         "cell": pick.cell, "num_layers": pick.num_layers, "hidden_size": pick.hidden_size,
-        "dropout": dropout_for(passes) if dropout is None else dropout, "batch_size": B, "seq_len": T, "lr": LR,
+        "dropout": LONG_DROPOUT if larger else dropout_for(passes), "batch_size": B, "seq_len": T, "lr": LR,
         "lr_schedule": "cosine" if seconds is not None else "constant",
         "eval_every": eval_every_for(planned_steps, passes, eval_seconds, seconds),
     }
