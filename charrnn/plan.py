@@ -129,7 +129,10 @@ def plan_run(corpus: str | None, *, resume: str | None = None, out: str | None =
         except ValueError as e:  # options that do not fit together, e.g. --cell lstm --activation relu
             raise SettingsError(str(e)) from None
         out = out or new_run_dir(source.name)
-    batch_size = fit_batch_size(len(data.train), options.batch_size, options.seq_len)
+    # a resume goes on with the streams its carried state holds (load checked that count against
+    # the record); recomputing it from the options breaks where the options lost their batch_size
+    batch_size = (prior.train.batch_size if prior is not None
+                  else fit_batch_size(len(data.train), options.batch_size, options.seq_len))
     prepare_out_dir(out, resuming=prior is not None)
     return RunPlan(
         corpus_arg=corpus, notes=source.notes,

@@ -256,3 +256,19 @@ def test_a_checkpoint_from_before_newer_options_resumes(valid_bytes, tmp_path):
     assert r.exit_code == 0, r.output
     r = invoke("train", corpus, "--resume", path, "--steps", "1", "--normalize", "nfkc", "--quiet")
     assert r.exit_code == 1 and "--normalize nfkc differs from the checkpoint's none" in r.stderr
+
+
+def test_a_checkpoint_whose_options_lost_their_batch_size_resumes_with_its_own_streams(valid_bytes, tmp_path):
+    """train.options = {} (every option takes its default, batch_size 32 among them) while the
+    carried state holds the run's own streams: a resume goes on with those, without a traceback
+    (the fuzz test above found the broadcast error this guards against)."""
+    def forget(t):
+        t["options"] = {}
+    path = tmp_path / "no-options.safetensors"
+    path.write_bytes(with_train(valid_bytes, forget))
+    ck = checkpoint.load(path)
+    assert ck.train.options.batch_size != ck.train.batch_size  # the default, not the run's streams
+    corpus = tmp_path / "c.txt"
+    corpus.write_text(PANGRAMS * 3, encoding="utf-8")
+    r = invoke("train", corpus, "--resume", path, "--steps", "1", "--quiet", "--out", tmp_path / "o")
+    assert r.exit_code == 0, r.output
