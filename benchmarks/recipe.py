@@ -7,6 +7,9 @@ same machine, one after the other (never at the same time).
     python benchmarks/recipe.py --table                           # the table of all results so far
     python benchmarks/recipe.py --corpus tinyshakespeare --budget 30m --torch-config "2x256 B=32"
                                                                   # a long row, against one PyTorch script
+    python benchmarks/recipe.py --corpus shakespeare-60k --budget 10m --torch-config "2x512 B=64" \
+        --no-charrnn-run --torch-seed 1 --results benchmarks/results/recipe-seeds.jsonl
+                                                                  # a stock script's second seed
     python benchmarks/recipe.py --tiny                            # a seconds-long smoke run
 
 For each corpus and budget:
@@ -165,7 +168,8 @@ def charrnn_loss(torch, checkpoint: str, val: np.ndarray) -> tuple[float, float]
     return one_stream_loss(torch, rnn, dec, val, c.vocab_size), ck.train.best_val_loss
 
 
-def bench(torch, name: str, budget: str, configs, results: pathlib.Path, extra=()) -> list[dict]:
+def bench(torch, name: str, budget: str, configs, results: pathlib.Path, extra=(), charrnn: bool = True,
+          torch_seed: int = 0) -> list[dict]:
     from charrnn.data import Corpus
 
     seconds = parse_seconds(budget)
@@ -177,18 +181,19 @@ def bench(torch, name: str, budget: str, configs, results: pathlib.Path, extra=(
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, f"{name}.txt")
         pathlib.Path(path).write_text(text, encoding="utf-8")
-        wall, recipe = charrnn_run(path, seconds, os.path.join(tmp, "run"), extra)
-        loss, monitored = charrnn_loss(torch, os.path.join(tmp, "run", "best.safetensors"), data.val)
-        rows.append({"who": "charrnn", "config": recipe, "wall": round(wall, 2), "val": loss, "monitored": monitored})
-        print(f"{name} {budget} charrnn: {loss:.4f} in {wall:.1f} s ({recipe})", file=sys.stderr, flush=True)
-        shutil.rmtree(os.path.join(tmp, "run"))
+        if charrnn:  # left out only to measure the stock scripts' own seed spread
+            wall, recipe = charrnn_run(path, seconds, os.path.join(tmp, "run"), extra)
+            loss, monitored = charrnn_loss(torch, os.path.join(tmp, "run", "best.safetensors"), data.val)
+            rows.append({"who": "charrnn", "config": recipe, "wall": round(wall, 2), "val": loss, "monitored": monitored})
+            print(f"{name} {budget} charrnn: {loss:.4f} in {wall:.1f} s ({recipe})", file=sys.stderr, flush=True)
+            shutil.rmtree(os.path.join(tmp, "run"))
     for label, L, H, B in configs:
-        rnn, dec, steps, chars = torch_run(torch, data.train, V, L, H, B, seconds)
+        rnn, dec, steps, chars = torch_run(torch, data.train, V, L, H, B, seconds, seed=torch_seed)
         loss = one_stream_loss(torch, rnn, dec, data.val, V)
         rows.append({"who": "pytorch", "config": f"LSTM {label}", "steps": steps, "val": loss})
         print(f"{name} {budget} PyTorch LSTM {label}: {loss:.4f} ({steps} steps)", file=sys.stderr, flush=True)
     record = {"corpus": name, "chars": len(text), "budget": budget, "seconds": seconds, "machine": machine,
-              "date": time.strftime("%Y-%m-%d"), "charrnn_args": list(extra), "rows": rows}
+              "date": time.strftime("%Y-%m-%d"), "charrnn_args": list(extra), "torch_seed": torch_seed, "rows": rows}
     results.parent.mkdir(parents=True, exist_ok=True)
     with open(results, "a", encoding="utf-8") as f:
         f.write(json.dumps(record) + "\n")
@@ -207,9 +212,12 @@ def table(results: pathlib.Path) -> str:
            "|---|---:|---:|---|---:|" + "---:|" * len(labels) + "---:|"]
     for (corpus, budget), r in sorted(latest.items(), key=lambda kv: (ALL.index(kv[0][0]) if kv[0][0] in ALL else 99,
                                                                          parse_seconds(kv[0][1]))):
-        c = next(x for x in r["rows"] if x["who"] == "charrnn")
+        c = next((x for x in r["rows"] if x["who"] == "charrnn"), None)
         torch_losses = {x["config"]: x["val"] for x in r["rows"] if x["who"] == "pytorch"}
         cells = [f"{torch_losses[l]:.3f}" if l in torch_losses else "" for l in labels]
+        if c is None:  # a stock-scripts-only record (--no-charrnn-run)
+            out.append(f"| {corpus} | {r['chars']:,} | {budget} | not run | | " + " | ".join(cells) + " | |")
+            continue
         margin = f"{c['val'] - min(torch_losses.values()):+.3f}" if torch_losses else "PyTorch not run"
         model = c["config"].split(", B=")[0]
         over = 100 * (c["wall"] / r["seconds"] - 1)
@@ -235,6 +243,10 @@ def main():
                     help="options added to charrnn's command line, e.g. \"--cell gru --hidden-size 512 --dropout 0.5\" "
                          "(the recipe fills in the rest): a candidate scored exactly as the default is; with "
                          "--no-torch-runs and another --results file")
+    ap.add_argument("--no-charrnn-run", action="store_true",
+                    help="the stock PyTorch scripts only; with --torch-seed and another --results file, their own "
+                         "seed spread")
+    ap.add_argument("--torch-seed", type=int, default=0, help="the stock scripts' torch.manual_seed (default 0)")
     ap.add_argument("--tiny", action="store_true", help="a seconds-long smoke run (results to a temporary file)")
     args = ap.parse_args()
     results = pathlib.Path(args.results)
@@ -254,7 +266,8 @@ def main():
     for budget in args.budget or ["2m"]:
         for name in corpora:
             extra = shlex.split(args.charrnn_args) + ([] if args.seed is None else ["--seed", str(args.seed)])
-            bench(torch, name, budget, configs, results, tuple(extra))
+            bench(torch, name, budget, configs, results, tuple(extra), charrnn=not args.no_charrnn_run,
+                  torch_seed=args.torch_seed)
     print(table(results))
 
 

@@ -154,7 +154,7 @@ def choose_recipe(data: Corpus, corpus_bytes: int, budget: Budget, given: dict, 
             B = given.get("batch_size", recipes.BATCH_SIZE)
             speeds = measure_speeds(recipes.worth_measuring(shapes, V, len(data.train), budget.end_time, given), V, B)
             if budget.patience is None:
-                larger = recipes.worth_measuring_larger(shapes, V, len(data.train), budget.end_time, speeds)
+                larger = recipes.worth_measuring_larger(shapes, V, len(data.train), budget.end_time, speeds, given)
                 speeds = {**speeds, **measure_speeds(larger, V, B)} if larger else speeds
         return recipes.choose(train_chars=len(data.train), val_chars=len(data.val), vocab_size=V,
                               seconds=budget.end_time, steps=budget.end_step, epochs=budget.end_epoch,

@@ -30,9 +30,11 @@ rule's choice reads the text hundreds of times and stops improving long before t
 too large for the text by the rule above, with heavy dropout, does better. For a time budget of
 LONG_SECONDS or more, when a larger candidate reads the text at least LONG_PASSES times and has
 at most LONG_PARAMS_PER_CHAR * N parameters, the largest such one trains, with dropout
-LONG_DROPOUT and the network the rule measured (no replacement). Fitted to 5- and 10-minute runs
-on the three 45-72 K pieces (GRU 1x512 won at 78 to 231 passes); a run with no budget, which
-stops at a plateau, keeps the rule's choice.
+LONG_DROPOUT, and a declared replacement of its shape trains in its place within the
+replacement's budgets, as above. Fitted to 5- and 10-minute runs on the three 45-72 K pieces
+(GRU 1x512 won over the rule's GRU 1x128 at 78 to 231 passes; the mLSTM 1x512 in its place, with
+the same dropout, won again: docs/recipe.md); a run with no budget, which stops at a plateau,
+keeps the rule's choice.
 
 Regularisation follows E: a run that reads each character about once has nothing to overfit and
 trains without dropout; the more passes, the more dropout. Evaluation follows the budget and E:
@@ -171,14 +173,15 @@ def choose(*, train_chars: int, val_chars: int, vocab_size: int, seconds: float 
     pick = max(fitting, key=lambda c: c.params) if fitting else min(measured, key=lambda c: c.params)
     why = ""
     larger = None if until_plateau else larger_for_long_budget(candidates, pick, N, seconds)
-    instead = None if larger else replacement(pick.cell, pick.num_layers, pick.hidden_size, seconds, given)
     if larger is not None:
         small_passes = pick.chars / N
         why = (f"{larger.cell} {larger.num_layers}x{larger.hidden_size} with dropout {LONG_DROPOUT:g} for "
                f"{pick.cell} {pick.num_layers}x{pick.hidden_size}, which would read the text ~{small_passes:.0f} times")
         pick = larger
-    elif instead is not None and (speeds or {}).get(instead[0]):
-        (cell, L, H), why = instead
+    instead = replacement(pick.cell, pick.num_layers, pick.hidden_size, seconds, given)
+    if instead is not None and (speeds or {}).get(instead[0]):
+        (cell, L, H), instead_why = instead
+        why = f"{why}; {instead_why}" if why else instead_why
         speed = speeds[(cell, L, H)]
         pick = Candidate(cell, L, H, param_count(cell, L, H, V), seconds * speed, speed, pick.fits)
     passes = pick.chars / N
@@ -249,18 +252,24 @@ def worth_measuring(shapes, vocab_size: int, train_chars: int, seconds: float | 
     would train in place of any of them for this budget."""
     sized = sorted(shapes, key=lambda s: param_count(*s, vocab_size))
     worth = [s for i, s in enumerate(sized) if i == 0 or param_count(*s, vocab_size) <= PARAMS_PER_CHAR * train_chars]
-    extra = [r[0] for r in (replacement(*s, seconds, given or {}) for s in worth) if r is not None]
-    return worth + [s for s in extra if s not in worth]
+    return list(dict.fromkeys(worth + replacing(worth, seconds, given)))
 
 
-def worth_measuring_larger(shapes, vocab_size: int, train_chars: int, seconds: float, speeds: dict) -> list:
-    """The shapes the long-budget branch could choose, not yet measured: only where the fastest
-    model measured (the smallest) reads the text LONG_PASSES times in the budget, since a larger
-    one reads it no faster (so a large text measures nothing more)."""
+def worth_measuring_larger(shapes, vocab_size: int, train_chars: int, seconds: float, speeds: dict,
+                           given: dict | None = None) -> list:
+    """The shapes the long-budget branch could choose, and what would train in place of any of
+    them for this budget, not yet measured: only where the fastest model measured (the smallest)
+    reads the text LONG_PASSES times in the budget, since a larger one reads it no faster (so a
+    large text measures nothing more)."""
     if not speeds or seconds < LONG_SECONDS or seconds * max(speeds.values()) < LONG_PASSES * train_chars:
         return []
-    return [s for s in shapes if s not in speeds
-            and param_count(*s, vocab_size) <= LONG_PARAMS_PER_CHAR * train_chars]
+    larger = [s for s in shapes if param_count(*s, vocab_size) <= LONG_PARAMS_PER_CHAR * train_chars]
+    return [s for s in dict.fromkeys(larger + replacing(larger, seconds, given)) if s not in speeds]
+
+
+def replacing(shapes, seconds: float | None, given: dict | None) -> list:
+    """The (cell, layers, hidden) that would train in place of any of these shapes for this budget."""
+    return [r[0] for r in (replacement(*s, seconds, given or {}) for s in shapes) if r is not None]
 
 
 def until_plateau(recipe: Recipe, patience: int) -> Recipe:

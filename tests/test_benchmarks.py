@@ -103,6 +103,19 @@ def test_recipe_benchmark_table_from_results(tmp_path):
     assert line.endswith("| -0.100 |")
 
 
+def test_recipe_benchmark_table_shows_a_stock_scripts_only_record(tmp_path):
+    """--no-charrnn-run records (a stock script's second seed) have no charrnn row: the table
+    shows the stock losses and no margin, rather than failing."""
+    rows = [{"who": "pytorch", "config": "LSTM 2x512 B=64", "steps": 746, "val": 1.767}]
+    f = tmp_path / "r.jsonl"
+    f.write_text(json.dumps({"corpus": "shakespeare-60k", "chars": 60000, "budget": "10m", "seconds": 600.0,
+                             "machine": "x", "date": "2026-12-01", "torch_seed": 1, "rows": rows}) + "\n")
+    r = run("recipe.py", "--table", "--results", str(f))
+    assert r.returncode == 0, r.stderr
+    line = next(l for l in r.stdout.splitlines() if l.startswith("| shakespeare-60k"))
+    assert "not run" in line and "| 1.767 |" in line
+
+
 def test_recipe_benchmark_runs():
     pytest.importorskip("torch")
     r = run("recipe.py", "--tiny")
