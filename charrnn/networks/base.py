@@ -89,9 +89,10 @@ def refuse_options(config, name: str, takes: frozenset, reasons: dict) -> None:
 
 @dataclass(frozen=True)
 class Replacement:
-    """Where the recipe's rule chooses `cell` at `layers` x `hidden` for a time budget from
-    `min_seconds` to `max_seconds` (the budgets it was measured at), the declaring network of the
-    same shape trains instead; `why` ends the recipe's line."""
+    """Where the recipe chooses `cell` at `layers` x `hidden` (by its rule, or its small-text,
+    long-budget branch) for a time budget from `min_seconds` to `max_seconds` (the budgets it was
+    measured at), the declaring network of the same shape trains instead; `why` ends the recipe's
+    line."""
 
     cell: str
     layers: int
