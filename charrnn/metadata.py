@@ -149,7 +149,7 @@ def check_recipe(recipe) -> None:
     """None (a run from before recipes), or the recipe's values, its chosen fields and reason."""
     if recipe is None:
         return
-    known_keys(recipe, ("values", "chosen", "reason", "measured"), "train.recipe")
+    known_keys(recipe, ("values", "chosen", "reason", "measured", "passes"), "train.recipe")
     values, chosen = recipe.get("values"), recipe.get("chosen")
     fields_ = RECIPE_MODEL_FIELDS + RECIPE_TRAIN_FIELDS
     known_keys(values, fields_, "train.recipe.values")
@@ -168,6 +168,9 @@ def check_recipe(recipe) -> None:
     check(isinstance(measured, dict) and all(isinstance(k, str) and is_number(v) and v > 0
                                              for k, v in measured.items()),
           "train.recipe.measured", "must map model names to positive speeds (chars/s)")
+    passes = recipe.get("passes")
+    check(passes is None or (is_number(passes) and passes > 0), "train.recipe.passes",
+          f"must be a positive number or null, got {passes!r}")
 
 
 def kept(check, load=lambda v: v, dump=lambda v: v, optional=False, shown=False):

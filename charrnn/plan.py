@@ -120,6 +120,8 @@ def plan_run(corpus: str | None, *, resume: str | None = None, out: str | None =
         started = time.monotonic()
         recipe = choose_recipe(data, len(source.text.encode("utf-8", "surrogatepass")), budget,
                                {**model_given, **options_given}, measure_speeds)
+        if recipe.passes is not None and budget.end_epoch is None:  # it ends before the budget
+            budget = dataclasses.replace(budget, end_epoch=recipe.passes)
         if patience:
             recipe = recipes.until_plateau(recipe, patience)
         spent = time.monotonic() - started if time_budget else 0.0
@@ -152,7 +154,8 @@ def choose_recipe(data: Corpus, corpus_bytes: int, budget: Budget, given: dict, 
         if budget.end_time is not None:
             shapes = recipes.candidate_shapes(given)
             B = given.get("batch_size", recipes.BATCH_SIZE)
-            speeds = measure_speeds(recipes.worth_measuring(shapes, V, len(data.train), budget.end_time, given), V, B)
+            spent = budget.end_time if budget.patience is None else None  # a plateau's cap is not spent
+            speeds = measure_speeds(recipes.worth_measuring(shapes, V, len(data.train), spent, given), V, B)
             if budget.patience is None:
                 larger = recipes.worth_measuring_larger(shapes, V, len(data.train), budget.end_time, speeds, given)
                 speeds = {**speeds, **measure_speeds(larger, V, B)} if larger else speeds

@@ -34,7 +34,17 @@ LONG_DROPOUT, and a declared replacement of its shape trains in its place within
 replacement's budgets, as above. Fitted to 5- and 10-minute runs on the three 45-72 K pieces
 (GRU 1x512 won over the rule's GRU 1x128 at 78 to 231 passes; the mLSTM 1x512 in its place, with
 the same dropout, won again: docs/recipe.md); a run with no budget, which stops at a plateau,
-keeps the rule's choice.
+keeps the rule's choice, unreplaced.
+
+A large text and a long time budget meet the other limit: a model that fits the text by the rule
+reads it many times and, as the cosine's rate falls, learns it by heart. On tinyshakespeare the
+mLSTM 1x512 reached 1.446 in 10 minutes (5.7 passes) and 1.477 in 30 (20 passes; 1.462 with
+dropout 0.5); the GRU 1x512 1.513 in 10 (6 passes) and 1.529 in 30 (29); on pydoc the GRU 1x384
+1.194 in 5 (16 passes) and 1.206 in 10 (34). So for a time budget of LONG_SECONDS or more on a
+text of MOST_PASSES_FROM_CHARS characters or more, the run is planned for at most MOST_PASSES
+passes, its schedule decays over them, and it ends there, before the budget: more time never
+plans a run that the measurements say ends worse. The small-text branch is exempt (its heavy
+dropout keeps it level from 49 to 231 passes), and so are smaller texts, where it is unmeasured.
 
 Regularisation follows E: a run that reads each character about once has nothing to overfit and
 trains without dropout; the more passes, the more dropout. Evaluation follows the budget and E:
@@ -71,6 +81,8 @@ LONG_SECONDS = 300  # a larger model for a small text, for a time budget at leas
 LONG_PASSES = 75  # ... when it can read the text this often ...
 LONG_PARAMS_PER_CHAR = 25.0  # ... and has at most this many parameters per training character ...
 LONG_DROPOUT = 0.5  # ... with this dropout
+MOST_PASSES = 10  # a time budget of LONG_SECONDS or more ends after this many passes ...
+MOST_PASSES_FROM_CHARS = 400_000  # ... over a training text at least this long
 
 
 def describe_budget(seconds: float | None, steps: int | None, epochs: int | None, word: str = "budget") -> str:
@@ -85,6 +97,7 @@ class Recipe:
     chosen: tuple  # the fields the recipe chose (the others were given)
     reason: str  # what it was chosen for, e.g. "1.12 MB corpus, 5 min budget, ~1.9 passes"
     measured: dict = field(default_factory=dict)  # "gru 1x256" -> chars/s measured at the start (--time)
+    passes: float | None = None  # the run ends after this many passes over the text, before its budget
 
     def model_values(self) -> dict:
         return {k: self.values[k] for k in MODEL_FIELDS}
@@ -103,12 +116,12 @@ class Recipe:
 
     def to_dict(self) -> dict:
         return {"values": dict(self.values), "chosen": list(self.chosen), "reason": self.reason,
-                "measured": dict(self.measured)}
+                "measured": dict(self.measured), "passes": self.passes}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Recipe":
         return cls(values=dict(d["values"]), chosen=tuple(d["chosen"]), reason=d["reason"],
-                   measured=dict(d.get("measured", {})))
+                   measured=dict(d.get("measured", {})), passes=d.get("passes"))
 
 
 @dataclass
@@ -178,13 +191,18 @@ def choose(*, train_chars: int, val_chars: int, vocab_size: int, seconds: float 
         why = (f"{larger.cell} {larger.num_layers}x{larger.hidden_size} with dropout {LONG_DROPOUT:g} for "
                f"{pick.cell} {pick.num_layers}x{pick.hidden_size}, which would read the text ~{small_passes:.0f} times")
         pick = larger
-    instead = replacement(pick.cell, pick.num_layers, pick.hidden_size, seconds, given)
+    # a run with no budget stops at a plateau: a replacement was measured over time budgets spent
+    instead = replacement(pick.cell, pick.num_layers, pick.hidden_size, None if until_plateau else seconds, given)
     if instead is not None and (speeds or {}).get(instead[0]):
         (cell, L, H), instead_why = instead
         why = f"{why}; {instead_why}" if why else instead_why
         speed = speeds[(cell, L, H)]
         pick = Candidate(cell, L, H, param_count(cell, L, H, V), seconds * speed, speed, pick.fits)
-    passes = pick.chars / N
+    full_passes = passes = pick.chars / N
+    most = most_passes(N, seconds, passes, branch=larger is not None)
+    if most is not None:
+        passes = most
+        pick.chars = most * N
     planned_steps = max(1, int(pick.chars // (B * T)))
     eval_seconds = None
     if seconds is not None and pick.speed:
@@ -193,16 +211,30 @@ def choose(*, train_chars: int, val_chars: int, vocab_size: int, seconds: float 
         "cell": pick.cell, "num_layers": pick.num_layers, "hidden_size": pick.hidden_size,
         "dropout": LONG_DROPOUT if larger else dropout_for(passes), "batch_size": B, "seq_len": T, "lr": LR,
         "lr_schedule": "cosine" if seconds is not None else "constant",
-        "eval_every": eval_every_for(planned_steps, passes, eval_seconds, seconds),
+        "eval_every": eval_every_for(planned_steps, passes, eval_seconds,
+                                     seconds if most is None else pick.chars / pick.speed),
     }
     values.update({k: v for k, v in given.items() if k in values})
     chosen = tuple(k for k in MODEL_FIELDS + TRAIN_FIELDS if k not in given)
     size = corpus_bytes if corpus_bytes is not None else train_chars
     shown_passes = f"{passes:.2g}" if passes < 10 else f"{passes:.0f}"
     reason = f"{human_size(size)} corpus, {describe_budget(seconds, steps, epochs)}, ~{shown_passes} passes"
+    if most is not None:
+        reason += (f", then ends: the budget would read it ~{full_passes:.0f} times, "
+                   f"and more than {MOST_PASSES} passes overfit a text this size")
     reason += f"; {why}" if why else ""
     measured = {f"{c} {L}x{H}": round(v, 1) for (c, L, H), v in (speeds or {}).items()}
-    return Recipe(values=values, chosen=chosen, reason=reason, measured=measured)
+    return Recipe(values=values, chosen=chosen, reason=reason, measured=measured, passes=most)
+
+
+def most_passes(N: int, seconds: float | None, passes: float, branch: bool) -> float | None:
+    """MOST_PASSES where a time budget of LONG_SECONDS or more would read a text of
+    MOST_PASSES_FROM_CHARS characters or more more often than that, outside the small-text branch;
+    else None (the budget alone ends the run)."""
+    if (seconds is None or seconds < LONG_SECONDS or branch or N < MOST_PASSES_FROM_CHARS
+            or passes <= MOST_PASSES):
+        return None
+    return float(MOST_PASSES)
 
 
 def larger_for_long_budget(candidates: list, pick: Candidate, N: int, seconds: float | None) -> Candidate | None:
@@ -280,8 +312,9 @@ def until_plateau(recipe: Recipe, patience: int) -> Recipe:
     if "eval_every" in recipe.chosen:
         values["eval_every"] = max(values["eval_every"], PLATEAU_EVAL)
     size, cap = recipe.reason.split(", ")[:2]
-    reason = f"{size}, until {patience} evaluations find no better validation loss, at most {cap.replace(' budget', '')}"
-    return Recipe(values=values, chosen=recipe.chosen, reason=reason, measured=recipe.measured)
+    cap = cap.replace(" budget", "") + (f" or {recipe.passes:g} passes" if recipe.passes else "")
+    reason = f"{size}, until {patience} evaluations find no better validation loss, at most {cap}"
+    return Recipe(values=values, chosen=recipe.chosen, reason=reason, measured=recipe.measured, passes=recipe.passes)
 
 
 def short_float(x: float) -> str:

@@ -173,6 +173,10 @@ def test_a_bad_recipe_field_in_a_checkpoint_is_one_line(corpus_file, tmp_path):
     ck.train.recipe.values["lr"] = "fast"
     checkpoint.save(ck, str(tmp_path / "bad.safetensors"))
     one_line_error(invoke("info", tmp_path / "bad.safetensors"), "train.recipe.values.lr")
+    ck = load(str(out / "last.safetensors"))
+    object.__setattr__(ck.train.recipe, "passes", -3)
+    checkpoint.save(ck, str(tmp_path / "bad2.safetensors"))
+    one_line_error(invoke("info", tmp_path / "bad2.safetensors"), "train.recipe.passes")
 
 
 def shape(r):
@@ -203,6 +207,8 @@ def test_a_declared_replacement_trains_in_place_of_the_rules_choice_within_its_b
     for other in (dict(seconds=r.min_seconds - 1), dict(seconds=r.max_seconds + 1), dict(steps=3000)):
         assert choose(**BIG, speeds=speeds, **other).values["cell"] != name
     assert choose(**BIG, seconds=seconds, speeds=speeds, given={"cell": key[0]}).values["cell"] == key[0]
+    # a run with no budget, planned for a cap within its budgets, stops at a plateau: not measured so
+    assert shape(choose(**BIG, seconds=seconds, speeds=speeds, until_plateau=True)) == key
     # it is measured at the start only where it could be chosen
     shapes = recipe.candidate_shapes({})
     assert (name, r.layers, r.hidden) in recipe.worth_measuring(shapes, 65, BIG["train_chars"], seconds, {})
@@ -302,3 +308,85 @@ def test_a_small_text_measures_the_larger_candidates_only_where_they_can_be_chos
             assert len(measured) == len(set(measured))
     # a large text measures only what the usual rule can choose
     assert recipe.worth_measuring_larger(CANDIDATES, 65, 1_000_000, 600, {CANDIDATES[0]: SPEEDS[CANDIDATES[0]]}) == []
+
+
+@pytest.mark.parametrize("key", sorted(recipe.REPLACEMENTS))
+def test_a_run_with_no_budget_neither_measures_nor_trains_a_replacement(tmp_path, key):
+    """The cap a run with no budget is planned for is not a budget it spends (it stops at a
+    plateau), and the replacements were measured over budgets spent."""
+    name, r = recipe.REPLACEMENTS[key]
+    text = ((PANGRAMS + "\n") * 4000)[:600_000]  # large enough for the replaced shape: P <= 2N
+    path = tmp_path / "big.txt"
+    path.write_text(text)
+    speeds = replacement_speeds()
+    measured = []
+
+    def fake_speeds(shapes, V, B):
+        measured.extend(shapes)
+        return {s: speeds[s] for s in shapes}
+
+    plan = plan_run(str(path), out=str(tmp_path / "run"), measure_speeds=fake_speeds)
+    assert plan.budget.patience is not None and key in measured
+    assert (name, r.layers, r.hidden) not in measured and plan.config.cell != name
+    # the same cap spent as a time budget: measured where its budgets reach it
+    measured.clear()
+    plan_run(str(path), out=str(tmp_path / "timed"), time_budget=plan.budget.end_time, measure_speeds=fake_speeds)
+    assert ((name, r.layers, r.hidden) in measured) == (r.min_seconds <= plan.budget.end_time <= r.max_seconds)
+
+
+# ---------------------------------------------------------------------- large text, long budget
+def test_a_large_text_and_a_long_budget_end_after_the_most_passes_measured_to_help():
+    """On tinyshakespeare 30 minutes (20 passes) ended worse than 10 (5.7) for the mLSTM, as for
+    the GRU; so a long budget on a large text plans MOST_PASSES and ends there."""
+    seconds = 3600
+    speed = SPEEDS[shape(choose(**BIG, seconds=seconds, speeds=SPEEDS))]
+    assert seconds * speed > recipe.MOST_PASSES * BIG["train_chars"]  # the budget would read it more often
+    got = choose(**BIG, seconds=seconds, speeds=SPEEDS)
+    assert got.passes == recipe.MOST_PASSES
+    assert f"~{recipe.MOST_PASSES} passes, then ends" in got.line()
+    assert f"would read it ~{seconds * speed / BIG['train_chars']:.0f} times" in got.line()
+    # the plan follows the passes it makes: dropout and evaluations as for a budget that reads it that often
+    exact = choose(**BIG, seconds=recipe.MOST_PASSES * BIG["train_chars"] / speed, speeds=SPEEDS)
+    assert exact.passes is None and got.values == exact.values
+    # past the point where it binds, more time plans the same run
+    for longer in (1.5 * seconds, 2 * seconds):
+        assert choose(**BIG, seconds=longer, speeds=SPEEDS).values == got.values
+    # a budget that reads the text fewer times, a short budget, steps, a smaller text: the budget ends it
+    assert choose(**BIG, seconds=300, speeds=SPEEDS).passes is None
+    fast = {k: 100 * v for k, v in SPEEDS.items()}
+    assert choose(**BIG, seconds=recipe.LONG_SECONDS - 1, speeds=fast).passes is None
+    assert choose(**BIG, steps=100_000).passes is None
+    smaller = dict(BIG, train_chars=recipe.MOST_PASSES_FROM_CHARS - 1)
+    assert choose(**smaller, seconds=seconds, speeds=fast).passes is None
+    # the small-text branch keeps its own passes (its dropout keeps it level over hundreds), on a
+    # small text and where it fires on a large one (ten hours here)
+    assert choose(**PIECE, seconds=seconds, speeds=fast).passes is None
+    branch = choose(**BIG, seconds=10 * seconds, speeds=SPEEDS)
+    assert "with dropout" in branch.line() and branch.passes is None
+
+
+def test_a_run_planned_for_the_most_passes_ends_there_and_its_rate_decays_over_them(tmp_path):
+    from charrnn.options import Budget
+
+    text = ((PANGRAMS + "\n") * 4000)[:600_000]
+    path = tmp_path / "big.txt"
+    path.write_text(text)
+    speeds = replacement_speeds()
+
+    def speeds_of(shapes, V, B):
+        return {s: speeds[s] for s in shapes}
+
+    plan = plan_run(str(path), out=str(tmp_path / "run"), time_budget=3600.0,
+                    measure_speeds=speeds_of)
+    assert plan.recipe.passes == recipe.MOST_PASSES == plan.budget.end_epoch and plan.budget.end_time == 3600.0
+    assert plan.budget.progress(0, recipe.MOST_PASSES / 2, 60.0) == 0.5  # the schedule's clock: passes
+    assert plan.budget.reached(10, recipe.MOST_PASSES, 60.0) == "epochs"
+    # epochs given with the time: the user's limit stands
+    given = plan_run(str(path), out=str(tmp_path / "given"), time_budget=3600.0, epochs=30,
+                     measure_speeds=speeds_of)
+    assert given.budget.end_epoch == 30
+    # no budget: planned for the cap, the passes too; the line says both
+    plateau = plan_run(str(path), out=str(tmp_path / "none"), measure_speeds=speeds_of)
+    assert plateau.budget.end_epoch == recipe.MOST_PASSES and plateau.budget.patience
+    assert f"at most 30 min or {recipe.MOST_PASSES} passes" in plateau.recipe.line()
+    assert Budget(end_time=100.0, end_epoch=None).progress(0, 50.0, 60.0) == 0.6
