@@ -190,6 +190,22 @@ def replacement_speeds():
     return {**SPEEDS, **extra}
 
 
+def measuring(measured: list):
+    """A stand-in for plan.measure_speeds: replacement_speeds(), recording what was measured."""
+    speeds = replacement_speeds()
+
+    def measure(shapes, V, B):
+        measured.extend(shapes)
+        return {s: speeds[s] for s in shapes}
+    return measure
+
+
+def text_file(tmp_path, chars: int) -> str:
+    path = tmp_path / f"pangrams-{chars}.txt"
+    path.write_text(((PANGRAMS + "\n") * (chars // len(PANGRAMS) + 1))[:chars])
+    return str(path)
+
+
 @pytest.mark.parametrize("key", sorted(recipe.REPLACEMENTS))
 def test_a_declared_replacement_trains_in_place_of_the_rules_choice_within_its_budgets(key):
     name, r = recipe.REPLACEMENTS[key]
@@ -280,18 +296,10 @@ def test_a_declared_replacement_trains_in_place_of_the_long_budget_branchs_model
 
 
 def test_a_small_text_measures_the_larger_candidates_only_where_they_can_be_chosen(tmp_path):
-    text = ((PANGRAMS + "\n") * 400)[:60_000]
-    path = tmp_path / "piece.txt"
-    path.write_text(text)
-    speeds = replacement_speeds()
+    path = text_file(tmp_path, 60_000)
     for budget, patience_cap in ((1800.0, False), (600.0, False), (None, True)):
         measured = []
-
-        def fake_speeds(shapes, V, B):
-            measured.extend(shapes)
-            return {s: speeds[s] for s in shapes}
-
-        plan = plan_run(str(path), out=str(tmp_path / f"r{budget}"), time_budget=budget, measure_speeds=fake_speeds)
+        plan = plan_run(path, out=str(tmp_path / f"r{budget}"), time_budget=budget, measure_speeds=measuring(measured))
         N, V = len(plan.corpus.train), plan.config.vocab_size
         larger = [s for s in measured if param_count(*s, V) > recipe.PARAMS_PER_CHAR * N]
         if patience_cap:  # no budget: stops at a plateau; the branch does not apply, nothing more is measured
@@ -315,22 +323,14 @@ def test_a_run_with_no_budget_neither_measures_nor_trains_a_replacement(tmp_path
     """The cap a run with no budget is planned for is not a budget it spends (it stops at a
     plateau), and the replacements were measured over budgets spent."""
     name, r = recipe.REPLACEMENTS[key]
-    text = ((PANGRAMS + "\n") * 4000)[:600_000]  # large enough for the replaced shape: P <= 2N
-    path = tmp_path / "big.txt"
-    path.write_text(text)
-    speeds = replacement_speeds()
+    path = text_file(tmp_path, 600_000)  # large enough for the replaced shape: P <= 2N
     measured = []
-
-    def fake_speeds(shapes, V, B):
-        measured.extend(shapes)
-        return {s: speeds[s] for s in shapes}
-
-    plan = plan_run(str(path), out=str(tmp_path / "run"), measure_speeds=fake_speeds)
+    plan = plan_run(path, out=str(tmp_path / "run"), measure_speeds=measuring(measured))
     assert plan.budget.patience is not None and key in measured
     assert (name, r.layers, r.hidden) not in measured and plan.config.cell != name
     # the same cap spent as a time budget: measured where its budgets reach it
     measured.clear()
-    plan_run(str(path), out=str(tmp_path / "timed"), time_budget=plan.budget.end_time, measure_speeds=fake_speeds)
+    plan_run(path, out=str(tmp_path / "timed"), time_budget=plan.budget.end_time, measure_speeds=measuring(measured))
     assert ((name, r.layers, r.hidden) in measured) == (r.min_seconds <= plan.budget.end_time <= r.max_seconds)
 
 
@@ -366,27 +366,16 @@ def test_a_large_text_and_a_long_budget_end_after_the_most_passes_measured_to_he
 
 
 def test_a_run_planned_for_the_most_passes_ends_there_and_its_rate_decays_over_them(tmp_path):
-    from charrnn.options import Budget
-
-    text = ((PANGRAMS + "\n") * 4000)[:600_000]
-    path = tmp_path / "big.txt"
-    path.write_text(text)
-    speeds = replacement_speeds()
-
-    def speeds_of(shapes, V, B):
-        return {s: speeds[s] for s in shapes}
-
-    plan = plan_run(str(path), out=str(tmp_path / "run"), time_budget=3600.0,
-                    measure_speeds=speeds_of)
+    path = text_file(tmp_path, 600_000)
+    plan = plan_run(path, out=str(tmp_path / "run"), time_budget=3600.0, measure_speeds=measuring([]))
     assert plan.recipe.passes == recipe.MOST_PASSES == plan.budget.end_epoch and plan.budget.end_time == 3600.0
     assert plan.budget.progress(0, recipe.MOST_PASSES / 2, 60.0) == 0.5  # the schedule's clock: passes
     assert plan.budget.reached(10, recipe.MOST_PASSES, 60.0) == "epochs"
     # epochs given with the time: the user's limit stands
-    given = plan_run(str(path), out=str(tmp_path / "given"), time_budget=3600.0, epochs=30,
-                     measure_speeds=speeds_of)
+    given = plan_run(path, out=str(tmp_path / "given"), time_budget=3600.0, epochs=30,
+                     measure_speeds=measuring([]))
     assert given.budget.end_epoch == 30
     # no budget: planned for the cap, the passes too; the line says both
-    plateau = plan_run(str(path), out=str(tmp_path / "none"), measure_speeds=speeds_of)
+    plateau = plan_run(path, out=str(tmp_path / "none"), measure_speeds=measuring([]))
     assert plateau.budget.end_epoch == recipe.MOST_PASSES and plateau.budget.patience
     assert f"at most 30 min or {recipe.MOST_PASSES} passes" in plateau.recipe.line()
-    assert Budget(end_time=100.0, end_epoch=None).progress(0, 50.0, 60.0) == 0.6
