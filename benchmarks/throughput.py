@@ -36,6 +36,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from charrnn import networks
+from charrnn.layers import times
 from charrnn.model import ModelConfig, init_params, zero_state
 from charrnn.optim import make_optimizer
 from charrnn.options import TrainOptions
@@ -139,11 +140,11 @@ def compare_threads(cell, layers, hidden, batch, T=100, V=65, rounds=6, steps=3)
 def matrix_products(run: Run, T: int = 100) -> list:
     """One training step's matrix products as (a, b) operand pairs, to be run as a @ b in order --
     the same shapes, memory layouts and order as the stacked cells' unrolls (networks/stacked.py)
-    and the decoder: per step and layer, each product's in_t W^T forward and dout_t W backward;
-    per window, the decoder's three products, each product's weight gradient over T*B rows, the
-    one-hot input gradient of layer 0 (the last pair of layer 0, outside the 6 N P count) and the
-    input products of the layers above. Their time is what a step would take if the gate
-    arithmetic, softmax, clipping and Adam cost nothing."""
+    and the decoder: per step and layer, each product's in_t W^T forward and dout_t W backward
+    (in layers.times' order); per window, the decoder's three products, each product's weight
+    gradient over T*B rows, the one-hot input gradient of layer 0 (the last pair of layer 0,
+    outside the 6 N P count) and the input products of the layers above. Their time is what a
+    step would take if the gate arithmetic, softmax, clipping and Adam cost nothing."""
     config = run.config
     cell = networks.get(config.cell).cell_class
     B, H, V, L = run.state.shape[-2], config.hidden_size, config.vocab_size, config.num_layers
@@ -153,14 +154,14 @@ def matrix_products(run: Run, T: int = 100) -> list:
     for k in range(L):
         GH = cell.gates * H
         W_ih, x, dAx = r(GH, V if k == 0 else H), r(T * B, H), r(T * B, GH)
-        W = [r(p.rows * H, H) for p in cell.products]  # row-major, as the parameters (backward)
-        W_col = [np.asfortranarray(w) for w in W]  # column-major, as the forward reads them
+        W = [r(p.rows * H, H) for p in cell.products]  # row-major, as the parameters
         inp = [r(T, B, H) for _ in cell.products]
         dout = [r(T, B, p.rows * H) for p in cell.products]
         if k > 0:
             forward.append((x, W_ih.T))
-        forward += [(i[t], w.T) for t in range(T) for w, i in zip(W_col, inp)]
-        layer_back = [(d[t], w) for t in reversed(range(T)) for w, d in zip(W, dout)]
+        # layers.times: in_t W^T as (W in_t^T)^T forward, dout_t W as (W^T dout_t^T)^T backward
+        forward += [(w, i[t].T) for t in range(T) for w, i in zip(W, inp)]
+        layer_back = [(w.T, d[t].T) for t in reversed(range(T)) for w, d in zip(W, dout)]
         layer_back += [(d.reshape(T * B, -1).T, i.reshape(T * B, H)) for d, i in zip(dout, inp)]
         layer_back += [(dAx.T, x), (dAx, W_ih)] if k > 0 else [(dAx.T, r(T * B, V))]
         backward = layer_back + backward  # the layers run top to bottom backward
@@ -183,6 +184,32 @@ def compare_bound(cell, layers, hidden, batch, T=100, V=65, rounds=6, steps=3):
             for _ in range(steps):
                 rates[what].append(run.step() if what == "step" else run.chars / timed(products))
     return spread(rates["step"]), spread(rates["products"])
+
+
+def product_orders(cell, hidden, batch, rounds=7, n=100):
+    """Each per-step product of one layer of `cell`, forward in_t W^T and backward d_t W, timed
+    as plain `@` (forward from a column-major copy of W, the layout the cells kept for it) and
+    as layers.times, alternating rounds of n products: [(product, direction, (plain us, times
+    us))], medians over the rounds."""
+    cls = networks.get(cell).cell_class
+    rng = np.random.default_rng(0)
+    rows = []
+    for p in cls.products:
+        W = rng.standard_normal((p.rows * hidden, hidden), dtype=np.float32)  # (rows*H, H), as stored
+        W_col = np.asfortranarray(W)
+        x = rng.standard_normal((batch, hidden), dtype=np.float32)  # in_t
+        d = rng.standard_normal((batch, p.rows * hidden), dtype=np.float32)  # dout_t
+        pairs = {"forward": (lambda: x @ W_col.T, lambda: times(x, W.T)),
+                 "backward": (lambda: d @ W, lambda: times(d, W))}
+        for direction, (plain, ordered) in pairs.items():
+            us = {0: [], 1: []}
+            for r in range(rounds):
+                for which in (0, 1) if r % 2 == 0 else (1, 0):
+                    f = (plain, ordered)[which]
+                    f()
+                    us[which].append(timed(lambda: [f() for _ in range(n)]) / n * 1e6)
+            rows.append((p.weight, direction, (statistics.median(us[0]), statistics.median(us[1]))))
+    return rows
 
 
 @contextmanager
@@ -208,6 +235,8 @@ def main():
     ap.add_argument("--busy", type=int, default=0, help="keep this many cores busy with other processes meanwhile")
     ap.add_argument("--candidates", action="store_true",
                     help="the recipe's candidates, with the share of this machine's float32 peak each step reaches")
+    ap.add_argument("--orders", action="store_true",
+                    help="each per-step product in plain order and in layers.times' order, alternating")
     ap.add_argument("--bound", action="store_true",
                     help="with each configuration, its matrix products alone: the most a faster gate arithmetic could give")
     args = ap.parse_args()
@@ -220,7 +249,10 @@ def main():
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"numpy {np.__version__}, T={T}, V=65, float32, Adam, clip 5; "
           f"{args.busy} core(s) kept busy by other processes")
-    if args.bound:
+    if args.orders:
+        print("| config | product | direction | x @ W: us | layers.times: us | plain / times |")
+        print("|---|---|---|---|---|---|")
+    elif args.bound:
         print("| config | whole step: chars/s (p10 .. p90) | its matrix products alone: chars/s (p10 .. p90) "
               "| products' share of the step | the most a free gate arithmetic could give |")
         print("|---|---|---|---|---|")
@@ -237,7 +269,12 @@ def main():
         for label, cell, layers, hidden, batch in configs:
             if args.only and args.only != label:
                 continue
-            if args.bound or args.threads_compare:
+            if args.orders:
+                for weight, direction, (plain, ordered) in product_orders(cell, hidden, batch,
+                                                                          rounds=2 if args.tiny else 7):
+                    print(f"| {label} | {weight} | {direction} | {plain:,.1f} | {ordered:,.1f} | {plain / ordered:.2f}x |",
+                          flush=True)
+            elif args.bound or args.threads_compare:
                 rounds, steps = (2, 1) if args.tiny else (6, max(1, args.steps // 6))
                 pair = compare_bound if args.bound else compare_threads
                 (a, a_lo, a_hi), (b, b_lo, b_hi) = pair(cell, layers, hidden, batch, T=T, rounds=rounds, steps=steps)

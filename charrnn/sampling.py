@@ -139,9 +139,10 @@ def generate(
     stopped). One sample per generator in `rngs`; all samples advance together as a batch.
     Memory is constant in `settings.length`. The prime is not yielded (the caller has it)."""
     B = len(rngs)
-    # the network's matrices, stored column-major: every step's products x @ W.T and the input
-    # gathers then read contiguous rows (see networks/stacked.py)
-    params = {n: np.asfortranarray(p) if p.ndim == 2 and n != "decoder.weight" else p for n, p in params.items()}
+    # the one-hot inputs' weights (N, V), stored column-major: every step's gather then reads
+    # contiguous rows of W^T (layers.gather_columns); the step's products read the rest as stored
+    params = {n: np.asfortranarray(p) if p.ndim == 2 and p.shape[1] == config.vocab_size and n != "decoder.weight"
+              else p for n, p in params.items()}
     if prime:
         warm = vocab.encode(prime)
     elif "\n" in vocab.index:

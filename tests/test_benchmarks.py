@@ -73,6 +73,13 @@ def test_the_bound_script_runs():
     assert row.split("|")[5].strip().endswith("x")
 
 
+def test_the_product_orders_script_times_every_per_step_product():
+    r = run("throughput.py", "--tiny", "--orders")
+    assert r.returncode == 0, r.stderr
+    rows = [line for line in r.stdout.splitlines() if line.startswith("| LSTM 1x16 B=4 |")]
+    assert [line.split("|")[2:4] for line in rows] == [[" weight_hh ", " forward "], [" weight_hh ", " backward "]]
+
+
 def test_alternation_runs_the_old_and_the_new_code_side_by_side():
     if not (BENCH.parent / ".git").exists():
         pytest.skip("not a git checkout: the old code is taken from git")

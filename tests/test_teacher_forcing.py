@@ -8,7 +8,7 @@ import pytest
 from charrnn import networks, sampling, teacher_forcing
 from charrnn.gradients import (CHECK_TOLERANCE, check_gradients, numerical_gradient, relative_error,
                                step_contributions)
-from charrnn.layers import log_softmax, onehot_weight_gradient
+from charrnn.layers import log_softmax, onehot_weight_gradient, times
 from charrnn.model import ModelConfig, init_params, param_shapes, zero_state
 from charrnn.optim import clip_by_global_norm, make_optimizer
 
@@ -169,6 +169,20 @@ def test_onehot_weight_gradient_both_paths(V, rng):
     for n in range(50):
         expected[:, x[n]] += dAx[n]
     np.testing.assert_allclose(onehot_weight_gradient(dAx, x, V), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("B", [1, 32])
+def test_a_step_product_in_blas_friendly_order_is_the_product(B, rng):
+    """layers.times(x, M) = x M for both of a step's uses -- in_t W^T from a row-major or
+    column-major W, d_t W -- and for a row slice of a wider array (the cells pass dAx[t]'s
+    first columns)."""
+    W = rng.normal(size=(24, 8)).astype(np.float32)  # (rows*H, H)
+    x = rng.normal(size=(B, 8)).astype(np.float32)
+    d = rng.normal(size=(B, 40)).astype(np.float32)[:, :24]
+    for w in (W, np.asfortranarray(W)):
+        np.testing.assert_allclose(times(x, w.T), x @ w.T, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(times(d, w), d @ w, rtol=1e-5, atol=1e-6)
+    assert times(x, W.T).shape == (B, 24) and times(d, W).shape == (B, 8)
 
 
 @pytest.mark.parametrize("cell", NETWORKS)

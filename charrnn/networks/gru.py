@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from charrnn import activations
+from charrnn.layers import times
 from charrnn.networks.stacked import Product, StackedCells, gated_label
 
 
@@ -41,8 +42,7 @@ class GRUCell:
     def step_forward(self, ax_t, state_prev, W, h_out=None):
         (h_prev,) = state_prev  # (B, H)
         H = h_prev.shape[1]
-        ah = h_prev @ W["weight_hh"].T  # (B, 3H)
-        ah += W["bias_hh"]
+        ah = times(h_prev, W["weight_hh"].T) + W["bias_hh"]  # (B, 3H)
         rz = ax_t[:, : 2 * H] + ah[:, : 2 * H]  # (B, 2H)
         self.gate(rz, out=rz)
         r, z = rz[:, :H], rz[:, H:]
@@ -70,8 +70,8 @@ class GRUCell:
         (dah,) = dout  # (B, 3H)
         dah[...] = dax
         dah[:, 2 * H :] *= r
-        dh_prev = dah @ W["weight_hh"]
-        dh_prev += dh * z
+        dh_prev = dh * z
+        dh_prev += times(dah, W["weight_hh"])
         return (dh_prev,)
 
     @staticmethod

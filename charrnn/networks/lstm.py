@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from charrnn import activations
+from charrnn.layers import times
 from charrnn.networks.stacked import Product, StackedCells, gated_label
 
 
@@ -96,8 +97,7 @@ class LSTMCell(LSTMGates):
 
     def step_forward(self, ax_t, state_prev, W, h_out=None):
         h_prev, c_prev = state_prev  # (B, H) each
-        a = h_prev @ W["weight_hh"].T  # (B, 4H)
-        a += ax_t
+        a = times(h_prev, W["weight_hh"].T) + ax_t  # (B, 4H)
         a += W["bias_hh"]
         h, c, ifgo, u_c = self.gates_forward(a, c_prev, h_out)
         return (h, c), (ifgo, c_prev, c, u_c)
@@ -106,7 +106,7 @@ class LSTMCell(LSTMGates):
         dh, dc_next = dstate  # (B, H) each
         ifgo, c_prev, _, u_c = cache
         dc_prev = self.gates_backward(dh, dc_next, ifgo, c_prev, u_c, dax_out)  # dax = da (B, 4H)
-        return dax_out @ W["weight_hh"], dc_prev
+        return times(dax_out, W["weight_hh"]), dc_prev
 
     @classmethod
     def values(cls, cache) -> dict:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from charrnn.layers import times
 from charrnn.networks.base import Replacement
 from charrnn.networks.lstm import LSTMGates
 from charrnn.networks.stacked import Product, StackedCells, gated_label
@@ -51,10 +52,9 @@ class MLSTMCell(LSTMGates):
         h_prev, c_prev = state_prev  # (B, H) each
         H = h_prev.shape[1]
         ax_m = ax_t[:, 4 * H :]  # (B, H)
-        u = h_prev @ W["weight_mh"].T  # (B, H)
+        u = times(h_prev, W["weight_mh"].T)  # (B, H)
         m = ax_m * u  # (B, H)
-        a = m @ W["weight_gm"].T  # (B, 4H)
-        a += ax_t[:, : 4 * H]
+        a = times(m, W["weight_gm"].T) + ax_t[:, : 4 * H]  # (B, 4H)
         a += W["bias_gm"]
         h, c, ifgo, u_c = self.gates_forward(a, c_prev, h_out)
         return (h, c), (ifgo, c_prev, c, u_c, m, u, ax_m)
@@ -65,10 +65,10 @@ class MLSTMCell(LSTMGates):
         H = dh.shape[1]
         da = dax_out[:, : 4 * H]  # (B, 4H): also dL/d(m W_gm^T + b_gm)
         dc_prev = self.gates_backward(dh, dc_next, ifgo, c_prev, u_c, da)
-        dm = da @ W["weight_gm"]  # (B, H)
+        dm = times(da, W["weight_gm"])  # (B, H)
         np.multiply(dm, u, out=dax_out[:, 4 * H :])  # dax_m
         du = np.multiply(dm, ax_m, out=dout[1])  # (B, H)
-        return du @ W["weight_mh"], dc_prev
+        return times(du, W["weight_mh"]), dc_prev
 
     @staticmethod
     def read(cache, name: str):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from charrnn import activations
+from charrnn.layers import times
 from charrnn.networks.stacked import Product, StackedCells
 
 
@@ -33,8 +34,7 @@ class RNNCell:
 
     def step_forward(self, ax_t, state_prev, W, h_out=None):
         (h_prev,) = state_prev  # (B, H)
-        a = h_prev @ W["weight_hh"].T  # (B, H)
-        a += ax_t
+        a = times(h_prev, W["weight_hh"].T) + ax_t  # (B, H)
         a += W["bias_hh"]
         h = self.act(a, out=a if h_out is None else h_out)
         return (h,), (h,)
@@ -43,7 +43,7 @@ class RNNCell:
         (dh,) = dstate  # (B, H)
         (h,) = cache
         da = np.multiply(dh, self.dact(h), out=dax_out)  # (B, H)
-        return (da @ W["weight_hh"],)  # dh_{t-1}
+        return (times(da, W["weight_hh"]),)  # dh_{t-1}
 
     @staticmethod
     def values(cache) -> dict:

@@ -148,14 +148,12 @@ class StackedCells(Network):
                 if p.reads == "h"]
 
     # ---------------------------------------------------------------- shared pieces
-    def recurrent(self, params: dict, k: int, column_major: bool = False) -> dict:
-        """Layer k's recurrent tensors by suffix. Column-major weights make the forward's
-        in_t @ W^T read a contiguous W^T: BLAS computes it 20-50% faster than from the
-        transpose of a row-major array."""
+    def recurrent(self, params: dict, k: int) -> dict:
+        """Layer k's recurrent tensors by suffix, as stored (row-major: layers.times reads them
+        so in both directions)."""
         W = {}
         for p in self.cell_class.products:
-            w = params[self.tensor(p.weight, k)]
-            W[p.weight] = np.asfortranarray(w) if column_major else w
+            W[p.weight] = params[self.tensor(p.weight, k)]
             if p.bias:
                 W[p.bias] = params[self.tensor(p.bias, k)]
         return W
@@ -178,7 +176,7 @@ class StackedCells(Network):
         final_state = np.empty_like(state0)
         layers = []
         for k in range(config.num_layers):
-            W = self.recurrent(params, k, column_major=True)
+            W = self.recurrent(params, k)
             ax = self.input_projection(params, k, x)  # (T, B, G*H), all steps at once
             h = np.empty((T + 1,) + state0.shape[2:], dtype=dtype)  # (T+1, B, H)
             h[0] = state0[k, 0]
