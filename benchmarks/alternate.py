@@ -20,7 +20,9 @@ weights (the first step's losses are compared: a speed change must not change th
 float32 rounding), then run `rounds` rounds of `steps` steps each, the order of old and new
 swapped every round, so that whatever else the machine is doing falls on both alike. Printed:
 median chars/s with p10..p90 for each, and new/old. Timed is the trainer's own `train_step`
-(forward with dropout, BPTT, clip, Adam), as in throughput.py.
+(forward with dropout, BPTT, clip, Adam), as in throughput.py, with glibc's malloc keeping freed
+pages as `charrnn train` has it (charrnn/memory.py): without it, a change that allocates less
+per window looks faster in this process than it is in a real run.
 """
 
 from __future__ import annotations
@@ -147,6 +149,8 @@ def main():
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
     new_pkg = None if args.train else importlib.import_module("charrnn")
+    if not args.train:  # as the command line does for every run (charrnn/memory.py); both versions share it
+        importlib.import_module("charrnn.memory").keep_freed_memory()
     configs = [("LSTM 1x16 B=4", "lstm", 1, 16, 4), ("GRU 1x16 B=4", "gru", 1, 16, 4)] if args.tiny else CANDIDATES
     T, rounds, steps = (10, 2, 1) if args.tiny else (100, args.rounds, args.steps)
     corpus = str(pathlib.Path(args.corpus).resolve()) if pathlib.Path(args.corpus).exists() else None  # None: `charrnn train`'s built-in one

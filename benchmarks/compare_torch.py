@@ -3,6 +3,9 @@
     pip install -e '.[bench]'                 # torch==2.13.0, CPU
     python benchmarks/compare_torch.py        # the full table (takes several minutes)
     python benchmarks/compare_torch.py --tiny # a seconds-long smoke run
+    python benchmarks/compare_torch.py --candidates
+        # training only, the recipe's candidates that PyTorch has (benchmarks/throughput.py's
+        # CANDIDATES; the mLSTM has no torch.nn module and is named and left out)
 
 For each configuration both frameworks get the same weights (charrnn's, loaded into
 torch.nn.LSTM/GRU/RNN + Linear under the same names), the same windows and the same initial
@@ -32,6 +35,7 @@ import numpy as np
 from charrnn import sampling
 from charrnn.model import ModelConfig, init_params, param_shapes, zero_state
 from charrnn.vocab import Vocab
+from throughput import CANDIDATES
 from throughput import CONFIGS as TRAIN_CONFIGS  # the same table as benchmarks/throughput.py
 from throughput import Run
 
@@ -171,13 +175,14 @@ def main():
     ap.add_argument("--steps", type=int, default=4, help="timed steps per framework per round")
     ap.add_argument("--only", default=None, help="only the configuration with this label")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--candidates", action="store_true", help="training only, the recipe's candidates")
     args = ap.parse_args()
 
     import torch
 
     torch.set_num_threads(args.threads)
     T, V = (10, 20) if args.tiny else (100, 65)
-    configs = TINY if args.tiny else TRAIN_CONFIGS
+    configs = TINY if args.tiny else CANDIDATES if args.candidates else TRAIN_CONFIGS
     peak = peak_gflops(256 if args.tiny else 2048)
     print(f"# {platform.machine()}, {os.cpu_count()} cores, numpy {np.__version__}, torch {torch.__version__} "
           f"({args.threads} threads); float32 matmul peak {peak:.1f} GFLOP/s; T={T}, V={V}, Adam, clip 5")
@@ -187,11 +192,17 @@ def main():
     for label, cell, layers, H, B in configs:
         if args.only and args.only != label:
             continue
+        config = ModelConfig(vocab_size=V, hidden_size=H, num_layers=layers, cell=cell)
+        if config.network.torch_module(config)[0] is None:
+            print(f"# {label}: {config.network.torch_module(config)[1]}", flush=True)
+            continue
         r = compare_training(torch, label, cell, layers, H, B, T, V, rounds, steps)
         (c, c_lo, c_hi), (t, t_lo, t_hi) = r["charrnn"], r["torch"]
         gf = c * flops_per_char(cell, layers, H, V) / 1e9
         print(f"| {label} | {c:,.0f} ({c_lo:,.0f}..{c_hi:,.0f}) | {t:,.0f} ({t_lo:,.0f}..{t_hi:,.0f}) | "
               f"{c / t:.2f}x | {gf:.1f} ({100 * gf / peak:.0f}%) |", flush=True)
+    if args.candidates:
+        return
     print()
     print("| sampling | charrnn chars/s | PyTorch chars/s | ratio |")
     print("|---|---|---|---|")

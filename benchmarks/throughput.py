@@ -140,8 +140,8 @@ def compare_threads(cell, layers, hidden, batch, T=100, V=65, rounds=6, steps=3)
 def matrix_products(run: Run, T: int = 100) -> list:
     """One training step's matrix products as (a, b) operand pairs, to be run as a @ b in order --
     the same shapes, memory layouts and order as the stacked cells' unrolls (networks/stacked.py)
-    and the decoder: per step and layer, each product's in_t W^T forward and dout_t W backward
-    (in layers.times' order); per window, the decoder's three products, each product's weight
+    and the decoder: per step and layer, each product's in_t W^T forward (in layers.times'
+    order) and dout_t W backward; per window, the decoder's three products, each product's weight
     gradient over T*B rows, the one-hot input gradient of layer 0 (the last pair of layer 0,
     outside the 6 N P count) and the input products of the layers above. Their time is what a
     step would take if the gate arithmetic, softmax, clipping and Adam cost nothing."""
@@ -159,9 +159,8 @@ def matrix_products(run: Run, T: int = 100) -> list:
         dout = [r(T, B, p.rows * H) for p in cell.products]
         if k > 0:
             forward.append((x, W_ih.T))
-        # layers.times: in_t W^T as (W in_t^T)^T forward, dout_t W as (W^T dout_t^T)^T backward
-        forward += [(w, i[t].T) for t in range(T) for w, i in zip(W, inp)]
-        layer_back = [(w.T, d[t].T) for t in reversed(range(T)) for w, d in zip(W, dout)]
+        forward += [(w, i[t].T) for t in range(T) for w, i in zip(W, inp)]  # layers.times: (W in_t^T)^T
+        layer_back = [(d[t], w) for t in reversed(range(T)) for w, d in zip(W, dout)]
         layer_back += [(d.reshape(T * B, -1).T, i.reshape(T * B, H)) for d, i in zip(dout, inp)]
         layer_back += [(dAx.T, x), (dAx, W_ih)] if k > 0 else [(dAx.T, r(T * B, V))]
         backward = layer_back + backward  # the layers run top to bottom backward

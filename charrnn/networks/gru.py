@@ -70,8 +70,8 @@ class GRUCell:
         (dah,) = dout  # (B, 3H)
         dah[...] = dax
         dah[:, 2 * H :] *= r
-        dh_prev = dh * z
-        dh_prev += times(dah, W["weight_hh"])
+        dh_prev = dah @ W["weight_hh"]
+        dh_prev += dh * z
         return (dh_prev,)
 
     @staticmethod

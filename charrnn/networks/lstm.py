@@ -106,7 +106,7 @@ class LSTMCell(LSTMGates):
         dh, dc_next = dstate  # (B, H) each
         ifgo, c_prev, _, u_c = cache
         dc_prev = self.gates_backward(dh, dc_next, ifgo, c_prev, u_c, dax_out)  # dax = da (B, 4H)
-        return times(dax_out, W["weight_hh"]), dc_prev
+        return dax_out @ W["weight_hh"], dc_prev
 
     @classmethod
     def values(cls, cache) -> dict:

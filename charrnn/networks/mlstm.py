@@ -65,10 +65,10 @@ class MLSTMCell(LSTMGates):
         H = dh.shape[1]
         da = dax_out[:, : 4 * H]  # (B, 4H): also dL/d(m W_gm^T + b_gm)
         dc_prev = self.gates_backward(dh, dc_next, ifgo, c_prev, u_c, da)
-        dm = times(da, W["weight_gm"])  # (B, H)
+        dm = da @ W["weight_gm"]  # (B, H)
         np.multiply(dm, u, out=dax_out[:, 4 * H :])  # dax_m
         du = np.multiply(dm, ax_m, out=dout[1])  # (B, H)
-        return times(du, W["weight_mh"]), dc_prev
+        return du @ W["weight_mh"], dc_prev
 
     @staticmethod
     def read(cache, name: str):

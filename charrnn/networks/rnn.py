@@ -43,7 +43,7 @@ class RNNCell:
         (dh,) = dstate  # (B, H)
         (h,) = cache
         da = np.multiply(dh, self.dact(h), out=dax_out)  # (B, H)
-        return (times(da, W["weight_hh"]),)  # dh_{t-1}
+        return (da @ W["weight_hh"],)  # dh_{t-1}
 
     @staticmethod
     def values(cache) -> dict:
