@@ -5,6 +5,7 @@ one training step each in turn, in ONE process, on the same weights and windows.
     python benchmarks/alternate.py --old 2a2d3f9 --only "GRU 1x512 B=32" --rounds 20
     python benchmarks/alternate.py --old HEAD --tiny          # a seconds-long smoke run
     python benchmarks/alternate.py --old 7a31887 --train      # whole `charrnn train` processes
+    python benchmarks/alternate.py --old 4ce1a85 --sample     # `charrnn sample`'s loop, 1 and 32 samples
 
 --train measures what a user runs: `charrnn train CORPUS --steps N --json` of the old revision
 (extracted as it was, run as its own `python -m charrnn`) and of the working tree, one process
@@ -135,6 +136,31 @@ def train_rates(old_dir: pathlib.Path, corpus: str | None, cell, layers, hidden,
     return spread(rates["old"]), spread(rates["new"])
 
 
+def sample_rates(old_pkg, new_pkg, cell, layers, hidden, samples, length, rounds=7, V=65):
+    """sampling.generate (the loop of `charrnn sample`) in each version in turn, the order swapped
+    every round, from the same weights and seeds: (old, new) chars/s spreads, and whether the two
+    wrote the same text."""
+    sub = lambda pkg, name: importlib.import_module(f"{pkg.__name__}.{name}")
+    rates, texts = {"old": [], "new": []}, {}
+    for i in range(rounds):
+        for who in ("old", "new") if i % 2 == 0 else ("new", "old"):
+            pkg = old_pkg if who == "old" else new_pkg
+            model, sampling, vocab = sub(pkg, "model"), sub(pkg, "sampling"), sub(pkg, "vocab")
+            config = model.ModelConfig(vocab_size=V, hidden_size=hidden, num_layers=layers, cell=cell)
+            params = model.init_params(config, np.random.default_rng(0))
+            chars = vocab.Vocab([chr(33 + i) for i in range(V)])
+            t0 = time.perf_counter()
+            out = ["".join(c) for c in sampling.generate(params, config, chars, sampling.SampleSettings(length=length),
+                                                         sampling.sample_seeds(1, samples))]
+            rates[who].append(length * samples / (time.perf_counter() - t0))
+            texts[who] = out
+    return spread(rates["old"]), spread(rates["new"]), texts["old"] == texts["new"]
+
+
+SAMPLE_CONFIGS = [  # (label, cell, layers, hidden): the default at 2 and at 5-60 minutes, and a large LSTM
+    ("GRU 1x384", "gru", 1, 384), ("mLSTM 1x512", "mlstm", 1, 512), ("LSTM 2x512", "lstm", 2, 512)]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--old", required=True, help="the git revision to compare the working tree's charrnn against")
@@ -143,6 +169,8 @@ def main():
     ap.add_argument("--steps", type=int, default=3, help="steps of each version per round")
     ap.add_argument("--tiny", action="store_true", help="a seconds-long smoke run on a tiny model")
     ap.add_argument("--train", action="store_true", help="alternate whole `charrnn train` processes (docstring)")
+    ap.add_argument("--sample", action="store_true",
+                    help="alternate `charrnn sample`'s loop (sampling.generate), 1 and 32 samples")
     ap.add_argument("--corpus", default=str(ROOT.parent / "shared/data/tinyshakespeare.txt"),
                     help="--train's corpus (default: tinyshakespeare; the built-in corpus where it is absent)")
     ap.add_argument("--train-steps", type=int, default=30, help="--train: steps per run")
@@ -157,6 +185,20 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", args.old], capture_output=True,
                              text=True, check=True).stdout.strip()
+        if args.sample:
+            old_pkg = load_old(args.old, pathlib.Path(tmp))
+            configs = [("LSTM 1x16", "lstm", 1, 16)] if args.tiny else SAMPLE_CONFIGS
+            print(f"# sampling.generate, old: charrnn at {rev}; new: the working tree; V=65, {rounds} rounds, "
+                  f"alternating; chars/s")
+            print("| config | samples | old chars/s (p10 .. p90) | new chars/s (p10 .. p90) | new / old | same text |")
+            print("|---|---|---|---|---|---|")
+            for label, cell, layers, hidden in configs:
+                for samples, length in ((1, 1000), (32, 300)):
+                    (o, o_lo, o_hi), (n, n_lo, n_hi), same = sample_rates(
+                        old_pkg, new_pkg, cell, layers, hidden, samples, 20 if args.tiny else length, rounds=rounds)
+                    print(f"| {label} | {samples} | {o:,.0f} ({o_lo:,.0f} .. {o_hi:,.0f}) | {n:,.0f} ({n_lo:,.0f} .. "
+                          f"{n_hi:,.0f}) | {n / o:.2f}x | {'yes' if same else 'no'} |", flush=True)
+            return
         if args.train:
             old_dir = pathlib.Path(tmp)
             extract(args.old, old_dir)

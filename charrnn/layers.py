@@ -43,8 +43,8 @@ def onehot_weight_gradient(dA: np.ndarray, x: np.ndarray, V: int) -> np.ndarray:
 def times(x: np.ndarray, M: np.ndarray) -> np.ndarray:
     """x M for a step's rows x (B, K) and a matrix M (K, N), computed as (M^T x^T)^T: a view of
     an (N, B) array, not a (B, N) one. The cells' forward products in_t W^T use it (M = W^T, so
-    BLAS reads the row-major W as stored): OpenBLAS computes the product in this order 15-45%
-    faster at the per-step shapes here (B = 32 rows against weights of 384-2048 rows; `python
+    BLAS reads the row-major W as stored): OpenBLAS computes the product in this order 11-44%
+    faster at the recipe's per-step shapes (B = 32 rows against weights of 384-2048 rows; `python
     benchmarks/throughput.py --candidates --orders`), and the elementwise operation that follows
     reads the transposed view as it is. The backward products d_t W stay as written: there the
     transposed result cost the next step what the product saved (docs/benchmarks.md)."""

@@ -89,6 +89,16 @@ def test_alternation_runs_the_old_and_the_new_code_side_by_side():
     assert row.split("|")[4].strip().endswith("x")
 
 
+def test_alternation_of_the_sampling_loop_checks_both_versions_write_the_same_text():
+    if not (BENCH.parent / ".git").exists():
+        pytest.skip("not a git checkout: the old code is taken from git")
+    r = run("alternate.py", "--old", "HEAD", "--tiny", "--sample")
+    assert r.returncode == 0, r.stderr
+    rows = [line.split("|") for line in r.stdout.splitlines() if line.startswith("| LSTM 1x16 |")]
+    assert [row[2].strip() for row in rows] == ["1", "32"]
+    assert all(row[6].strip() == "yes" for row in rows)  # HEAD and the working tree: the same model, the same text
+
+
 def test_compare_torch_script_runs():
     pytest.importorskip("torch")
     r = run("compare_torch.py", "--tiny")
