@@ -148,7 +148,7 @@ def sample_rates(old_pkg, new_pkg, cell, layers, hidden, samples, length, rounds
             model, sampling, vocab = sub(pkg, "model"), sub(pkg, "sampling"), sub(pkg, "vocab")
             config = model.ModelConfig(vocab_size=V, hidden_size=hidden, num_layers=layers, cell=cell)
             params = model.init_params(config, np.random.default_rng(0))
-            chars = vocab.Vocab([chr(33 + i) for i in range(V)])
+            chars = vocab.Vocab([chr(33 + v) for v in range(V)])
             t0 = time.perf_counter()
             out = ["".join(c) for c in sampling.generate(params, config, chars, sampling.SampleSettings(length=length),
                                                          sampling.sample_seeds(1, samples))]

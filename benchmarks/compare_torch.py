@@ -193,8 +193,9 @@ def main():
         if args.only and args.only != label:
             continue
         config = ModelConfig(vocab_size=V, hidden_size=H, num_layers=layers, cell=cell)
-        if config.network.torch_module(config)[0] is None:
-            print(f"# {label}: {config.network.torch_module(config)[1]}", flush=True)
+        module, why = config.network.torch_module(config)
+        if module is None:
+            print(f"# {label}: {why}", flush=True)
             continue
         r = compare_training(torch, label, cell, layers, H, B, T, V, rounds, steps)
         (c, c_lo, c_hi), (t, t_lo, t_hi) = r["charrnn"], r["torch"]

@@ -149,8 +149,8 @@ class StackedCells(Network):
 
     # ---------------------------------------------------------------- shared pieces
     def recurrent(self, params: dict, k: int) -> dict:
-        """Layer k's recurrent tensors by suffix, as stored (row-major: layers.times reads them
-        so in both directions)."""
+        """Layer k's recurrent tensors by suffix, as stored: row-major, which both the forward's
+        layers.times and the backward's d_t @ W read fastest."""
         W = {}
         for p in self.cell_class.products:
             W[p.weight] = params[self.tensor(p.weight, k)]
