@@ -11,7 +11,7 @@ one training step each in turn, in ONE process, on the same weights and windows.
 (extracted as it was, run as its own `python -m charrnn`) and of the working tree, one process
 after the other, the order swapped every round; the printed figure is each run's own training
 chars/s (step time only, evaluation excluded). It catches what one process cannot: a change to
-how the process is set up (charrnn.memory's malloc setting, applied by the command line, cannot
+how the process is set up (charrnn/cli/memory.py's malloc setting, applied by the command line, cannot
 be undone inside a process), and costs that show only in a real run.
 
 The revision named by --old is taken from git (`git archive REV charrnn`) into a temporary
@@ -22,7 +22,7 @@ float32 rounding), then run `rounds` rounds of `steps` steps each, the order of 
 swapped every round, so that whatever else the machine is doing falls on both alike. Printed:
 median chars/s with p10..p90 for each, and new/old. Timed is the trainer's own `train_step`
 (forward with dropout, BPTT, clip, Adam), as in throughput.py, with glibc's malloc keeping freed
-pages as `charrnn train` has it (charrnn/memory.py): without it, a change that allocates less
+pages as `charrnn train` has it (charrnn/cli/memory.py): without it, a change that allocates less
 per window looks faster in this process than it is in a real run.
 """
 
@@ -63,19 +63,35 @@ def load_old(rev: str, where: pathlib.Path):
     return importlib.import_module("charrnn_old")
 
 
+# where each module this script uses lives, by the package's layout: revisions before the floors
+# (everything in charrnn/) and after (charrnn/ground, training, cli, ...), so that any old revision
+# can be measured against the working tree
+LAYOUTS = {
+    "flat": {"model": "model", "optim": "optim", "options": "options", "step": "update", "sampling": "sampling",
+             "vocab": "vocab", "memory": "memory"},
+    "floors": {"model": "model", "optim": "ground.optim", "options": "training.options", "step": "training.step",
+               "sampling": "sampling", "vocab": "ground.vocab", "memory": "cli.memory"},
+}
+
+
+def module(pkg, job: str):
+    """The module of `pkg` (a version of the package) that does `job`, in that version's layout."""
+    layout = "floors" if (pathlib.Path(pkg.__file__).parent / "training").is_dir() else "flat"
+    return importlib.import_module(f"{pkg.__name__}.{LAYOUTS[layout][job]}")
+
+
 class Stepper:
     """One configuration's training loop in one version of the package."""
 
     def __init__(self, pkg, cell, layers, hidden, batch, T, V, windows, seed=0):
-        sub = lambda name: importlib.import_module(f"{pkg.__name__}.{name}")
-        model, optim, options, update = sub("model"), sub("optim"), sub("options"), sub("update")
+        model, optim, options, step = (module(pkg, job) for job in ("model", "optim", "options", "step"))
         self.config = model.ModelConfig(vocab_size=V, hidden_size=hidden, num_layers=layers, cell=cell)
         self.options = options.TrainOptions()
         self.params = model.init_params(self.config, np.random.default_rng(seed))
         self.opt = optim.make_optimizer("adam", 2e-3)
         self.state = model.zero_state(self.config, batch)
         self.rng = np.random.default_rng(seed + 1)
-        self.train_step = update.train_step
+        self.train_step = step.train_step
         self.windows, self.i, self.chars = windows, 0, T * batch
 
     def step(self) -> float:
@@ -140,12 +156,11 @@ def sample_rates(old_pkg, new_pkg, cell, layers, hidden, samples, length, rounds
     """sampling.generate (the loop of `charrnn sample`) in each version in turn, the order swapped
     every round, from the same weights and seeds: (old, new) chars/s spreads, and whether the two
     wrote the same text."""
-    sub = lambda pkg, name: importlib.import_module(f"{pkg.__name__}.{name}")
     rates, texts = {"old": [], "new": []}, {}
     for i in range(rounds):
         for who in ("old", "new") if i % 2 == 0 else ("new", "old"):
             pkg = old_pkg if who == "old" else new_pkg
-            model, sampling, vocab = sub(pkg, "model"), sub(pkg, "sampling"), sub(pkg, "vocab")
+            model, sampling, vocab = (module(pkg, job) for job in ("model", "sampling", "vocab"))
             config = model.ModelConfig(vocab_size=V, hidden_size=hidden, num_layers=layers, cell=cell)
             params = model.init_params(config, np.random.default_rng(0))
             chars = vocab.Vocab([chr(33 + v) for v in range(V)])
@@ -177,8 +192,8 @@ def main():
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
     new_pkg = None if args.train else importlib.import_module("charrnn")
-    if not args.train:  # as the command line does for every run (charrnn/memory.py); both versions share it
-        importlib.import_module("charrnn.memory").keep_freed_memory()
+    if not args.train:  # as the command line does for every run (charrnn/cli/memory.py); both versions share it
+        module(new_pkg, "memory").keep_freed_memory()
     configs = [("LSTM 1x16 B=4", "lstm", 1, 16, 4), ("GRU 1x16 B=4", "gru", 1, 16, 4)] if args.tiny else CANDIDATES
     T, rounds, steps = (10, 2, 1) if args.tiny else (100, args.rounds, args.steps)
     corpus = str(pathlib.Path(args.corpus).resolve()) if pathlib.Path(args.corpus).exists() else None  # None: `charrnn train`'s built-in one

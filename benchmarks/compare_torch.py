@@ -34,7 +34,7 @@ import numpy as np
 
 from charrnn import sampling
 from charrnn.model import ModelConfig, init_params, param_shapes, zero_state
-from charrnn.vocab import Vocab
+from charrnn.ground.vocab import Vocab
 from throughput import CANDIDATES
 from throughput import CONFIGS as TRAIN_CONFIGS  # the same table as benchmarks/throughput.py
 from throughput import Run

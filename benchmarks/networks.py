@@ -35,7 +35,7 @@ CORPORA = {"tinyshakespeare": str(SHARED), "pydoc": "pydoc"}
 
 
 def run_one(corpus: str, budget: str, variant: str, hidden: int, seed: int, threads: int | None) -> dict:
-    from charrnn.checkpoint import load
+    from charrnn.training.checkpoint import load
 
     cell, *extra = variant.split()
     with tempfile.TemporaryDirectory() as out:

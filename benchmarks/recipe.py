@@ -76,7 +76,7 @@ def corpus_text(name: str) -> str:
     if name == "tinyshakespeare":
         return SHARED.read_text(encoding="utf-8")
     if name == "pydoc":
-        from charrnn import corpora
+        from charrnn.corpus import corpora
 
         return corpora.load("pydoc", "utf-8").text
     if name == "numpy":
@@ -157,7 +157,7 @@ def charrnn_run(path: str, seconds: float, out: str, extra=()) -> tuple[float, s
 
 def charrnn_loss(torch, checkpoint: str, val: np.ndarray) -> tuple[float, float]:
     """(the validation split read as one stream, the loss the run itself monitored)"""
-    from charrnn.checkpoint import load
+    from charrnn.training.checkpoint import load
     from charrnn.teacher_forcing import evaluate_stream
 
     ck = load(checkpoint)
@@ -170,7 +170,7 @@ def charrnn_loss(torch, checkpoint: str, val: np.ndarray) -> tuple[float, float]
 
 def bench(torch, name: str, budget: str, configs, results: pathlib.Path, extra=(), charrnn: bool = True,
           torch_seed: int = 0) -> list[dict]:
-    from charrnn.data import Corpus
+    from charrnn.corpus.streams import Corpus
 
     seconds = parse_seconds(budget)
     text = corpus_text(name)

@@ -36,12 +36,12 @@ from contextlib import contextmanager
 import numpy as np
 
 from charrnn import networks
-from charrnn.layers import times
+from charrnn.ground.ops import times
 from charrnn.model import ModelConfig, init_params, zero_state
-from charrnn.optim import make_optimizer
-from charrnn.options import TrainOptions
-from charrnn.threads import blas_threads
-from charrnn.trainer import train_step
+from charrnn.ground.optim import make_optimizer
+from charrnn.training.options import TrainOptions
+from charrnn.cli.threads import blas_threads
+from charrnn.training.loop import train_step
 
 CANDIDATES = [  # the recipe's (networks/gru.py recipe_shapes), then the LSTM and mLSTM of the largest 1-layer size
     ("GRU 1x128 B=32", "gru", 1, 128, 32),

@@ -34,8 +34,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from charrnn import activations, networks
-from charrnn.options import option
+from charrnn import networks
+from charrnn.ground import activations
+from charrnn.ground.fields import option
 
 
 @dataclass(frozen=True)

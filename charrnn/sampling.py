@@ -20,11 +20,11 @@ from typing import Iterator
 
 import numpy as np
 
-from charrnn.errors import SettingsError, UserError
-from charrnn.layers import decode, log_softmax
+from charrnn.ground.errors import SettingsError, UserError
+from charrnn.ground.ops import decode, log_softmax
 from charrnn.model import ModelConfig, zero_state
-from charrnn.options import option
-from charrnn.vocab import UnknownCharacters, Vocab
+from charrnn.ground.fields import option
+from charrnn.ground.vocab import UnknownCharacters, Vocab
 
 
 def step(params: dict, config: ModelConfig, x: np.ndarray, state) -> tuple[np.ndarray, object]:

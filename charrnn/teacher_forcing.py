@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from charrnn.layers import decode, log_softmax
+from charrnn.ground.ops import decode, log_softmax
 from charrnn.networks.base import BackwardTrace
 from charrnn.model import ModelConfig, zero_state
 

@@ -5,7 +5,8 @@ import threading
 import numpy as np
 import pytest
 
-from charrnn import activations, networks
+from charrnn import networks
+from charrnn.ground import activations
 
 # a ~200 character string with no repeated 3-gram structure worth speaking of
 PANGRAMS = (
@@ -123,7 +124,7 @@ class Server:
 def made_up_download(monkeypatch):
     """A made-up 'tinyshakespeare' (speaker names, verse) registered as the download, with its
     own size and SHA-256: the real download code runs, on text made here. Returns its bytes."""
-    from charrnn import corpora
+    from charrnn.corpus import corpora
 
     rng = np.random.default_rng(0)
     words = PANGRAMS.replace(";", "").replace("!", "").replace(",", "").split()
@@ -140,11 +141,12 @@ def made_up_download(monkeypatch):
 def checkpoint_with_training_state(cell="lstm", hidden_size=6, num_layers=2, batch_size=3):
     """A checkpoint as the trainer writes it (TrainState.to_checkpoint), with a complete
     training state and the optimiser state of one Adam step, built in memory."""
-    from charrnn.data import Corpus
+    from charrnn.corpus.streams import Corpus
     from charrnn.model import ModelConfig
-    from charrnn.options import Budget, TrainOptions
-    from charrnn.plan import RunPlan
-    from charrnn.trainer import TrainState
+    from charrnn.training.budget import Budget
+    from charrnn.training.options import TrainOptions
+    from charrnn.training.plan import RunPlan
+    from charrnn.training.loop import TrainState
 
     corpus = Corpus.from_text(PANGRAMS * 3)
     config = ModelConfig(vocab_size=len(corpus.vocab), hidden_size=hidden_size, num_layers=num_layers, cell=cell)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from charrnn import activations
+from charrnn.ground import activations
 
 
 @pytest.mark.parametrize("name", list(activations.ACTIVATIONS))

@@ -6,12 +6,12 @@ import struct
 import numpy as np
 import pytest
 
-from charrnn import checkpoint
-from charrnn.checkpoint import Checkpoint, CheckpointError
-from charrnn.metadata import FieldError, TrainRecord
+from charrnn.training import checkpoint
+from charrnn.training.checkpoint import Checkpoint, CheckpointError
+from charrnn.training.record import FieldError, TrainRecord
 from charrnn.model import ModelConfig, init_params, zero_state
-from charrnn.optim import make_optimizer
-from charrnn.vocab import Vocab
+from charrnn.ground.optim import make_optimizer
+from charrnn.ground.vocab import Vocab
 
 from conftest import checkpoint_with_training_state
 

@@ -7,8 +7,8 @@ import re
 import numpy as np
 import pytest
 
-from charrnn import checkpoint
-from charrnn.data import unigram_entropy
+from charrnn.training import checkpoint
+from charrnn.corpus.streams import unigram_entropy
 
 from conftest import SMALL, invoke
 
@@ -43,7 +43,7 @@ def test_eval_counts_unknown_characters(trained, tmp_path):
 
 
 def test_eval_of_the_validation_text_is_the_runs_validation_loss(trained, corpus_file, tmp_path):
-    from charrnn.data import split_sizes
+    from charrnn.corpus.streams import split_sizes
 
     text = corpus_file.read_text()
     n_train, _ = split_sizes(len(text), 0.1)
@@ -74,7 +74,7 @@ def test_info_shows_config_tensors_and_curve(trained):
 
 
 def test_loss_chart_puts_each_point_where_its_step_and_loss_say():
-    from charrnn.views import loss_chart
+    from charrnn.views.reports import loss_chart
 
     history = [{"step": 0, "train_loss": 3.0, "val_loss": 2.0}, {"step": 100, "train_loss": 1.0, "val_loss": None}]
     rows = plotted(loss_chart(history, width=11, height=5))

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from charrnn import checkpoint
+from charrnn.training import checkpoint
 from charrnn.model import param_shapes
 
 from conftest import SMALL, invoke, one_line_error
@@ -173,7 +173,7 @@ def test_japanese_corpus(tmp_path, runs):
 
 
 def test_diverging_loss_stops_and_keeps_the_last_good_checkpoint(corpus_file, tmp_path, runs, monkeypatch):
-    from charrnn import update
+    from charrnn.training import step as update
 
     real = update.loss_and_grads
     calls = {"n": 0}

@@ -5,8 +5,8 @@ real tinyshakespeare (its size and SHA-256), so these tests need no network and 
 
 import pytest
 
-from charrnn import corpora
-from charrnn.data import CorpusError
+from charrnn.corpus import corpora
+from charrnn.corpus.streams import CorpusError
 
 from conftest import Server, invoke
 

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from charrnn.data import (Corpus, CorpusError, Streams, fit_batch_size, python_docs_text, split_sizes, unigram_entropy,
-                          val_windows)
-from charrnn.vocab import UnknownCharacters, Vocab
+from charrnn.corpus.streams import Corpus, CorpusError, Streams, fit_batch_size, split_sizes, unigram_entropy
+from charrnn.corpus.corpora import python_docs_text
+from charrnn.ground.vocab import UnknownCharacters, Vocab
 
 
 def test_vocab_is_sorted_code_points_and_round_trips_any_script():
@@ -50,14 +50,6 @@ def test_streams_are_contiguous_and_windows_continue_each_other():
     assert list(w0[:, 1]) == list(range(34, 45))
     assert w1[0, 1] == w0[-1, 1]  # window 1 starts where window 0 ended: state can carry
     assert s.windows_per_epoch == 3
-
-
-def test_validation_windows_cover_the_split_once_as_one_stream():
-    ids = np.arange(25)
-    windows = list(val_windows(ids, 10))
-    targets = np.concatenate([w[1:, 0] for w in windows])
-    assert list(targets) == list(range(1, 25))
-    assert all(w.shape[1] == 1 for w in windows)
 
 
 def test_fit_batch_size():

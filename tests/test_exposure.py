@@ -6,7 +6,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from charrnn import exposure
+from charrnn.reports import exposure
 
 from conftest import invoke, one_line_error
 

@@ -125,8 +125,8 @@ def test_html_report(tmp_path):
 def test_per_step_norms_match_an_independent_computation(rng):
     """The report's per-step contribution norms are those of dL/dW_t for a network whose W is
     unshared at step t, by finite differences (see tests/test_teacher_forcing.py)."""
-    from charrnn.gradients import numerical_gradient
-    from charrnn.inspection import inspect
+    from charrnn.reports.gradients import numerical_gradient
+    from charrnn.reports.inspect import inspect
     from charrnn.model import ModelConfig, init_params, zero_state
     from test_teacher_forcing import loss_unshared_at
 
@@ -183,7 +183,7 @@ def test_the_parameter_count_line_of_a_20_step_window(corpus_file):
 def test_gate_openness_and_the_lstm_cell_path(rng, forget_bias, open_):
     """A forget gate held open (bias +10) keeps the cell path's gradient over the whole window;
     held shut (-10), the cell path carries nothing back."""
-    from charrnn.inspection import inspect
+    from charrnn.reports.inspect import inspect
     from charrnn.model import ModelConfig, init_params
 
     config = ModelConfig(vocab_size=7, hidden_size=5)

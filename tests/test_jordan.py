@@ -5,10 +5,11 @@ import json
 import numpy as np
 import pytest
 
-from charrnn import checkpoint, sampling, teacher_forcing
-from charrnn.gradients import CHECK_TOLERANCE, check_gradients, gradient_flow, numerical_gradient, relative_error
-from charrnn.gradients import step_contributions
-from charrnn.layers import log_softmax
+from charrnn import sampling, teacher_forcing
+from charrnn.training import checkpoint
+from charrnn.reports.gradients import CHECK_TOLERANCE, check_gradients, gradient_flow, numerical_gradient, relative_error
+from charrnn.reports.gradients import step_contributions
+from charrnn.ground.ops import log_softmax
 from charrnn.model import ModelConfig, init_params, param_shapes, zero_state
 from charrnn.networks import jordan
 

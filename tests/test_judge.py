@@ -1,9 +1,9 @@
-"""The exposure-bias judge: an interpolated Kneser-Ney character n-gram model (charrnn/judge.py)."""
+"""The exposure-bias judge: an interpolated Kneser-Ney character n-gram model (charrnn/reports/judge.py)."""
 
 import numpy as np
 import pytest
 
-from charrnn.judge import KneserNey, fit
+from charrnn.reports.judge import KneserNey, fit
 
 
 def markov_text(rng, n, V=6):

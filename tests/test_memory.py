@@ -1,4 +1,4 @@
-"""charrnn.memory: freed window-sized arrays are served again from pages the process keeps."""
+"""charrnn.cli.memory: freed window-sized arrays are served again from pages the process keeps."""
 
 import os
 import subprocess
@@ -9,7 +9,7 @@ import pytest
 PROBE = """
 import resource
 import numpy as np
-from charrnn.memory import keep_freed_memory
+from charrnn.cli.memory import keep_freed_memory
 applied = keep_freed_memory()
 def window():  # a training step's pattern: window-wide arrays (ax at GRU 1x512 is 19.6 MB), then all freed
     arrays = [np.ones(5_000_000, dtype=np.float32) for _ in range(5)]
@@ -41,7 +41,8 @@ def test_freed_pages_are_reused_after_keep_freed_memory():
 def test_the_command_line_applies_it(monkeypatch):
     from click.testing import CliRunner
 
-    from charrnn import cli, memory
+    from charrnn import cli
+    from charrnn.cli import memory
 
     calls = []
     monkeypatch.setattr(memory, "keep_freed_memory", lambda: calls.append(1) or True)

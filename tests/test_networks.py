@@ -9,7 +9,8 @@ import re
 import numpy as np
 import pytest
 
-from charrnn import checkpoint, networks, sampling
+from charrnn import networks, sampling
+from charrnn.training import checkpoint
 from charrnn.model import ModelConfig, init_params, param_shapes, zero_state
 from charrnn.networks.jordan import History
 

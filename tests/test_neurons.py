@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 import pytest
 
-from charrnn import neurons
+from charrnn.reports import neurons
 
 from conftest import invoke, one_line_error
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from charrnn.optim import OPTIMIZERS, clip_by_global_norm, global_norm, make_optimizer
+from charrnn.ground.optim import OPTIMIZERS, clip_by_global_norm, global_norm, make_optimizer
 
 
 def quadratic_run(name, steps, lr, optimizer=None):

@@ -5,10 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from charrnn import recipe
-from charrnn.checkpoint import load
-from charrnn.plan import measure_speeds, plan_run
-from charrnn.recipe import CANDIDATES, MODEL_FIELDS, TRAIN_FIELDS, choose, param_count
+from charrnn.training import recipe
+from charrnn.training.checkpoint import load
+from charrnn.training.plan import measure_speeds, plan_run
+from charrnn.training.recipe import CANDIDATES, MODEL_FIELDS, TRAIN_FIELDS, choose, param_count
 from conftest import PANGRAMS, invoke, one_line_error
 
 # chars/s falling with size as on a 2-core machine; the rule only sees these numbers
@@ -165,7 +165,7 @@ def test_options_that_do_not_go_together_get_one_line(corpus_file, tmp_path, arg
 
 
 def test_a_bad_recipe_field_in_a_checkpoint_is_one_line(corpus_file, tmp_path):
-    from charrnn import checkpoint
+    from charrnn.training import checkpoint
 
     out = tmp_path / "run"
     assert invoke("train", corpus_file, "--steps", "2", "--seq-len", "20", "--quiet", "--out", out).exit_code == 0

@@ -5,7 +5,7 @@ import pytest
 
 from charrnn.model import ModelConfig, init_params
 from charrnn.sampling import SampleSettings, generate, sample_seeds, sampling_distribution
-from charrnn.vocab import Vocab
+from charrnn.ground.vocab import Vocab
 
 from conftest import invoke, one_line_error
 

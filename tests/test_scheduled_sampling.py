@@ -7,11 +7,13 @@ import signal
 import numpy as np
 import pytest
 
-from charrnn import checkpoint, live, teacher_forcing
-from charrnn.data import Corpus, Streams
-from charrnn.gradients import CHECK_TOLERANCE, check_gradients
+from charrnn import teacher_forcing
+from charrnn.training import checkpoint
+from charrnn.views import live
+from charrnn.corpus.streams import Corpus, Streams
+from charrnn.reports.gradients import CHECK_TOLERANCE, check_gradients
 from charrnn.model import ModelConfig, init_params, zero_state
-from charrnn.optim import clip_by_global_norm, make_optimizer
+from charrnn.ground.optim import clip_by_global_norm, make_optimizer
 from charrnn.scheduled_sampling import mixed_inputs
 
 from conftest import NETWORKS, SMALL, invoke, layer_counts, random_state

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from charrnn import checkpoint
+from charrnn.training import checkpoint
 
 from conftest import PANGRAMS, SMALL, invoke
 
@@ -45,7 +45,7 @@ def test_progress_can_be_chosen(corpus_file, tmp_path):
 
 
 def test_lines_between_evaluations_come_at_most_once_a_period(corpus_file, tmp_path, monkeypatch):
-    from charrnn import live
+    from charrnn.views import live
 
     monkeypatch.setattr(live.TrainProgress, "LINE_SECONDS", 0.0)  # a line after every step
     r = invoke("train", corpus_file, *LOUD, "--steps", 6, "--eval-every", 0, "--progress", "lines",
@@ -87,7 +87,7 @@ def test_text_from_a_pipe_trains_evaluates_and_resumes(tmp_path):
 
 
 def test_a_dash_with_nothing_piped_in_is_one_line(monkeypatch, tmp_path):
-    from charrnn.text import TextError, read_stdin_bytes
+    from charrnn.corpus.text import TextError, read_stdin_bytes
 
     class Terminal:
         def isatty(self):

@@ -6,11 +6,10 @@ import numpy as np
 import pytest
 
 from charrnn import networks, sampling, teacher_forcing
-from charrnn.gradients import (CHECK_TOLERANCE, check_gradients, numerical_gradient, relative_error,
-                               step_contributions)
-from charrnn.layers import log_softmax, onehot_weight_gradient, times
+from charrnn.reports.gradients import CHECK_TOLERANCE, check_gradients, numerical_gradient, relative_error, step_contributions
+from charrnn.ground.ops import log_softmax, onehot_weight_gradient, times
 from charrnn.model import ModelConfig, init_params, param_shapes, zero_state
-from charrnn.optim import clip_by_global_norm, make_optimizer
+from charrnn.ground.optim import clip_by_global_norm, make_optimizer
 
 from conftest import NETWORKS, PANGRAMS, STATE_CARRYING, VARIANTS, layer_counts, random_state
 

@@ -2,9 +2,9 @@
 
 import pytest
 
-from charrnn import checkpoint
-from charrnn.runs import safe_name
-from charrnn.text import TextError, guess_encoding, normalize_text, read_text
+from charrnn.training import checkpoint
+from charrnn.training.runs import safe_name
+from charrnn.corpus.text import TextError, guess_encoding, normalize_text, read_text
 
 from conftest import SMALL, invoke, one_line_error
 

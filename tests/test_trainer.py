@@ -6,11 +6,12 @@ import math
 import numpy as np
 import pytest
 
-from charrnn import checkpoint, sampling, teacher_forcing
-from charrnn import trainer as trainer_mod
+from charrnn import sampling, teacher_forcing
+from charrnn.training import checkpoint
+from charrnn.training import loop as trainer_mod
 from charrnn.model import ModelConfig, init_params, zero_state
 
-from charrnn.update import train_step
+from charrnn.training.step import train_step
 
 from conftest import NETWORKS, SMALL, invoke, layer_counts
 
@@ -104,8 +105,8 @@ def test_no_validation_split(corpus_file, tmp_path, runs):
 
 def test_train_step_is_the_trainers_step(corpus_file, tmp_path, runs):
     """The public train_step, run by hand with the trainer's settings, gives the trainer's weights."""
-    from charrnn.data import Corpus, Streams
-    from charrnn.optim import make_optimizer
+    from charrnn.corpus.streams import Corpus, Streams
+    from charrnn.ground.optim import make_optimizer
 
     out = tmp_path / "r"
     assert invoke("train", corpus_file, *SMALL, "--steps", "3", "--eval-every", "0", "--out", out).exit_code == 0

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from charrnn import activations
-from charrnn.layers import times
+from charrnn.ground import activations
+from charrnn.ground.ops import times
 from charrnn.networks.stacked import Product, StackedCells, gated_label
 
 

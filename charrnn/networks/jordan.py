@@ -32,8 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from charrnn import activations
-from charrnn.layers import dropout_mask, onehot_weight_gradient
+from charrnn.ground import activations
+from charrnn.ground.ops import dropout_mask, onehot_weight_gradient
 from charrnn.networks.base import Block, Network, refuse_options
 
 WEIGHT, BIAS = "jordan.weight_yh", "jordan.bias_h"

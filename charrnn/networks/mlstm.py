@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from charrnn.layers import times
+from charrnn.ground.ops import times
 from charrnn.networks.base import Replacement
 from charrnn.networks.lstm import LSTMGates
 from charrnn.networks.stacked import Product, StackedCells, gated_label

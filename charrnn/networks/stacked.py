@@ -45,7 +45,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from charrnn.layers import dropout_mask, gather_columns, onehot_weight_gradient
+from charrnn.ground.ops import dropout_mask, gather_columns, onehot_weight_gradient
 from charrnn.networks.base import Block, Network, refuse_options
 
 

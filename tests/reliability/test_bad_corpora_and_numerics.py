@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from charrnn import checkpoint
-from charrnn.layers import log_softmax
+from charrnn.training import checkpoint
+from charrnn.ground.ops import log_softmax
 
 from conftest import SMALL, invoke
 
@@ -86,7 +86,7 @@ def test_inspect_gradients_on_a_large_vocabulary_keeps_memory_bounded(tmp_path):
     """LSTM 1x256 over V = 3,000 characters: the per-step views keep norms, never per-step
     tensors of shape (T, 4H, V) (2.5 GB here in float64), so the whole report stays under 1.5 GB."""
     from charrnn.model import ModelConfig, init_params
-    from charrnn.vocab import Vocab
+    from charrnn.ground.vocab import Vocab
 
     rng = np.random.default_rng(0)
     chars = [chr(0x4E00 + i) for i in range(3000)]

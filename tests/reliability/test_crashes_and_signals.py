@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-from charrnn import checkpoint
+from charrnn.training import checkpoint
 
 from .conftest import FAST, start_train, wait_for
 

@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from charrnn import checkpoint
-from charrnn.checkpoint import Checkpoint, CheckpointError
+from charrnn.training import checkpoint
+from charrnn.training.checkpoint import Checkpoint, CheckpointError
 from charrnn.model import ModelConfig, init_params, zero_state
-from charrnn.vocab import Vocab
+from charrnn.ground.vocab import Vocab
 
 from conftest import PANGRAMS, checkpoint_with_training_state, invoke
 
@@ -123,7 +123,7 @@ def test_loading_a_large_hostile_file_keeps_memory_bounded(tmp_path):
         f.truncate(64 << 20)
     code = (
         "import resource, sys\n"
-        "from charrnn import checkpoint\n"
+        "from charrnn.training import checkpoint\n"
         "try:\n"
         f"    checkpoint.load({str(path)!r})\n"
         "except checkpoint.CheckpointError:\n"

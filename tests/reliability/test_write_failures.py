@@ -6,7 +6,7 @@ import stat
 
 import pytest
 
-from charrnn import checkpoint
+from charrnn.training import checkpoint
 
 from conftest import SMALL, invoke
 
@@ -37,7 +37,7 @@ def test_failed_save_keeps_the_previous_checkpoint(corpus_file, tmp_path, runs, 
 
 
 def test_unwritable_out_is_refused_before_training(corpus_file, tmp_path, runs, monkeypatch):
-    from charrnn import runs as runs_mod
+    from charrnn.training import runs as runs_mod
 
     def no_write(*a, **k):
         raise PermissionError(errno.EACCES, "Permission denied")

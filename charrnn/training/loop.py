@@ -22,17 +22,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from charrnn import checkpoint as ckpt_mod
+from charrnn.training import checkpoint as ckpt_mod
 from charrnn import sampling
-from charrnn.data import Streams
-from charrnn.metadata import TrainRecord
+from charrnn.corpus.streams import Streams
+from charrnn.training.record import TrainRecord
 from charrnn.model import cast_params, init_params, zero_state
-from charrnn.optim import Optimizer, make_optimizer
-from charrnn.options import MONITOR_CHARS, monitor_streams
-from charrnn.plan import RunPlan
-from charrnn.runs import BEST, LAST, MetricsLog, RunDirError, remove_temporary_files, run_lock
+from charrnn.ground.optim import Optimizer, make_optimizer
+from charrnn.training.options import MONITOR_CHARS, monitor_streams
+from charrnn.training.plan import RunPlan
+from charrnn.training.runs import BEST, LAST, MetricsLog, RunDirError, remove_temporary_files, run_lock
 from charrnn.teacher_forcing import evaluate_stream
-from charrnn.update import TrainingDiverged, train_step
+from charrnn.training.step import TrainingDiverged, train_step
 
 DIVERGE_STEPS = 20  # consecutive steps with a loss above 3 ln V that count as divergence
 DTYPES = {"float32": np.float32, "float64": np.float64}

@@ -13,8 +13,8 @@ import sys
 import click
 from click.core import ParameterSource
 
-from charrnn.errors import UserError
-from charrnn.options import option_fields
+from charrnn.ground.errors import UserError
+from charrnn.ground.fields import option_fields
 
 SETTINGS = {"help_option_names": ["-h", "--help"]}
 
@@ -109,7 +109,7 @@ def with_ascii(command):
                        "stdout cannot encode box characters).")
     @functools.wraps(command)
     def run(*args, ascii_, **kwargs):
-        from charrnn import terminal
+        from charrnn.views import terminal
 
         terminal.use_ascii(ascii_)
         return command(*args, **kwargs)
@@ -124,7 +124,7 @@ def with_blas_threads(command):
                   help="Threads for the matrix products (BLAS); 1 is faster when other work keeps a core busy.")
     @functools.wraps(command)
     def run(*args, threads, **kwargs):
-        from charrnn.threads import blas_threads
+        from charrnn.cli.threads import blas_threads
 
         with blas_threads(threads):
             return command(*args, **kwargs)

@@ -9,20 +9,40 @@ whatever the window length and vocabulary size.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from charrnn import corpora, networks
-from charrnn.checkpoint import load as load_checkpoint
-from charrnn.data import Streams, fit_batch_size
-from charrnn.gradients import CHECK_TOLERANCE, check_gradients, gate_openness, gradient_flow, step_contributions
+from charrnn import networks
+from charrnn.corpus import corpora
+from charrnn.training.checkpoint import load as load_checkpoint
+from charrnn.corpus.streams import Streams, fit_batch_size
+from charrnn.reports.gradients import CHECK_TOLERANCE, check_gradients, gate_openness, gradient_flow, step_contributions
 from charrnn.model import ModelConfig, cast_params, init_params, num_params, zero_state
 from charrnn.networks.base import TENSOR_SIDES
-from charrnn.optim import global_norm, make_optimizer
-from charrnn.options import InspectSettings
-from charrnn.update import train_step
-from charrnn.vocab import Vocab
+from charrnn.ground.optim import global_norm, make_optimizer
+from charrnn.ground.fields import option
+from charrnn.training.step import train_step
+from charrnn.ground.vocab import Vocab
 
 VANISH, EXPLODE = 1e-3, 1e3
+
+
+@dataclass
+class InspectSettings:
+    seq_len: int = option(100, "Window length T.", low=2, high=10000)
+    batch_size: int = option(4, "Streams B in the window.", low=1, high=1024)
+    hidden_size: int = option(64, "Fresh models only: hidden size.", low=1, high=4096)
+    num_layers: int = option(1, "Fresh models only: layers.", low=1, high=8)
+    train_steps: int = option(0, "Fresh models only: train each this many steps first, to see trained gates "
+                                 "rather than initial ones.", low=0)
+    recurrent_scale: float = option(1.0, "Fresh models only: multiply every weight_hh by this (e.g. 4 to see "
+                                         "gradients explode).", low=0.0, open_low=True)
+    clip: float = option(5.0, "Clipping threshold to compare the global norm with.", low=0.0)
+    check_steps: int = option(20, "Steps of the window used by the gradient check.", low=1)
+    check_elements: int = option(12, "Elements checked per large tensor.", low=2)
+    seed: int = option(0, "Chooses the window, the fresh weights and the checked elements.")
+
 
 
 def flow_summary(norms_back: np.ndarray) -> dict:

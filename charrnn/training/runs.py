@@ -20,7 +20,7 @@ import time
 import unicodedata
 from contextlib import contextmanager
 
-from charrnn.errors import UserError
+from charrnn.ground.errors import UserError
 
 RUNS_ENV = "CHARRNN_RUNS"
 BEST, LAST, METRICS, LOCK = "best.safetensors", "last.safetensors", "metrics.jsonl", ".lock"

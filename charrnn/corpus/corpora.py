@@ -18,11 +18,19 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from charrnn.data import CorpusError, python_docs_text
-from charrnn.text import STDIN, normalize_text, read_text
+from charrnn.corpus.streams import CorpusError
+from charrnn.corpus.text import STDIN, normalize_text, read_text
 
 DATA_ENV = "CHARRNN_DATA"
 URL_ENV = "CHARRNN_TINYSHAKESPEARE_URL"  # a mirror (tests point it at a local server)
+
+
+def python_docs_text() -> str:
+    """English prose that ships with every CPython: the reference documentation topics in
+    `pydoc_data` (about 465,000 characters). A corpus that needs no file and no network."""
+    from pydoc_data.topics import topics
+
+    return "".join(topics[k] for k in sorted(topics))
 
 
 @dataclass(frozen=True)
@@ -148,7 +156,7 @@ GIVE_CORPUS = "give the corpus file explicitly (train: CORPUS; inspect-gradients
 def of_checkpoint(ck) -> Source:
     """The text a checkpoint was trained on, found again (its file, or its named corpus) and
     verified against the SHA-256 stored in the checkpoint."""
-    from charrnn.data import sha256_text
+    from charrnn.corpus.streams import sha256_text
 
     name, path = ck.corpus.get("name"), ck.corpus.get("path")
     normalize = ck.corpus.get("normalize", "none")

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from charrnn.errors import UserError
+from charrnn.ground.errors import UserError
 from charrnn.model import ModelConfig
-from charrnn.optim import Optimizer, clip_by_global_norm
+from charrnn.ground.optim import Optimizer, clip_by_global_norm
 from charrnn.scheduled_sampling import mixed_inputs
 from charrnn.teacher_forcing import loss_and_grads
 

@@ -20,10 +20,12 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 
 import numpy as np
 
-from charrnn.options import RECIPE_MODEL_FIELDS, RECIPE_TRAIN_FIELDS, Budget, TrainOptions, option_fields
-from charrnn.optim import OPTIMIZERS
-from charrnn.recipe import Recipe
-from charrnn.text import NORMALIZATIONS
+from charrnn.training.options import RECIPE_MODEL_FIELDS, RECIPE_TRAIN_FIELDS, TrainOptions
+from charrnn.training.budget import Budget
+from charrnn.ground.fields import option_fields
+from charrnn.ground.optim import OPTIMIZERS
+from charrnn.training.recipe import Recipe
+from charrnn.corpus.text import NORMALIZATIONS
 
 
 class FieldError(ValueError):

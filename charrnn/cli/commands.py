@@ -14,10 +14,11 @@ import time
 import click
 
 from charrnn import __version__
-from charrnn.cli_options import (SETTINGS, Duration, OneLineErrors, fail, given, options_from, with_ascii,
-                                 with_blas_threads)
+from charrnn.cli.params import SETTINGS, Duration, OneLineErrors, fail, given, options_from, with_ascii, with_blas_threads
 from charrnn.model import ModelConfig
-from charrnn.options import RECIPE_MODEL_FIELDS, RECIPE_TRAIN_FIELDS, ExposureSettings, InspectSettings, TrainOptions
+from charrnn.training.options import RECIPE_MODEL_FIELDS, RECIPE_TRAIN_FIELDS, TrainOptions
+from charrnn.reports.exposure import ExposureSettings
+from charrnn.reports.inspect import InspectSettings
 from charrnn.sampling import SampleSettings
 
 
@@ -32,7 +33,7 @@ def main():
       charrnn sample --length 500             free running: its own output fed back in
       charrnn inspect-gradients               gradient checks, vanishing/exploding gradients
     """
-    from charrnn.memory import keep_freed_memory
+    from charrnn.cli.memory import keep_freed_memory
 
     keep_freed_memory()  # every window's arrays reuse the last window's pages (memory.py)
 
@@ -72,10 +73,10 @@ def train(corpus, quiet, progress_, as_json, resume, out, encoding, steps, epoch
     at the start says what and why); given, they win. Ctrl-C saves a checkpoint and prints
     the command that resumes it.
     """
-    from charrnn import live
-    from charrnn.plan import plan_run
-    from charrnn.runs import stop_on_signals
-    from charrnn.trainer import Trainer
+    from charrnn.views import live
+    from charrnn.training.plan import plan_run
+    from charrnn.training.runs import stop_on_signals
+    from charrnn.training.loop import Trainer
 
     plan = plan_run(corpus, resume=resume, out=out, encoding=encoding, model_given=given(ModelConfig, values),
                     options_given=given(TrainOptions, values), steps=steps, epochs=epochs,
@@ -108,10 +109,11 @@ def train(corpus, quiet, progress_, as_json, resume, out, encoding, steps, epoch
 def sample(checkpoint, prime, drop_unknown, seed, num_samples, verbose, replace_unencodable, **values):
     """Generate text from CHECKPOINT (default: the newest run's best checkpoint), feeding each
     sampled character back in as the next input. Only the text goes to stdout."""
-    from charrnn import live, sampling
-    from charrnn.checkpoint import load
-    from charrnn.runs import newest_best_checkpoint
-    from charrnn.text import normalize_text
+    from charrnn import sampling
+    from charrnn.views import live
+    from charrnn.training.checkpoint import load
+    from charrnn.training.runs import newest_best_checkpoint
+    from charrnn.corpus.text import normalize_text
 
     settings = SampleSettings(**values)
     if checkpoint is None:
@@ -153,7 +155,8 @@ def inspect_gradients(checkpoint, corpus, encoding, as_json, svg, html, **values
     (rnn with tanh, sigmoid and relu; gru; lstm with sigmoid and hard-sigmoid gates; the
     output-recurrent jordan network) side by side on the same window. Exits non-zero if a
     gradient check fails."""
-    from charrnn import inspection, live, views
+    from charrnn.reports import inspect as inspection
+    from charrnn.views import live, reports as views
 
     report = inspection.build_report(checkpoint, corpus, encoding, InspectSettings(**values), live.download_progress())
     views.inspect_output(report, as_json=as_json, svg=svg, html=html)
@@ -176,8 +179,10 @@ def eval_command(checkpoint, text, encoding, as_json, by_position):
     """Loss of CHECKPOINT on TEXT (a file, '-' for standard input, or a named corpus), teacher forced with the state
     carried through the whole text: nats/char, bits/char and perplexity, beside the unigram
     baseline of the same text. Characters the model never saw are left out and counted."""
-    from charrnn import corpora, live, reports, terminal, views
-    from charrnn.checkpoint import load
+    from charrnn.corpus import corpora
+    from charrnn.views import live, terminal, reports as views
+    from charrnn.reports import evaluation as reports
+    from charrnn.training.checkpoint import load
 
     ck = load(checkpoint)
     src = corpora.load(text, encoding, progress=live.download_progress(), normalize=ck.corpus.get("normalize", "none"))
@@ -194,8 +199,9 @@ def eval_command(checkpoint, text, encoding, as_json, by_position):
 def info(checkpoint, as_json, whole_vocab):
     """What a checkpoint holds: model config, parameters per tensor (PyTorch names),
     vocabulary, corpus, training progress and the loss curve."""
-    from charrnn import reports, terminal, views
-    from charrnn.checkpoint import load
+    from charrnn.reports import evaluation as reports
+    from charrnn.views import terminal, reports as views
+    from charrnn.training.checkpoint import load
 
     result = reports.description(load(checkpoint))
     terminal.json_out(result) if as_json else views.info_report(result, result["history"], whole_vocab)
@@ -219,8 +225,9 @@ def exposure_bias(checkpoint, text, judge_path, encoding, as_json, **values):
     training text, or --judge CKPT) scores both, with 95% bootstrap intervals over the prefixes.
     Their ratio is EB-M (He et al.): 1 = no exposure bias. Also how the two unrolls part on
     the real text, against the floor of two real texts, and how the model's text differs."""
-    from charrnn import live, reports, terminal, views
-    from charrnn.checkpoint import load
+    from charrnn.views import live, terminal, reports as views
+    from charrnn.reports import evaluation as reports
+    from charrnn.training.checkpoint import load
 
     notes: list = []
     report = reports.exposure_bias(load(checkpoint), text, encoding, ExposureSettings(**values), notes,
@@ -251,9 +258,10 @@ def neurons(checkpoint, text, html_path, unit, top, max_chars, max_units, encodi
     its validation split), rank its units by how well they track properties of the text (quotes,
     bracket depth, position in the line, word starts, code comments and strings, Japanese
     scripts), with intervals, and show how often each gate saturates."""
-    from charrnn import live, pages, reports, terminal, views
-    from charrnn.checkpoint import load
-    from charrnn.runs import newest_best_checkpoint
+    from charrnn.views import live, pages, terminal, reports as views
+    from charrnn.reports import evaluation as reports
+    from charrnn.training.checkpoint import load
+    from charrnn.training.runs import newest_best_checkpoint
 
     if checkpoint is None:
         checkpoint = newest_best_checkpoint()

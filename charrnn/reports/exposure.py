@@ -40,17 +40,17 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from charrnn import sampling, teacher_forcing
-from charrnn.judge import fit as fit_judge
-from charrnn.data import CorpusError
-from charrnn.layers import log_softmax
+from charrnn.reports.judge import fit as fit_judge
+from charrnn.corpus.streams import CorpusError
+from charrnn.ground.ops import log_softmax
 from charrnn.model import ModelConfig, zero_state
-from charrnn.options import ExposureSettings
-from charrnn.vocab import Vocab
+from charrnn.ground.fields import option
+from charrnn.ground.vocab import Vocab
 
 BUCKETS = ((1, 10), (11, 30), (31, 100), (101, 1000))  # offsets, cut at the horizon K
 NGRAMS = (1, 2, 3, 4)
@@ -58,6 +58,20 @@ NOVELTY_N = 8  # an 8-gram seen nowhere in the training text is new text, not a 
 BOOTSTRAP = 1000  # resamples of the prefixes for each interval
 JUDGE_HELD_OUT = 100_000  # characters of the text the judge's order is chosen on
 REPEAT_N = 20  # a 20-character window seen twice in one continuation is a loop
+
+
+@dataclass
+class ExposureSettings:
+    prefixes: int = option(64, "Real prefixes N, evenly spaced over the text.", low=1)
+    warmup: int = option(100, "Characters P of each prefix, read teacher forced first.", low=1)
+    horizon: int = option(100, "Offsets k = 1..K measured after each prefix.", low=1, high=1000)
+    temperature: float = option(1.0, "Temperature of the free-running samples.", low=0.0, open_low=True)
+    prefix_temperature: float | None = option(None, "Temperature of the model's own prefixes (default: --temperature); "
+                                                    "a high one makes prefixes unlike the training text.",
+                                              type=float, low=0.0, open_low=True)
+    seed: int = option(0, "Seeds the free-running samples (prefix i draws from its own generator).")
+    show: int = option(3, "Prefixes shown side by side.", low=0)
+
 
 
 def prefix_starts(n_chars: int, settings: ExposureSettings) -> np.ndarray:

@@ -10,6 +10,8 @@ gather (and its gradient), a step's product, the decoder, log-softmax and dropou
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -74,3 +76,8 @@ def dropout_mask(shape: tuple, p: float, rng: np.random.Generator | None, dtype)
     mask = (rng.random(shape, dtype=np.float32) < keep).astype(dtype)
     mask *= np.dtype(dtype).type(1.0 / keep)
     return mask
+
+
+def bits(nats: float) -> float:
+    """nats -> bits (divide by ln 2)."""
+    return nats / math.log(2)

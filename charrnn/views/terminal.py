@@ -101,7 +101,7 @@ def json_out(result: dict) -> None:
 def write_page(path: str, text: str) -> None:
     """Write a page (HTML) a command was asked for; one line on stderr says where. A path that
     cannot be written is one clear line (UserError), not a traceback."""
-    from charrnn.errors import UserError
+    from charrnn.ground.errors import UserError
 
     try:
         with open(path, "w", encoding="utf-8") as f:

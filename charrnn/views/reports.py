@@ -7,10 +7,10 @@ from __future__ import annotations
 import math
 import sys
 
-from charrnn import terminal
-from charrnn.data import bits
+from charrnn.views import terminal
+from charrnn.ground.ops import bits
 from charrnn.networks.base import TENSOR_SIDES
-from charrnn.terminal import json_out, new_table, show, sparkline, stdout_console, visible, write_page
+from charrnn.views.terminal import json_out, new_table, show, sparkline, stdout_console, visible, write_page
 
 
 def log_spark(norms, ref, width=50) -> str:
@@ -152,7 +152,7 @@ def inspect_output(report: dict, as_json: bool = False, svg: str | None = None, 
     if svg:
         console.save_svg(svg, title="charrnn inspect-gradients", clear=False)
     if html:
-        from charrnn import pages
+        from charrnn.views import pages
 
         write_page(html, pages.gradients_page(report))
 

@@ -61,7 +61,7 @@ from dataclasses import dataclass, field
 
 from charrnn import networks
 from charrnn.model import ModelConfig, param_shapes
-from charrnn.options import MONITOR_CHARS, RECIPE_MODEL_FIELDS as MODEL_FIELDS, RECIPE_TRAIN_FIELDS as TRAIN_FIELDS
+from charrnn.training.options import MONITOR_CHARS, RECIPE_MODEL_FIELDS as MODEL_FIELDS, RECIPE_TRAIN_FIELDS as TRAIN_FIELDS
 
 # (cell, layers, hidden): every network's `recipe_shapes`, in the registry's order (README table)
 CANDIDATES = tuple((net.name, L, H) for net in networks.NETWORKS.values() for L, H in net.recipe_shapes)

@@ -16,7 +16,7 @@ import stat
 import sys
 import unicodedata
 
-from charrnn.errors import UserError
+from charrnn.ground.errors import UserError
 
 NORMALIZATIONS = ("none", "nfkc")
 BOM = "\ufeff"

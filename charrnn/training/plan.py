@@ -21,16 +21,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from charrnn import corpora, recipe as recipes
-from charrnn.checkpoint import Checkpoint, load as load_checkpoint
-from charrnn.data import Corpus, fit_batch_size, sha256_text, unigram_entropy
-from charrnn.errors import SettingsError, UserError
+from charrnn.corpus import corpora
+from charrnn.training import recipe as recipes
+from charrnn.training.checkpoint import Checkpoint, load as load_checkpoint
+from charrnn.corpus.streams import Corpus, fit_batch_size, sha256_text, unigram_entropy
+from charrnn.ground.errors import SettingsError, UserError
 from charrnn.model import ModelConfig, init_params, zero_state
-from charrnn.optim import make_optimizer
-from charrnn.options import Budget, TrainOptions
-from charrnn.recipe import Recipe
-from charrnn.runs import new_run_dir, prepare_out_dir
-from charrnn.update import train_step
+from charrnn.ground.optim import make_optimizer
+from charrnn.training.budget import Budget
+from charrnn.training.options import TrainOptions
+from charrnn.training.recipe import Recipe
+from charrnn.training.runs import new_run_dir, prepare_out_dir
+from charrnn.training.step import train_step
 
 # a fresh run with no --steps, --epochs or --time trains until the validation loss stops improving:
 # PATIENCE evaluations without a new best, within a cap of CAP_SECONDS (the recipe plans for the cap)

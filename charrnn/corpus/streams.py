@@ -10,13 +10,12 @@ no one-hot matrix of the corpus is ever built.
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from charrnn.errors import UserError
-from charrnn.vocab import Vocab
+from charrnn.ground.errors import UserError
+from charrnn.ground.vocab import Vocab
 
 
 class CorpusError(UserError, ValueError):
@@ -29,11 +28,6 @@ def sha256_text(text: str) -> str:
     for start in range(0, len(text), 1 << 22):
         h.update(text[start : start + (1 << 22)].encode("utf-8"))
     return h.hexdigest()
-
-
-def bits(nats: float) -> float:
-    """nats -> bits (divide by ln 2)."""
-    return nats / math.log(2)
 
 
 def split_sizes(n: int, val_frac: float) -> tuple[int, int]:
@@ -99,16 +93,6 @@ class Streams:
         return self.streams[:, start : start + self.T + 1].T.astype(np.intp)
 
 
-def val_windows(ids: np.ndarray, seq_len: int):
-    """The validation split as ONE continuous stream, in windows of up to T steps that overlap
-    by one character: (T'+1, 1) each, so every character after the first is predicted once,
-    with the state carried from the first character to the last."""
-    for start in range(0, len(ids) - 1, seq_len):
-        chunk = ids[start : start + seq_len + 1]
-        if len(chunk) >= 2:
-            yield chunk.astype(np.intp).reshape(-1, 1)
-
-
 def unigram_entropy(ids: np.ndarray, V: int) -> float:
     """Entropy (nats/char) of the split's own character frequencies: the loss of the best
     model that ignores context, and so the baseline a char-RNN must beat."""
@@ -118,10 +102,3 @@ def unigram_entropy(ids: np.ndarray, V: int) -> float:
     p = counts[counts > 0] / counts.sum()
     return float(-(p * np.log(p)).sum())
 
-
-def python_docs_text() -> str:
-    """English prose that ships with every CPython: the reference documentation topics in
-    `pydoc_data` (about 465,000 characters). A corpus that needs no file and no network."""
-    from pydoc_data.topics import topics
-
-    return "".join(topics[k] for k in sorted(topics))

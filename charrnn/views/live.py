@@ -8,11 +8,11 @@ import math
 import sys
 import time
 
-from charrnn import terminal
-from charrnn.data import bits
-from charrnn.errors import UserError
-from charrnn.terminal import new_table, show, stdout_console
-from charrnn.trainer import Callbacks, EvalInfo, StepInfo, Stop, TrainResult
+from charrnn.views import terminal
+from charrnn.ground.ops import bits
+from charrnn.ground.errors import UserError
+from charrnn.views.terminal import new_table, show, stdout_console
+from charrnn.training.loop import Callbacks, EvalInfo, StepInfo, Stop, TrainResult
 
 
 PROGRESS = ("auto", "bar", "lines", "none")
@@ -168,7 +168,7 @@ def train_end(result: TrainResult, plan, as_json: bool) -> int:
     import os
     import shlex
 
-    from charrnn.runs import LAST
+    from charrnn.training.runs import LAST
 
     resume_cmd = f"charrnn train {shlex.quote(plan.corpus_arg)} --resume {shlex.quote(os.path.join(plan.out_dir, LAST))}"
     if plan.corpus_arg == "-":  # the text came through a pipe: it has to come the same way again

@@ -7,13 +7,15 @@ import math
 
 import numpy as np
 
-from charrnn import corpora, exposure, neurons
-from charrnn.checkpoint import Checkpoint
-from charrnn.corpora import Source
-from charrnn.data import CorpusError, bits, split_sizes, unigram_entropy
-from charrnn.errors import SettingsError
+from charrnn.corpus import corpora
+from charrnn.reports import exposure, neurons
+from charrnn.training.checkpoint import Checkpoint
+from charrnn.corpus.corpora import Source
+from charrnn.corpus.streams import CorpusError, split_sizes, unigram_entropy
+from charrnn.ground.ops import bits
+from charrnn.ground.errors import SettingsError
 from charrnn.model import num_params, pytorch_equivalent
-from charrnn.options import ExposureSettings
+from charrnn.reports.exposure import ExposureSettings
 from charrnn.teacher_forcing import evaluate_stream, loss_by_position
 
 def by_position(ck: Checkpoint, ids, multiples: int = 10) -> dict:

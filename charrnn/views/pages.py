@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 import json
 
-from charrnn.terminal import finite_or_none
+from charrnn.views.terminal import finite_or_none
 
 STYLE = """
 :root { --ink: #1d2430; --muted: #5b6472; --line: #d7dce3; --bg: #fbfbfc; --accent: #2b5d9e; }
