@@ -41,7 +41,7 @@ from charrnn.model import ModelConfig, init_params, zero_state
 from charrnn.ground.optim import make_optimizer
 from charrnn.training.options import TrainOptions
 from charrnn.cli.threads import blas_threads
-from charrnn.training.loop import train_step
+from charrnn.training.step import train_step
 
 CANDIDATES = [  # the recipe's (networks/gru.py recipe_shapes), then the LSTM and mLSTM of the largest 1-layer size
     ("GRU 1x128 B=32", "gru", 1, 128, 32),

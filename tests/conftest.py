@@ -146,7 +146,7 @@ def checkpoint_with_training_state(cell="lstm", hidden_size=6, num_layers=2, bat
     from charrnn.training.budget import Budget
     from charrnn.training.options import TrainOptions
     from charrnn.training.plan import RunPlan
-    from charrnn.training.loop import TrainState
+    from charrnn.training.state import TrainState
 
     corpus = Corpus.from_text(PANGRAMS * 3)
     config = ModelConfig(vocab_size=len(corpus.vocab), hidden_size=hidden_size, num_layers=num_layers, cell=cell)

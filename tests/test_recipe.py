@@ -8,6 +8,7 @@ import pytest
 from charrnn.training import recipe
 from charrnn.training.checkpoint import load
 from charrnn.training.plan import measure_speeds, plan_run
+from charrnn.training.budget import Stop
 from charrnn.training.recipe import CANDIDATES, MODEL_FIELDS, TRAIN_FIELDS, choose, param_count
 from conftest import PANGRAMS, invoke, one_line_error
 
@@ -370,7 +371,7 @@ def test_a_run_planned_for_the_most_passes_ends_there_and_its_rate_decays_over_t
     plan = plan_run(path, out=str(tmp_path / "run"), time_budget=3600.0, measure_speeds=measuring([]))
     assert plan.recipe.passes == recipe.MOST_PASSES == plan.budget.end_epoch and plan.budget.end_time == 3600.0
     assert plan.budget.progress(0, recipe.MOST_PASSES / 2, 60.0) == 0.5  # the schedule's clock: passes
-    assert plan.budget.reached(10, recipe.MOST_PASSES, 60.0) == "epochs"
+    assert plan.budget.reached(10, recipe.MOST_PASSES, 60.0) is Stop.EPOCHS
     # epochs given with the time: the user's limit stands
     given = plan_run(path, out=str(tmp_path / "given"), time_budget=3600.0, epochs=30,
                      measure_speeds=measuring([]))

@@ -8,7 +8,9 @@ import pytest
 
 from charrnn import sampling, teacher_forcing
 from charrnn.training import checkpoint
-from charrnn.training import loop as trainer_mod
+from charrnn.training.budget import Stop
+from charrnn.training.loop import Trainer
+from charrnn.training.plan import plan_run
 from charrnn.model import ModelConfig, init_params, zero_state
 
 from charrnn.training.step import train_step
@@ -47,30 +49,35 @@ class FakeTime:
 
     def __init__(self):
         self.now = 1000.0
+        self.reads = 0
 
-    def monotonic(self):
+    def __call__(self):
         self.now += 0.001
+        self.reads += 1
         return self.now
 
 
 def test_time_budget_reserves_the_evaluation_and_decays_the_rate(corpus_file, tmp_path, runs, monkeypatch):
     """Each evaluation takes 1 s of (fake) time. Training stops early enough that the final
     evaluation still ends within the --time budget, and auto = cosine over the time."""
-    clock = FakeTime()
-    monkeypatch.setattr(trainer_mod, "time", clock)
-    real_eval = trainer_mod.evaluate_stream
+    clock, evaluated = FakeTime(), []
+    real_loss = Trainer.validation_loss
 
-    def slow_eval(*a, **k):
+    def slow_loss(self):
+        evaluated.append(self.state.step)
         clock.now += 1.0
-        return real_eval(*a, **k)
+        return real_loss(self)
 
-    monkeypatch.setattr(trainer_mod, "evaluate_stream", slow_eval)
+    monkeypatch.setattr(Trainer, "validation_loss", slow_loss)
     out = tmp_path / "r"
-    r = invoke("train", corpus_file, *SMALL, "--time", "5s", "--eval-every", "50", "--lr", "0.01", "--out", out)
-    assert r.exit_code == 0, r.output
+    plan = plan_run(str(corpus_file), out=str(out), time_budget=5.0,
+                    model_given={"cell": "lstm", "hidden_size": 16, "num_layers": 1, "dropout": 0.0},
+                    options_given={"seq_len": 20, "batch_size": 4, "eval_every": 50, "lr": 0.01})
+    result = Trainer(plan, clock=clock).run()
     ck = checkpoint.load(out / "last.safetensors")
+    assert clock.reads > result.steps and len(evaluated) == len(ck.train.history) >= 2  # both fakes were used
     assert 4.0 < ck.train.elapsed <= 5.0
-    assert "time" in r.stdout  # stopped by
+    assert result.stopped_by is Stop.TIME
     lrs = [lr for _, lr in logged_lrs(out)]
     assert len(lrs) > 10 and all(a > b for a, b in zip(lrs, lrs[1:]))
     assert 0.001 < lrs[-1] < 0.003  # near the 10% floor at the end of the budget

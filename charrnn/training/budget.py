@@ -3,7 +3,33 @@ validation loss), how far along it is, and why a run stopped."""
 
 from __future__ import annotations
 
+import enum
+import signal
 from dataclasses import dataclass
+
+
+class Stop(enum.Enum):
+    """Why a run ended: the word the summary shows, and the command's exit code."""
+
+    STEPS = ("steps", 0)
+    EPOCHS = ("epochs", 0)
+    TIME = ("time", 0)
+    PLATEAU = ("no better validation loss", 0)  # no budget given: the validation loss stopped improving
+    INTERRUPTED = ("interrupted", 130)  # Ctrl-C: 128 + SIGINT, as a shell reports it
+    TERMINATED = ("terminated", 143)  # SIGTERM: 128 + 15
+
+    def __init__(self, word: str, exit_code: int):
+        self.word, self.exit_code = word, exit_code
+
+    @property
+    def requested(self) -> bool:
+        """Asked for from outside (a signal), rather than the budget running out."""
+        return self.exit_code != 0
+
+    @classmethod
+    def from_signal(cls, signum: int) -> "Stop":
+        return cls.INTERRUPTED if signum == signal.SIGINT else cls.TERMINATED
+
 
 @dataclass
 class Budget:
@@ -37,14 +63,12 @@ class Budget:
         best = min(range(len(vals)), key=vals.__getitem__)
         return len(vals) - 1 - best >= self.patience
 
-    def reached(self, step: int, epoch: int, elapsed: float) -> str | None:
-        """Which limit is reached ("steps", "epochs", "time"), or None."""
+    def reached(self, step: int, epoch: int, elapsed: float) -> Stop | None:
+        """The limit that is reached, or None."""
         if self.end_step is not None and step >= self.end_step:
-            return "steps"
+            return Stop.STEPS
         if self.end_epoch is not None and epoch >= self.end_epoch:
-            return "epochs"
+            return Stop.EPOCHS
         if self.end_time is not None and elapsed >= self.end_time:
-            return "time"
+            return Stop.TIME
         return None
-
-

@@ -12,7 +12,8 @@ from charrnn.views import terminal
 from charrnn.ground.ops import bits
 from charrnn.ground.errors import UserError
 from charrnn.views.terminal import new_table, show, stdout_console
-from charrnn.training.loop import Callbacks, EvalInfo, StepInfo, Stop, TrainResult
+from charrnn.training.budget import Stop
+from charrnn.training.events import Callbacks, EvalInfo, StepInfo, TrainResult
 
 
 PROGRESS = ("auto", "bar", "lines", "none")
