@@ -74,7 +74,7 @@ def test_info_shows_config_tensors_and_curve(trained):
 
 
 def test_loss_chart_puts_each_point_where_its_step_and_loss_say():
-    from charrnn.views.reports import loss_chart
+    from charrnn.views.evaluation import loss_chart
 
     history = [{"step": 0, "train_loss": 3.0, "val_loss": 2.0}, {"step": 100, "train_loss": 1.0, "val_loss": None}]
     rows = plotted(loss_chart(history, width=11, height=5))

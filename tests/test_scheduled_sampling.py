@@ -9,7 +9,7 @@ import pytest
 
 from charrnn import teacher_forcing
 from charrnn.training import checkpoint
-from charrnn.views import live
+from charrnn.views.progress import TrainProgress
 from charrnn.corpus.streams import Corpus, Streams
 from charrnn.reports.gradients import CHECK_TOLERANCE, check_gradients
 from charrnn.model import ModelConfig, init_params, zero_state
@@ -78,16 +78,16 @@ def test_ramp_is_logged_stored_and_resumed_exactly(corpus_file, tmp_path, runs, 
     whole = checkpoint.load(tmp_path / "whole" / "last.safetensors")
     assert whole.train.options.scheduled_sampling == 0.5
     # the same run, interrupted at step 17 (Ctrl-C) and resumed to the end of its budget
-    real_on_step = live.TrainProgress.on_step
+    real_on_step = TrainProgress.on_step
 
     def interrupt_at_17(self, info):
         real_on_step(self, info)
         if info.step == 17:
             os.kill(os.getpid(), signal.SIGINT)
 
-    monkeypatch.setattr(live.TrainProgress, "on_step", interrupt_at_17)
+    monkeypatch.setattr(TrainProgress, "on_step", interrupt_at_17)
     assert invoke(*args, "--out", tmp_path / "split").exit_code == 130
-    monkeypatch.setattr(live.TrainProgress, "on_step", real_on_step)
+    monkeypatch.setattr(TrainProgress, "on_step", real_on_step)
     assert checkpoint.load(tmp_path / "split" / "last.safetensors").train.step == 17
     r = invoke("train", "--quiet", "--resume", tmp_path / "split" / "last.safetensors")
     assert r.exit_code == 0, r.output

@@ -45,9 +45,9 @@ def test_progress_can_be_chosen(corpus_file, tmp_path):
 
 
 def test_lines_between_evaluations_come_at_most_once_a_period(corpus_file, tmp_path, monkeypatch):
-    from charrnn.views import live
+    from charrnn.views.progress import TrainProgress
 
-    monkeypatch.setattr(live.TrainProgress, "LINE_SECONDS", 0.0)  # a line after every step
+    monkeypatch.setattr(TrainProgress, "LINE_SECONDS", 0.0)  # a line after every step
     r = invoke("train", corpus_file, *LOUD, "--steps", 6, "--eval-every", 0, "--progress", "lines",
                "--out", tmp_path / "r")
     assert r.exit_code == 0

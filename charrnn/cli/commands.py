@@ -1,6 +1,6 @@
-"""The `charrnn` command: parse the options, call the library, render the result. Nothing else
+"""The `charrnn` commands: parse the options, call the library, render the result. Nothing else
 lives here; how options are built from the library's dataclasses and how errors become one line
-on stderr is in cli_options.py.
+on stderr is in params.py.
 
 Heavy modules (numpy, rich, tqdm) are imported inside the commands so that `charrnn --help`
 starts fast.
@@ -14,12 +14,14 @@ import time
 import click
 
 from charrnn import __version__
-from charrnn.cli.params import SETTINGS, Duration, OneLineErrors, fail, given, options_from, with_ascii, with_blas_threads
+from charrnn.cli.params import (SETTINGS, Duration, OneLineErrors, fail, given, options_from, with_ascii,
+                                with_blas_threads)
 from charrnn.model import ModelConfig
-from charrnn.training.options import RECIPE_MODEL_FIELDS, RECIPE_TRAIN_FIELDS, TrainOptions
 from charrnn.reports.exposure import ExposureSettings
 from charrnn.reports.inspect import InspectSettings
 from charrnn.sampling import SampleSettings
+from charrnn.training.options import RECIPE_MODEL_FIELDS, RECIPE_TRAIN_FIELDS, TrainOptions
+from charrnn.views.progress import PROGRESS
 
 
 @click.group(cls=OneLineErrors, context_settings=SETTINGS)
@@ -35,7 +37,7 @@ def main():
     """
     from charrnn.cli.memory import keep_freed_memory
 
-    keep_freed_memory()  # every window's arrays reuse the last window's pages (memory.py)
+    keep_freed_memory()  # every window's arrays reuse the last window's pages (cli/memory.py)
 
 
 # ------------------------------------------------------------------------------------ train
@@ -51,7 +53,7 @@ def main():
 @click.option("--out", type=click.Path(file_okay=False, path_type=str), default=None,
               show_default="a new directory under ./runs or $CHARRNN_RUNS", help="Run directory.")
 @click.option("--resume", type=click.Path(dir_okay=False, path_type=str), default=None, help="Continue from this checkpoint.")
-@click.option("--progress", "progress_", type=click.Choice(["auto", "bar", "lines", "none"]), default="auto",
+@click.option("--progress", "progress_", type=click.Choice(PROGRESS), default="auto",
               show_default=True, help="How progress shows on stderr: a live bar, plain log lines (one per evaluation, "
                                       "at most one a minute between), or nothing; auto: the bar on a terminal, lines "
                                       "elsewhere (a file, a pipe).")
@@ -73,24 +75,25 @@ def train(corpus, quiet, progress_, as_json, resume, out, encoding, steps, epoch
     at the start says what and why); given, they win. Ctrl-C saves a checkpoint and prints
     the command that resumes it.
     """
-    from charrnn.views import live
+    from charrnn.training.loop import Trainer
     from charrnn.training.plan import plan_run
     from charrnn.training.runs import stop_on_signals
-    from charrnn.training.loop import Trainer
+    from charrnn.views.progress import TrainProgress, download_progress, progress_mode
+    from charrnn.views.train import run_start, train_end
 
     plan = plan_run(corpus, resume=resume, out=out, encoding=encoding, model_given=given(ModelConfig, values),
                     options_given=given(TrainOptions, values), steps=steps, epochs=epochs,
-                    time_budget=time_budget, progress=live.download_progress())
-    live.run_start(plan, quiet)
-    mode = "none" if quiet else live.progress_mode(progress_)
-    with live.TrainProgress(mode) as progress:
+                    time_budget=time_budget, progress=download_progress())
+    run_start(plan, quiet)
+    mode = "none" if quiet else progress_mode(progress_)
+    with TrainProgress(mode) as progress:
         trainer = Trainer(plan, callbacks=progress)
         try:
             with stop_on_signals(trainer.request_stop):
                 result = trainer.run()
         except KeyboardInterrupt:  # a second Ctrl-C
             fail(f"stopped at once; the last saved checkpoint is in {plan.out_dir}", 130, prefix="")
-    sys.exit(live.train_end(result, plan, as_json))
+    sys.exit(train_end(result, plan, as_json))
 
 
 # ----------------------------------------------------------------------------------- sample
@@ -110,25 +113,25 @@ def sample(checkpoint, prime, drop_unknown, seed, num_samples, verbose, replace_
     """Generate text from CHECKPOINT (default: the newest run's best checkpoint), feeding each
     sampled character back in as the next input. Only the text goes to stdout."""
     from charrnn import sampling
-    from charrnn.views import live
+    from charrnn.corpus.text import normalize_text
     from charrnn.training.checkpoint import load
     from charrnn.training.runs import newest_best_checkpoint
-    from charrnn.corpus.text import normalize_text
+    from charrnn.views.sample import sample_summary, stream_samples
 
     settings = SampleSettings(**values)
     if checkpoint is None:
         checkpoint = newest_best_checkpoint()
         click.echo(f"sampling from {checkpoint}", err=True)
     ck = load(checkpoint)
-    prime = sampling.known_prime(ck.vocab, normalize_text(prime, ck.corpus.get("normalize", "none")), drop_unknown)
+    prime = sampling.known_prime(ck.vocab, normalize_text(prime, ck.normalization), drop_unknown)
     seed = sampling.random_seed() if seed is None else seed
     stats = sampling.SampleStats()
     started = time.perf_counter()
     chunks = sampling.generate(ck.params, ck.config, ck.vocab, settings, sampling.sample_seeds(seed, num_samples),
                                prime, stats)
-    live.stream_samples(chunks, sys.stdout, prime, num_samples, replace_unencodable)
+    stream_samples(chunks, sys.stdout, prime, num_samples, replace_unencodable)
     if verbose:
-        live.sample_summary(checkpoint, ck, settings, seed, num_samples, stats, time.perf_counter() - started, prime)
+        sample_summary(checkpoint, ck, settings, seed, num_samples, stats, time.perf_counter() - started, prime)
 
 
 # -------------------------------------------------------------------------- inspect-gradients
@@ -155,11 +158,12 @@ def inspect_gradients(checkpoint, corpus, encoding, as_json, svg, html, **values
     (rnn with tanh, sigmoid and relu; gru; lstm with sigmoid and hard-sigmoid gates; the
     output-recurrent jordan network) side by side on the same window. Exits non-zero if a
     gradient check fails."""
-    from charrnn.reports import inspect as inspection
-    from charrnn.views import live, reports as views
+    from charrnn.reports.inspect import build_report
+    from charrnn.views.gradients import inspect_output
+    from charrnn.views.progress import download_progress
 
-    report = inspection.build_report(checkpoint, corpus, encoding, InspectSettings(**values), live.download_progress())
-    views.inspect_output(report, as_json=as_json, svg=svg, html=html)
+    report = build_report(checkpoint, corpus, encoding, InspectSettings(**values), download_progress())
+    inspect_output(report, as_json=as_json, svg=svg, html=html)
     if not report["all_checks_passed"]:
         fail("a gradient check failed: the BPTT gradient disagrees with finite differences", 1)
 
@@ -180,15 +184,17 @@ def eval_command(checkpoint, text, encoding, as_json, by_position):
     carried through the whole text: nats/char, bits/char and perplexity, beside the unigram
     baseline of the same text. Characters the model never saw are left out and counted."""
     from charrnn.corpus import corpora
-    from charrnn.views import live, terminal, reports as views
-    from charrnn.reports import evaluation as reports
+    from charrnn.reports.evaluation import evaluation
     from charrnn.training.checkpoint import load
+    from charrnn.views.evaluation import eval_report
+    from charrnn.views.progress import download_progress, notes
+    from charrnn.views.terminal import json_out
 
     ck = load(checkpoint)
-    src = corpora.load(text, encoding, progress=live.download_progress(), normalize=ck.corpus.get("normalize", "none"))
-    live.notes(src.notes)
-    result = reports.evaluation(ck, src, by_position)
-    terminal.json_out(result) if as_json else views.eval_report(result)
+    src = corpora.load(text, encoding, progress=download_progress(), normalize=ck.normalization)
+    notes(src.notes)
+    result = evaluation(ck, src, by_position)
+    json_out(result) if as_json else eval_report(result)
 
 
 @main.command()
@@ -199,12 +205,13 @@ def eval_command(checkpoint, text, encoding, as_json, by_position):
 def info(checkpoint, as_json, whole_vocab):
     """What a checkpoint holds: model config, parameters per tensor (PyTorch names),
     vocabulary, corpus, training progress and the loss curve."""
-    from charrnn.reports import evaluation as reports
-    from charrnn.views import terminal, reports as views
+    from charrnn.reports.evaluation import description
     from charrnn.training.checkpoint import load
+    from charrnn.views.evaluation import info_report
+    from charrnn.views.terminal import json_out
 
-    result = reports.description(load(checkpoint))
-    terminal.json_out(result) if as_json else views.info_report(result, result["history"], whole_vocab)
+    result = description(load(checkpoint))
+    json_out(result) if as_json else info_report(result, result["history"], whole_vocab)
 
 
 @main.command("exposure-bias")
@@ -225,15 +232,17 @@ def exposure_bias(checkpoint, text, judge_path, encoding, as_json, **values):
     training text, or --judge CKPT) scores both, with 95% bootstrap intervals over the prefixes.
     Their ratio is EB-M (He et al.): 1 = no exposure bias. Also how the two unrolls part on
     the real text, against the floor of two real texts, and how the model's text differs."""
-    from charrnn.views import live, terminal, reports as views
-    from charrnn.reports import evaluation as reports
+    from charrnn.reports.exposure import exposure_bias
     from charrnn.training.checkpoint import load
+    from charrnn.views.exposure import exposure_report
+    from charrnn.views.progress import notes
+    from charrnn.views.terminal import json_out
 
-    notes: list = []
-    report = reports.exposure_bias(load(checkpoint), text, encoding, ExposureSettings(**values), notes,
-                                   load(judge_path) if judge_path else None)
-    live.notes(notes)
-    terminal.json_out(report) if as_json else views.exposure_report(report)
+    lines: list = []
+    report = exposure_bias(load(checkpoint), text, encoding, ExposureSettings(**values), lines,
+                           load(judge_path) if judge_path else None)
+    notes(lines)
+    json_out(report) if as_json else exposure_report(report)
 
 
 @main.command()
@@ -258,17 +267,20 @@ def neurons(checkpoint, text, html_path, unit, top, max_chars, max_units, encodi
     its validation split), rank its units by how well they track properties of the text (quotes,
     bracket depth, position in the line, word starts, code comments and strings, Japanese
     scripts), with intervals, and show how often each gate saturates."""
-    from charrnn.views import live, pages, terminal, reports as views
-    from charrnn.reports import evaluation as reports
+    from charrnn.reports.neurons import neurons_report
     from charrnn.training.checkpoint import load
     from charrnn.training.runs import newest_best_checkpoint
+    from charrnn.views.neurons import neurons_view
+    from charrnn.views.pages import neurons_page
+    from charrnn.views.progress import notes
+    from charrnn.views.terminal import json_out, write_page
 
     if checkpoint is None:
         checkpoint = newest_best_checkpoint()
         click.echo(f"reading {checkpoint}", err=True)
-    notes: list = []
-    report = reports.neurons_report(load(checkpoint), text, encoding, max_chars, max_units, notes, unit)
-    live.notes(notes)
+    lines: list = []
+    report = neurons_report(load(checkpoint), text, encoding, max_chars, max_units, lines, unit)
+    notes(lines)
     if html_path:
-        terminal.write_page(html_path, pages.neurons_page(report))
-    terminal.json_out(report) if as_json else views.neurons_view(report, coloured=unit is not None, top=top)
+        write_page(html_path, neurons_page(report))
+    json_out(report) if as_json else neurons_view(report, coloured=unit is not None, top=top)

@@ -18,7 +18,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from charrnn.corpus.streams import CorpusError
+from charrnn.corpus.streams import CorpusError, split_sizes
 from charrnn.corpus.text import STDIN, normalize_text, read_text
 
 DATA_ENV = "CHARRNN_DATA"
@@ -159,7 +159,7 @@ def of_checkpoint(ck) -> Source:
     from charrnn.corpus.streams import sha256_text
 
     name, path = ck.corpus.get("name"), ck.corpus.get("path")
-    normalize = ck.corpus.get("normalize", "none")
+    normalize = ck.normalization
     if path and os.path.isfile(path):
         src = load(path, ck.corpus.get("encoding", "utf-8"), normalize=normalize)
     elif name in NAMES:
@@ -172,3 +172,12 @@ def of_checkpoint(ck) -> Source:
     if sha256_text(src.text) != ck.corpus.get("sha256"):
         raise CorpusError(f"{src.path or src.name} changed since {ck.path} was trained on it; {GIVE_CORPUS}")
     return src
+
+
+def validation_text(ck) -> tuple[str, str, str]:
+    """(training text, validation text, name) of the run's own corpus, found again as `eval` and
+    `--resume` find it (CorpusError when it is not at hand)."""
+    own = of_checkpoint(ck)
+    val_frac = ck.train.options.val_frac if ck.train else 0.1
+    n_train, _ = split_sizes(len(own.text), val_frac)
+    return own.text[:n_train], own.text[n_train:], f"{own.name} (validation split)"

@@ -45,17 +45,19 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from charrnn import sampling, teacher_forcing
-from charrnn.reports.judge import fit as fit_judge
+from charrnn.corpus import corpora
 from charrnn.corpus.streams import CorpusError
-from charrnn.ground.ops import log_softmax
-from charrnn.model import ModelConfig, zero_state
 from charrnn.ground.fields import option
+from charrnn.ground.ops import log_softmax
 from charrnn.ground.vocab import Vocab
+from charrnn.model import ModelConfig, zero_state
+from charrnn.reports.bootstrap import interval
+from charrnn.reports.judge import fit as fit_judge
+from charrnn.training.checkpoint import Checkpoint
 
 BUCKETS = ((1, 10), (11, 30), (31, 100), (101, 1000))  # offsets, cut at the horizon K
 NGRAMS = (1, 2, 3, 4)
 NOVELTY_N = 8  # an 8-gram seen nowhere in the training text is new text, not a copy
-BOOTSTRAP = 1000  # resamples of the prefixes for each interval
 JUDGE_HELD_OUT = 100_000  # characters of the text the judge's order is chosen on
 REPEAT_N = 20  # a 20-character window seen twice in one continuation is a loop
 
@@ -71,7 +73,6 @@ class ExposureSettings:
                                               type=float, low=0.0, open_low=True)
     seed: int = option(0, "Seeds the free-running samples (prefix i draws from its own generator).")
     show: int = option(3, "Prefixes shown side by side.", low=0)
-
 
 
 def prefix_starts(n_chars: int, settings: ExposureSettings) -> np.ndarray:
@@ -226,19 +227,6 @@ class CheckpointJudge:
         return {"kind": "checkpoint", "path": self.ck.path, "model": self.ck.config.label()}
 
 
-def interval(values: np.ndarray, rng: np.random.Generator, denominator: np.ndarray | None = None) -> dict:
-    """The mean over prefixes (of values / denominator: a ratio of means) and its 95% bootstrap
-    interval, resampling prefixes (BOOTSTRAP times)."""
-    N = len(values)
-    pick = rng.integers(0, N, size=(BOOTSTRAP, N))
-    if denominator is None:
-        point, boot = values.mean(), values[pick].mean(axis=1)
-    else:
-        point, boot = values.mean() / denominator.mean(), values[pick].mean(axis=1) / denominator[pick].mean(axis=1)
-    lo, hi = np.percentile(boot, [2.5, 97.5])
-    return {"mean": float(point), "low": float(lo), "high": float(hi)}
-
-
 def measure(params: dict, config: ModelConfig, vocab: Vocab, text: str, train_text: str | None,
             settings: ExposureSettings, judge=None) -> dict:
     """The whole `charrnn exposure-bias` report as JSON-able data (the module docstring; schema in
@@ -340,3 +328,25 @@ def measure(params: dict, config: ModelConfig, vocab: Vocab, text: str, train_te
                       "model_prefix": vocab.decode(model_prefix[:, i]),
                       "from_model_prefix": vocab.decode(mgen[:, i])} for i in shown],
     }
+
+
+def exposure_bias(ck: Checkpoint, text: str | None, encoding: str, settings: ExposureSettings,
+                  notes: list, judge: Checkpoint | None = None) -> dict:
+    """`charrnn exposure-bias`: on TEXT, or by default on the run's own validation split (the
+    corpus found again as `eval` / `--resume` find it). Novelty needs the training text: without
+    it (TEXT given and the run's corpus not at hand) it is left out, with a note."""
+    train_text = None
+    try:
+        train_text, val_text, name = corpora.validation_text(ck)
+    except CorpusError:
+        if text is None:
+            raise
+        notes.append(f"note: the corpus {ck.path} was trained on is not at hand, so novelty (8-grams absent "
+                     f"from the training text) is left out" + ("" if judge else ", and the judge must be a model (--judge)"))
+    if text is not None:
+        src = corpora.load(text, encoding, normalize=ck.normalization)
+        notes.extend(src.notes)
+        val_text, name = src.text, src.name
+    judged_by = CheckpointJudge(judge, ck.vocab) if judge is not None else None
+    report = measure(ck.params, ck.config, ck.vocab, val_text, train_text, settings, judged_by)
+    return {"checkpoint": ck.path, "text": name, **report}

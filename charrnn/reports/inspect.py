@@ -180,7 +180,7 @@ def build_report(checkpoint: str | None, corpus: str | None, encoding: str = "ut
     rng = np.random.default_rng(seed)
     if checkpoint:
         ck = load_checkpoint(checkpoint)
-        normalize = ck.corpus.get("normalize", "none")
+        normalize = ck.normalization
         src = corpora.load(corpus, encoding, normalize=normalize) if corpus is not None else corpora.of_checkpoint(ck)
         source, vocab, models = src.name, ck.vocab, [(ck.config, ck.params)]
     else:

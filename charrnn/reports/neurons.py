@@ -35,8 +35,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from charrnn.corpus import corpora
+from charrnn.ground.errors import SettingsError
 from charrnn.model import ModelConfig, zero_state
 from charrnn.teacher_forcing import forward
+from charrnn.training.checkpoint import Checkpoint
 
 BLOCKS = 20  # contiguous blocks for the interval of r
 TOP_PER_PROPERTY = 8  # units per property put into the page first
@@ -346,3 +349,24 @@ def analyse(params: dict, config: ModelConfig, vocab, text: str, max_chars: int 
                         "above_0.9": (c[1] / n).round(4).tolist()} for (k, kind), c in saturation.items()],
         "blocks": BLOCKS,
     }
+
+
+def neurons_report(ck: Checkpoint, text: str | None, encoding: str, max_chars: int, max_units: int,
+                   notes: list, unit: str | None = None) -> dict:
+    """`charrnn neurons`: on TEXT, or by default on the run's own validation split; `unit`
+    ('L:N' or 'L:KIND:N') is put into the report whatever its rank."""
+    try:
+        wanted = parse_unit(unit) if unit else None
+    except ValueError as e:
+        raise SettingsError(str(e)) from None
+    if text is None:
+        _, val_text, name = corpora.validation_text(ck)
+    else:
+        src = corpora.load(text, encoding, normalize=ck.normalization)
+        notes.extend(src.notes)
+        val_text, name = src.text, src.name
+    try:
+        report = analyse(ck.params, ck.config, ck.vocab, val_text, max_chars, max_units, wanted)
+    except ValueError as e:
+        raise SettingsError(f"{name}: {e}") from None
+    return {"checkpoint": ck.path, "text_name": name, **report}

@@ -59,6 +59,12 @@ class Checkpoint:
     carried_state: object = None  # the carried state (model.zero_state's form)
     path: str | None = None
 
+    @property
+    def normalization(self) -> str:
+        """The Unicode normalization its text was trained with (corpus/text.py); a prime, an eval
+        text or a fine-tuning text gets the same."""
+        return self.corpus.get("normalize", "none")
+
 
 def to_bytes(ckpt: Checkpoint) -> bytes:
     from safetensors.numpy import save
