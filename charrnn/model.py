@@ -36,7 +36,7 @@ import numpy as np
 
 from charrnn import networks
 from charrnn.ground import activations
-from charrnn.ground.fields import option
+from charrnn.ground.fields import flag, option
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class ModelConfig:
     hidden_size: int = option(512, "Hidden units per layer (H).", low=1, high=16384)
     num_layers: int = option(1, "Stacked recurrent layers (L).", low=1, high=32)
     cell: str = option(networks.DEFAULT, "Recurrent network: " + "; ".join(
-        f"{n.name}: {n.summary}" for n in networks.NETWORKS.values()) + ".", choices=tuple(networks.NETWORKS))
+        f"{n.name}: {n.policy.summary}" for n in networks.NETWORKS.values()) + ".", choices=tuple(networks.NETWORKS))
     activation: str = option("tanh", "State nonlinearity: of the hidden units, or of a gated cell's candidate and "
                                      "cell output (tanh, relu, elu).",
                              choices=activations.STATE_ACTIVATIONS)
@@ -63,10 +63,19 @@ class ModelConfig:
                 raise ValueError(f"{field} must be an integer >= {low}, got {value!r}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
-        try:
-            self.network.check(self)  # the options that apply to this network
-        except networks.OptionNotTaken as e:
-            raise ValueError(f"{e} (--{e.option.replace('_', '-')} is for {networks.taking(e.option)})") from None
+        self.refuse_options_not_taken()
+        self.network.check(self)
+
+    def refuse_options_not_taken(self) -> None:
+        """ValueError for a network-specific option given a value, other than its default, that
+        this network does not take: '--context does not apply to the gru network: it carries its
+        own state (--context is for jordan only)'."""
+        policy, defaults = self.network.policy, {f.name: f.default for f in dataclasses.fields(self)}
+        for option in networks.specific_options():
+            if option not in policy.takes and getattr(self, option) != defaults[option]:
+                why = policy.refusals.get(option)
+                raise ValueError(f"{flag(option)} does not apply to the {self.cell} network"
+                                 + (f": {why}" if why else "") + f" ({flag(option)} is for {networks.taking(option)})")
 
     @property
     def network(self) -> networks.Network:

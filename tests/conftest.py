@@ -16,18 +16,26 @@ PANGRAMS = (
 )
 
 
-# every network of the registry; those whose carried state is a float state of their own (stacked
-# cells, which have a gradient at the initial state), and every variant its options allow
+def float_state(cell: str) -> bool:
+    """Whether the network carries a float state of its own, which has a gradient (dL/d(state0)):
+    stacked cells do; a state that is text (the jordan network's history) has none."""
+    from charrnn.model import ModelConfig, zero_state
+
+    return isinstance(zero_state(ModelConfig(vocab_size=3, hidden_size=2, cell=cell), 1), np.ndarray)
+
+
+# every network of the registry; those whose carried state is a float state of their own, and every
+# variant its options allow
 NETWORKS = list(networks.NETWORKS)
-STATE_CARRYING = [n for n, net in networks.NETWORKS.items() if net.state_differentiable]
+STATE_CARRYING = [n for n in NETWORKS if float_state(n)]
 VARIANTS = [(n, act, gate) for n, net in networks.NETWORKS.items()
-            for act in (net.activation_choices if "activation" in net.takes else ("tanh",))
-            for gate in (activations.GATE_ACTIVATIONS if "gate_activation" in net.takes else ("sigmoid",))]
+            for act in (net.activation_choices if "activation" in net.policy.takes else ("tanh",))
+            for gate in (activations.GATE_ACTIVATIONS if "gate_activation" in net.policy.takes else ("sigmoid",))]
 
 
 def layer_counts(cell: str) -> list:
     """1 and 2 layers, or 1 for a network that has only one."""
-    return [1] if networks.get(cell).max_layers == 1 else [1, 2]
+    return [1] if networks.get(cell).policy.max_layers == 1 else [1, 2]
 
 
 def random_state(config, B: int, rng):

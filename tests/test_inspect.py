@@ -10,7 +10,7 @@ from charrnn.model import ModelConfig, param_shapes
 from charrnn import networks
 from charrnn.networks.lstm import LSTMCell
 
-from conftest import SMALL, invoke
+from conftest import SMALL, float_state, invoke
 
 FAST = ["--seq-len", "100", "--hidden-size", "16", "--check-steps", "6", "--check-elements", "6", "--batch-size", "2"]
 
@@ -20,7 +20,7 @@ def by_name(report):
     out = {}
     for m in report["models"]:
         c = m["model"]
-        takes = networks.get(c["cell"]).takes
+        takes = networks.get(c["cell"]).policy.takes
         key = c["cell"] + "-" + (c["gate_activation"] if "gate_activation" in takes else c["activation"])
         out[key] = m
     return out
@@ -49,7 +49,7 @@ def test_json_holds_every_section(fresh_report):
         config = dict(m["model"])
         config.pop("parameters"), config.pop("label")
         shapes = param_shapes(ModelConfig(**config))
-        initial = ["initial_state"] if networks.get(config["cell"]).state_differentiable else []
+        initial = ["initial_state"] if float_state(config["cell"]) else []
         assert names == list(shapes) + initial
         assert all(t["rel_error"] < fresh_report["tolerance"] for t in m["gradient_check"]["tensors"])
         assert len(m["gradient_flow"]["norms"]) == 100

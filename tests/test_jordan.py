@@ -46,8 +46,8 @@ def test_teacher_forcing_needs_no_loop_over_time_and_nothing_crosses_a_step(rng)
     """The window is one batch: each position's loss depends only on its own k characters, so
     the gradient of the last step's loss reaches no earlier hidden units."""
     config, params, ids, state0 = problem(2, rng, T=12)
-    flow, cell_path = gradient_flow(params, config, ids, state0)
-    assert flow[-1] > 0 and np.all(flow[:-1] == 0.0) and cell_path is None
+    flow, state_paths = gradient_flow(params, config, ids, state0)
+    assert flow[-1] > 0 and np.all(flow[:-1] == 0.0) and state_paths == {}
     # shuffling the positions of the window changes nothing about each position's loss
     _, _, tape = teacher_forcing.forward(params, config, ids, state0)
     hist = tape.net.hist.reshape(-1, 2)

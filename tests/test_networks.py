@@ -151,12 +151,10 @@ def test_each_declaration_is_consistent(cell):
     config = ModelConfig(vocab_size=7, hidden_size=4, num_layers=layer_counts(cell)[-1], cell=cell)
     shapes = param_shapes(config)
     for k, block in net.blocks(config):
-        for spec in block.tensors:
-            if spec is not None:
-                name, lo, hi = spec
-                assert name in shapes and 0 <= lo < hi <= shapes[name][0], (name, lo, hi)
+        for _, (name, lo, hi) in block.tensors():
+            assert name in shapes and 0 <= lo < hi <= shapes[name][0], (name, lo, hi)
     assert set(net.recurrent_weights(config)) <= set(shapes)
-    assert net.summary and net.gradient_path and net.label(config)
+    assert net.policy.summary and net.policy.gradient_path and net.label(config)
     state = zero_state(config, 3)
     assert net.state_batch(state) == 3
     back = net.state_from_tensor(config, net.state_tensor(state))

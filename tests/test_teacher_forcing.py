@@ -11,7 +11,7 @@ from charrnn.ground.ops import log_softmax, onehot_weight_gradient, times
 from charrnn.model import ModelConfig, init_params, param_shapes, zero_state
 from charrnn.ground.optim import clip_by_global_norm, make_optimizer
 
-from conftest import NETWORKS, PANGRAMS, STATE_CARRYING, VARIANTS, layer_counts, random_state
+from conftest import NETWORKS, PANGRAMS, STATE_CARRYING, VARIANTS, float_state, layer_counts, random_state
 
 
 def small_problem(cell, activation, gate_activation, num_layers, dropout=0.0, seed=0):
@@ -35,7 +35,7 @@ def test_gradient_check_every_tensor_and_initial_state(cell, activation, gate_ac
     carried state where it is a float one (a history of characters has no gradient)."""
     config, params, ids, state0 = small_problem(cell, activation, gate_activation, num_layers)
     results = check_gradients(params, config, ids, state0)
-    initial = ["initial_state"] if config.network.state_differentiable else []
+    initial = ["initial_state"] if float_state(config.cell) else []
     assert [r.name for r in results] == list(param_shapes(config)) + initial
     for r in results:
         assert r.rel_error < CHECK_TOLERANCE, (r.name, r.rel_error)

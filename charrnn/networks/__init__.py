@@ -1,27 +1,40 @@
-"""The registry: every network charrnn can train, each declared once in its own module (see
-`base.Network` for what a declaration says). Adding a network is one new module and one entry
-in NETWORKS; everything else asks here.
+"""The registry: every network charrnn can train, each declared once in its own module as
+NETWORK (`base.Network` says what a declaration holds, `policy.Policy` what the product decides
+about it). Everything else asks here; `charrnn --help` lists them with their summaries.
 
-    rnn     vanilla (Elman) RNN                         rnn.py
-    gru     gated recurrent unit                        gru.py
-    lstm    long short-term memory                      lstm.py
-    mlstm   multiplicative LSTM                         mlstm.py
-    jordan  output-recurrent network (no h -> h)        jordan.py
+Adding a network is its module and one line: its name in BUILT_IN below (or, for a network
+kept outside the package, `register(NETWORK)`).
 """
 
 from __future__ import annotations
 
-from charrnn.networks import gru, jordan, lstm, mlstm, rnn
-from charrnn.networks.base import Network, OptionNotTaken
+import importlib
 
-NETWORKS: dict[str, Network] = {n.name: n for n in (rnn.NETWORK, gru.NETWORK, lstm.NETWORK, mlstm.NETWORK,
-                                                     jordan.NETWORK)}
-DEFAULT = lstm.NETWORK.name  # --cell when a model is built without the recipe
+from charrnn.networks.base import Network
+
+BUILT_IN = (
+    "rnn",  # vanilla (Elman) RNN
+    "gru",  # gated recurrent unit
+    "lstm",  # long short-term memory
+    "mlstm",  # multiplicative LSTM
+    "jordan",  # output-recurrent network (no h -> h)
+)
+NETWORKS: dict[str, Network] = {}
+DEFAULT = "lstm"  # --cell when a model is built without the recipe
 
 
-def taking(option: str) -> str:
-    """Which networks take a network-specific option, for its help text: "rnn, jordan only"."""
-    return ", ".join(n.name for n in NETWORKS.values() if option in n.takes) + " only"
+def register(network: Network) -> Network:
+    """Make `network` trainable under its name (`--cell NAME`)."""
+    NETWORKS[network.name] = network
+    return network
+
+
+def unregister(name: str) -> None:
+    NETWORKS.pop(name)
+
+
+for _name in BUILT_IN:
+    register(importlib.import_module(f"charrnn.networks.{_name}").NETWORK)
 
 
 def get(name: str) -> Network:
@@ -29,3 +42,20 @@ def get(name: str) -> Network:
         return NETWORKS[name]
     except KeyError:
         raise ValueError(f"unknown cell {name!r}; choose one of {', '.join(NETWORKS)}") from None
+
+
+def specific_options() -> list[str]:
+    """The options only some networks take (--activation, --gate-activation, --context)."""
+    return sorted({option for net in NETWORKS.values() for option in net.policy.takes})
+
+
+def taking(option: str) -> str:
+    """Which networks take a network-specific option, for its help text: "rnn, jordan only"."""
+    return ", ".join(n.name for n in NETWORKS.values() if option in n.policy.takes) + " only"
+
+
+def accepts(network: Network, given: dict) -> bool:
+    """Whether the network-specific options among `given` (option -> value) apply to `network`."""
+    specific = specific_options()
+    return all(option in network.policy.takes and (option != "activation" or value in network.activation_choices)
+               for option, value in given.items() if option in specific)

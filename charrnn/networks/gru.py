@@ -19,7 +19,8 @@ import numpy as np
 
 from charrnn.ground import activations
 from charrnn.ground.ops import times
-from charrnn.networks.stacked import Product, StackedCells, gated_label
+from charrnn.networks.policy import Policy
+from charrnn.networks.stacked import Product, StackedCells, block, gated_label
 
 
 class GRUCell:
@@ -33,11 +34,12 @@ class GRUCell:
         self.act, self.dact = activations.get(activation, activations.CANDIDATE_ACTIVATIONS, "gru candidate activation")
         self.gate, self.dgate = activations.get(gate_activation, activations.GATE_ACTIVATIONS, "gate activation")
 
-    @staticmethod
-    def block_specs(config):
-        g = config.gate_activation
-        return [("r", "reset gate", g, True, (0, 0)), ("z", "update gate", g, True, (0, 1)),
-                ("n", "candidate state", config.activation, False, (0, 2))]
+    @classmethod
+    def blocks(cls, config):
+        H, g, hh = config.hidden_size, config.gate_activation, cls.products[0]
+        return [block(0, H, "r", "reset gate", g, hh, part=0, gate=True),
+                block(1, H, "z", "update gate", g, hh, part=1, gate=True),
+                block(2, H, "n", "candidate state", config.activation, hh, part=2)]
 
     def step_forward(self, ax_t, state_prev, W, h_out=None):
         (h_prev,) = state_prev  # (B, H)
@@ -90,10 +92,10 @@ def torch_module(config):
 
 
 NETWORK = StackedCells(
-    name="gru", summary="gated recurrent unit", cell=GRUCell,
-    torch=torch_module, takes={"activation", "gate_activation"},
-    gradient_path="besides the path through W_hh, h_(t-1) reaches h_t as z * h_(t-1): multiplied only by the "
-                  "update gate, which training can hold near 1",
-    recipe_shapes=((1, 128), (1, 192), (1, 256), (1, 384), (1, 512), (2, 512)),
-    label=gated_label("gru"),
+    name="gru", cell=GRUCell, prefix="rnn", torch=torch_module, label=gated_label("gru"),
+    policy=Policy(
+        summary="gated recurrent unit", takes=frozenset({"activation", "gate_activation"}),
+        recipe_shapes=((1, 128), (1, 192), (1, 256), (1, 384), (1, 512), (2, 512)),
+        gradient_path="besides the path through W_hh, h_(t-1) reaches h_t as z * h_(t-1): multiplied only by the "
+                      "update gate, which training can hold near 1"),
 )

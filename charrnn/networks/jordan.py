@@ -34,7 +34,8 @@ import numpy as np
 
 from charrnn.ground import activations
 from charrnn.ground.ops import dropout_mask, onehot_weight_gradient
-from charrnn.networks.base import Block, Network, refuse_options
+from charrnn.networks.base import Block, Network, Rows
+from charrnn.networks.policy import Policy
 
 WEIGHT, BIAS = "jordan.weight_yh", "jordan.bias_h"
 
@@ -81,20 +82,16 @@ class JordanTape:
 
 class OutputRecurrent(Network):
     name = "jordan"
-    summary = "output-recurrent: hidden units read the last k outputs, no h-to-h weight"
-    takes = frozenset({"activation", "context"})
     activation_choices = activations.STATE_ACTIVATIONS
-    max_layers = 1
-    state_parts = ()
-    state_differentiable = False  # the history is text, not a function of the weights
-    gradient_path = ("nothing crosses a step under teacher forcing: the last step's loss reaches only its own "
-                     "hidden units (the window is one feed-forward batch)")
+    policy = Policy(
+        summary="output-recurrent: hidden units read the last k outputs, no h-to-h weight",
+        takes=frozenset({"activation", "context"}), refusals={"gate_activation": "it has no gates"}, max_layers=1,
+        gradient_path="nothing crosses a step under teacher forcing: the last step's loss reaches only its own "
+                      "hidden units (the window is one feed-forward batch)")
 
     def check(self, config) -> None:
         if config.num_layers != 1:
             raise ValueError("the jordan network has one hidden layer; leave out --num-layers")
-        refuse_options(config, self.name, self.takes, {
-            "gate_activation": "it has no gates"})
         activations.get(config.activation, activations.STATE_ACTIVATIONS, "jordan activation")
 
     def param_shapes(self, config) -> dict:
@@ -110,7 +107,7 @@ class OutputRecurrent(Network):
     def blocks(self, config) -> list:
         H = config.hidden_size
         return [(0, Block("h", f"hidden units (read the last {config.context} outputs)", config.activation,
-                          ((WEIGHT, 0, H), None, (BIAS, 0, H), None)))]
+                          input_weight=Rows(WEIGHT, 0, H), input_bias=Rows(BIAS, 0, H)))]
 
     # ------------------------------------------------------------------------ state
     def zero_state(self, config, batch_size: int, dtype=None) -> History:
@@ -147,10 +144,9 @@ class OutputRecurrent(Network):
         """Teacher forcing over x (T, B): every position at once, as one feed-forward batch."""
         act, _ = activations.get(config.activation)
         T, B = x.shape
-        dtype = params["decoder.weight"].dtype
         hist = histories(x, state0)  # (T, B, k)
         h = act(pre_activation(params, config.vocab_size, hist))  # (T, B, H): no step reads another's h
-        mask = dropout_mask(h.shape, config.dropout, dropout_rng, dtype)
+        mask = dropout_mask(h.shape, config.dropout, dropout_rng, h.dtype)
         out = h if mask is None else h * mask
         final = History(np.concatenate([state0.ids.T, x], axis=0)[-config.context :].T.astype(np.intp))
         return out.reshape(T * B, -1), final, JordanTape(hist=hist, h=h, dropout_mask=mask)
@@ -170,7 +166,7 @@ class OutputRecurrent(Network):
             trace.dAx.insert(0, dA.reshape(T, B, -1))
             trace.dout.insert(0, ())
             trace.dh.insert(0, dH)
-            trace.dc.insert(0, None)
+            trace.dstate.insert(0, {})
         return grads, None
 
     @staticmethod

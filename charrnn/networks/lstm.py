@@ -28,7 +28,8 @@ import numpy as np
 
 from charrnn.ground import activations
 from charrnn.ground.ops import times
-from charrnn.networks.stacked import Product, StackedCells, gated_label
+from charrnn.networks.policy import Policy
+from charrnn.networks.stacked import Product, StackedCells, block, gated_label
 
 
 class LSTMGates:
@@ -80,20 +81,24 @@ class LSTMGates:
         return {"i": ifgo[:, :H], "f": ifgo[:, H : 2 * H], "g": ifgo[:, 2 * H : 3 * H], "o": ifgo[:, 3 * H :], "c": c}
 
     @staticmethod
-    def gate_specs(config, product: int = 0):
-        g = config.gate_activation
-        return [("i", "input gate", g, True, (product, 0)), ("f", "forget gate", g, True, (product, 1)),
-                ("g", "candidate cell", config.activation, False, (product, 2)), ("o", "output gate", g, True, (product, 3))]
+    def gate_blocks(config, reads: Product):
+        """The four blocks i, f, g, o: rows 0 .. 4H of the input projection and of `reads`, the
+        product their pre-activations add."""
+        H, g = config.hidden_size, config.gate_activation
+        return [block(0, H, "i", "input gate", g, reads, part=0, gate=True),
+                block(1, H, "f", "forget gate", g, reads, part=1, gate=True),
+                block(2, H, "g", "candidate cell", config.activation, reads, part=2),
+                block(3, H, "o", "output gate", g, reads, part=3, gate=True)]
 
 
 class LSTMCell(LSTMGates):
     name = "lstm"
     gates = 4
-    products = (Product("weight_hh", "bias_hh", rows=4, first_of_dax=True),)
+    products = (Product("weight_hh", "bias_hh", rows=4, adds_to_ax=True),)
 
     @classmethod
-    def block_specs(cls, config):
-        return cls.gate_specs(config)
+    def blocks(cls, config):
+        return cls.gate_blocks(config, cls.products[0])
 
     def step_forward(self, ax_t, state_prev, W, h_out=None):
         h_prev, c_prev = state_prev  # (B, H) each
@@ -122,9 +127,10 @@ def torch_module(config):
 
 
 NETWORK = StackedCells(
-    name="lstm", summary="long short-term memory",
-    cell=LSTMCell, torch=torch_module, takes={"activation", "gate_activation"},
-    gradient_path="the cell path c_(t-1) -> c_t is multiplied only by the forget gate, which training can hold "
-                  "near 1 (row 'its cell path')",
-    fresh_variants=({}, {"gate_activation": "hard_sigmoid"}), label=gated_label("lstm"),
+    name="lstm", cell=LSTMCell, prefix="rnn", torch=torch_module, label=gated_label("lstm"),
+    policy=Policy(
+        summary="long short-term memory", takes=frozenset({"activation", "gate_activation"}),
+        fresh_variants=({}, {"gate_activation": "hard_sigmoid"}),
+        gradient_path="the cell path c_(t-1) -> c_t is multiplied only by the forget gate, which training can hold "
+                      "near 1 (row 'its cell path')"),
 )

@@ -32,21 +32,22 @@ from __future__ import annotations
 import numpy as np
 
 from charrnn.ground.ops import times
-from charrnn.networks.base import Replacement
 from charrnn.networks.lstm import LSTMGates
-from charrnn.networks.stacked import Product, StackedCells, gated_label
+from charrnn.networks.policy import Policy, Replacement
+from charrnn.networks.stacked import Product, StackedCells, block, gated_label
 
 
 class MLSTMCell(LSTMGates):
     name = "mlstm"
     gates = 5  # i, f, g, o and m's input factor
-    products = (Product("weight_gm", "bias_gm", rows=4, reads="m", first_of_dax=True),  # gates <- m_t
+    products = (Product("weight_gm", "bias_gm", rows=4, reads="m", adds_to_ax=True),  # gates <- m_t
                 Product("weight_mh", None, rows=1))  # u = h_{t-1} W_mh^T
 
     @classmethod
-    def block_specs(cls, config):
-        return cls.gate_specs(config) + [
-            ("m", "multiplicative state (W_mx x)(W_mh h)", "product", False, (1, None))]
+    def blocks(cls, config):
+        gm, mh = cls.products
+        return cls.gate_blocks(config, gm) + [
+            block(4, config.hidden_size, "m", "multiplicative state (W_mx x)(W_mh h)", "product", mh)]
 
     def step_forward(self, ax_t, state_prev, W, h_out=None):
         h_prev, c_prev = state_prev  # (B, H) each
@@ -80,14 +81,15 @@ class MLSTMCell(LSTMGates):
 
 
 NETWORK = StackedCells(
-    name="mlstm", prefix="mlstm", cell=MLSTMCell, label=gated_label("mlstm"), takes={"activation", "gate_activation"},
-    gradient_path="as the lstm's, the cell path is multiplied only by the forget gate; h_(t-1) reaches the gates "
-                  "through m_t = (W_mx x_t) * (W_mh h_(t-1)), a different map for each character",
-    summary="multiplicative LSTM (Krause et al. 2016)",
-    # at equal time it beat the GRU 1x512 that the rule chooses on tinyshakespeare at 5 minutes (two
-    # seeds), 10 and 30 minutes (docs/networks.md, docs/recipe.md), and the small-text branch's GRU
-    # 1x512 (dropout 0.5) on three 50-80 KB pieces at 5 and 10 minutes (docs/recipe.md). Up to an
-    # hour: on tinyshakespeare a budget past 30 minutes trains the same run as 30 (the recipe's
-    # MOST_PASSES); past an hour, and under 5 minutes, it is unmeasured, so the rule's choice stands
-    recipe_replaces=(Replacement("gru", 1, 512, 300, 3600, "mlstm for gru 1x512: better at equal time, 5-60 min"),),
+    name="mlstm", cell=MLSTMCell, prefix="mlstm", label=gated_label("mlstm"),
+    policy=Policy(
+        summary="multiplicative LSTM (Krause et al. 2016)", takes=frozenset({"activation", "gate_activation"}),
+        gradient_path="as the lstm's, the cell path is multiplied only by the forget gate; h_(t-1) reaches the gates "
+                      "through m_t = (W_mx x_t) * (W_mh h_(t-1)), a different map for each character",
+        # at equal time it beat the GRU 1x512 that the rule chooses on tinyshakespeare at 5 minutes (two
+        # seeds), 10 and 30 minutes (docs/networks.md, docs/recipe.md), and the small-text branch's GRU
+        # 1x512 (dropout 0.5) on three 50-80 KB pieces at 5 and 10 minutes (docs/recipe.md). Up to an
+        # hour: on tinyshakespeare a budget past 30 minutes trains the same run as 30 (the recipe's
+        # MOST_PASSES); past an hour, and under 5 minutes, it is unmeasured, so the rule's choice stands
+        replaces=(Replacement("gru", 1, 512, 300, 3600, "mlstm for gru 1x512: better at equal time, 5-60 min"),)),
 )

@@ -16,21 +16,22 @@ import numpy as np
 
 from charrnn.ground import activations
 from charrnn.ground.ops import times
-from charrnn.networks.stacked import Product, StackedCells
+from charrnn.networks.policy import Policy
+from charrnn.networks.stacked import Product, StackedCells, block
 
 
 class RNNCell:
     gates = 1
     activation_choices = activations.STATE_ACTIVATIONS
     state_parts = ("h",)
-    products = (Product("weight_hh", "bias_hh", rows=1, first_of_dax=True),)
+    products = (Product("weight_hh", "bias_hh", rows=1, adds_to_ax=True),)
 
     def __init__(self, activation: str = "tanh", gate_activation: str = "sigmoid"):
         self.act, self.dact = activations.get(activation, activations.STATE_ACTIVATIONS, "rnn activation")
 
-    @staticmethod
-    def block_specs(config):
-        return [("h", "new hidden state", config.activation, False, (0, 0))]
+    @classmethod
+    def blocks(cls, config):
+        return [block(0, config.hidden_size, "h", "new hidden state", config.activation, cls.products[0], part=0)]
 
     def step_forward(self, ax_t, state_prev, W, h_out=None):
         (h_prev,) = state_prev  # (B, H)
@@ -57,11 +58,11 @@ def torch_module(config):
 
 
 NETWORK = StackedCells(
-    name="rnn", summary="vanilla (Elman) RNN", cell=RNNCell,
-    torch=torch_module, takes={"activation"},
-    gradient_path="one step back multiplies the gradient by diag(act'(a_t)) W_hh: sigmoid's slope is at most 1/4, "
-                  "so a sigmoid state shrinks it unless ||W_hh|| > 4; tanh (slope 1 at 0) shrinks it less",
-    fresh_variants=({"activation": "tanh"}, {"activation": "sigmoid"}, {"activation": "relu"}),
-    reasons={"gate_activation": "it has no gates"},
+    name="rnn", cell=RNNCell, prefix="rnn", torch=torch_module,
     label=lambda c: f"rnn {c.activation} {c.num_layers}x{c.hidden_size}",
+    policy=Policy(
+        summary="vanilla (Elman) RNN", takes=frozenset({"activation"}), refusals={"gate_activation": "it has no gates"},
+        fresh_variants=({"activation": "tanh"}, {"activation": "sigmoid"}, {"activation": "relu"}),
+        gradient_path="one step back multiplies the gradient by diag(act'(a_t)) W_hh: sigmoid's slope is at most 1/4, "
+                      "so a sigmoid state shrinks it unless ||W_hh|| > 4; tanh (slope 1 at 0) shrinks it less"),
 )

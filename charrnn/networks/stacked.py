@@ -24,29 +24,31 @@ A cell (rnn.py, gru.py, lstm.py, mlstm.py) provides:
 
     gates                G: its input projection ax_t has G*H columns (weight_ih (G*H, D))
     state_parts          ("h",) or ("h", "c")
+    activation_choices   the functions its state (or candidate) may go through
     products             the matrix products inside its step that read the past, each
                          out_t = in_t W^T (+ b): the step's recurrent weights
     step_forward(ax_t, state_prev, W, h_out=None) -> (state_t, cache_t)
     step_backward(dstate_t, cache_t, W, dax_out, dout) -> dstate_prev
                          writes dL/d(ax_t) into dax_out (B, G*H) and dL/d(out_t) of each product
-                         into dout[j] (None for a product whose gradient is the start of dax)
+                         into dout[j] (None for a product that adds to ax: its gradient is dax's)
     read(cache_t, name)  a product's input other than h_{t-1}
     values(cache_t)      symbol -> (B, H): its gates and inner states at that step
-    block_specs          per block of ax: symbol, role, nonlinearity, is it a gate, which
-                         product rows it owns
+    blocks(config)       its Blocks (`block` below), tensors named by suffix ("weight_hh")
 
 W is a dict from each product's tensor suffix ("weight_hh", "bias_hh") to the layer's tensor.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 
 import numpy as np
 
 from charrnn.ground.ops import dropout_mask, gather_columns, onehot_weight_gradient
-from charrnn.networks.base import Block, Network, refuse_options
+from charrnn.networks.base import Block, Network, Rows
+from charrnn.networks.policy import Policy
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,23 @@ class Product:
     bias: str | None  # e.g. "bias_hh", or None
     rows: int  # W has rows*H rows
     reads: str = "h"  # "h": h_{t-1}; otherwise the name of a value the cell keeps (cell.read)
-    first_of_dax: bool = False  # dL/d(out_t) is the first rows*H columns of dL/d(ax_t)
+    # out_t is added to the first rows*H columns of ax_t (a = ax_t + out_t), so dL/d(out_t) is
+    # those columns of dL/d(ax_t): the backward pass gives it no buffer of its own
+    adds_to_ax: bool = False
+
+
+def block(j: int, H: int, symbol: str, role: str, nonlinearity: str, reads: Product | None = None,
+          part: int | None = None, gate: bool = False) -> Block:
+    """Block j of a cell's input projection: rows j*H .. (j+1)*H of weight_ih and bias_ih; where
+    it reads the past through the product `reads`, the product's H-row block `part` of its
+    weight and bias (part None: all the product's rows, and its bias, if any, is not the block's)."""
+    recurrent_weight = recurrent_bias = None
+    if reads is not None:
+        lo, hi = (0, reads.rows * H) if part is None else (part * H, (part + 1) * H)
+        recurrent_weight = Rows(reads.weight, lo, hi)
+        recurrent_bias = Rows(reads.bias, lo, hi) if reads.bias and part is not None else None
+    return Block(symbol, role, nonlinearity, Rows("weight_ih", j * H, (j + 1) * H),
+                 Rows("bias_ih", j * H, (j + 1) * H), recurrent_weight, recurrent_bias, gate)
 
 
 @dataclass
@@ -78,27 +96,23 @@ class StackedTape:
 
 class StackedCells(Network):
     """A network of L stacked layers of one cell class. Tensors of layer k are named
-    f"{prefix}.weight_ih_l{k}", f"{prefix}.bias_ih_l{k}" and, per product, f"{prefix}.{suffix}_l{k}"."""
+    f"{prefix}.weight_ih_l{k}", f"{prefix}.bias_ih_l{k}" and, per product, f"{prefix}.{suffix}_l{k}":
+    prefix "rnn" where torch.nn loads them (PyTorch's module attribute), the network's own
+    name where it cannot. The carried state is one float array (L, S, B, H), PyTorch's layout:
+    h_0 = state[:, 0], an LSTM's c_0 = state[:, 1]."""
 
-    def __init__(self, *, name: str, summary: str, cell, gradient_path: str, prefix: str = "rnn", torch=None,
-                 takes=frozenset({"gate_activation"}), recipe_shapes=(), recipe_replaces=(), fresh_variants=({},),
-                 reasons=None, label=None):
-        self.name, self.summary, self.cell_class, self.prefix = name, summary, cell, prefix
-        self.gradient_path = gradient_path
-        self.takes, self.recipe_shapes, self.fresh_variants = frozenset(takes), tuple(recipe_shapes), fresh_variants
-        self.recipe_replaces = tuple(recipe_replaces)
+    def __init__(self, *, name: str, cell, prefix: str, policy: Policy, torch=None, label=None):
+        self.name, self.cell_class, self.prefix, self.policy = name, cell, prefix, policy
         self.state_parts = cell.state_parts
         self.activation_choices = cell.activation_choices
-        self._torch, self._reasons, self._label = torch, reasons or {}, label
+        self._torch, self._label = torch, label
 
     # ------------------------------------------------------------------ declaration
     def cell(self, config):
         return make_cell(self.cell_class, config.activation, config.gate_activation)
 
     def check(self, config) -> None:
-        super().check(config)
-        self.cell(config)  # checks its activations
-        refuse_options(config, self.name, self.takes, {"context": "it carries its own state", **self._reasons})
+        self.cell(config)  # its activations
 
     def tensor(self, suffix: str, k: int) -> str:
         return f"{self.prefix}.{suffix}_l{k}"
@@ -126,31 +140,48 @@ class StackedCells(Network):
         return self._label(config) if self._label else super().label(config)
 
     def blocks(self, config) -> list:
-        H = config.hidden_size
-        products = self.cell_class.products
-        out = []
-        for k in range(config.num_layers):
-            for j, (symbol, role, nonlin, gate, own) in enumerate(self.cell_class.block_specs(config)):
-                rows = (j * H, (j + 1) * H)
-                rec_w = rec_b = None
-                if own is not None:  # (product index, its block of H rows, or None: all its rows)
-                    p = products[own[0]]
-                    lo, hi = (0, p.rows * H) if own[1] is None else (own[1] * H, (own[1] + 1) * H)
-                    rec_w = (self.tensor(p.weight, k), lo, hi)
-                    rec_b = (self.tensor(p.bias, k), lo, hi) if p.bias and own[1] is not None else None
-                out.append((k, Block(symbol, role, nonlin, (
-                    (self.tensor("weight_ih", k), *rows), rec_w, (self.tensor("bias_ih", k), *rows), rec_b), gate)))
-        return out
+        """The cell's blocks in every layer, with the layer's tensor names."""
+        def named(rows: Rows | None, k: int) -> Rows | None:
+            return None if rows is None else rows._replace(name=self.tensor(rows.name, k))
+
+        sides = ("input_weight", "input_bias", "recurrent_weight", "recurrent_bias")
+        return [(k, dataclasses.replace(b, **{side: named(getattr(b, side), k) for side in sides}))
+                for k in range(config.num_layers) for b in self.cell_class.blocks(config)]
 
     def recurrent_weights(self, config) -> list:
         """The weights that read h_{t-1}."""
         return [self.tensor(p.weight, k) for k in range(config.num_layers) for p in self.cell_class.products
                 if p.reads == "h"]
 
+    # ------------------------------------------------------------------------ state
+    def zero_state(self, config, batch_size: int, dtype=np.float32):
+        """(L, S, B, H) zeros."""
+        return np.zeros((config.num_layers, len(self.state_parts), batch_size, config.hidden_size), dtype=dtype)
+
+    def reset_streams(self, state, streams: np.ndarray) -> None:
+        state[:, :, streams] = 0.0
+
+    def cast_state(self, state, dtype):
+        return np.array(state, dtype=dtype)
+
+    def state_batch(self, state) -> int:
+        return state.shape[2]
+
+    def state_tensor(self, state) -> np.ndarray:
+        return state
+
+    def state_from_tensor(self, config, tensor: np.ndarray):
+        L, S, H = config.num_layers, len(self.state_parts), config.hidden_size
+        if tensor.ndim != 4 or tensor.shape[:2] != (L, S) or tensor.shape[3] != H:
+            raise ValueError(f"has shape {tensor.shape}, which does not fit the config (L, {S}, B, H)")
+        if tensor.dtype.kind != "f" or not np.isfinite(tensor).all():
+            raise ValueError("must hold finite floats")
+        return tensor
+
     # ---------------------------------------------------------------- shared pieces
     def recurrent(self, params: dict, k: int) -> dict:
         """Layer k's recurrent tensors by suffix, as stored: row-major, which both the forward's
-        layers.times and the backward's d_t @ W read fastest."""
+        ops.times and the backward's d_t @ W read fastest."""
         W = {}
         for p in self.cell_class.products:
             W[p.weight] = params[self.tensor(p.weight, k)]
@@ -172,13 +203,12 @@ class StackedCells(Network):
         cell = self.cell(config)
         T, B = x.shape
         S = len(self.state_parts)
-        dtype = params["decoder.weight"].dtype
         final_state = np.empty_like(state0)
         layers = []
         for k in range(config.num_layers):
             W = self.recurrent(params, k)
             ax = self.input_projection(params, k, x)  # (T, B, G*H), all steps at once
-            h = np.empty((T + 1,) + state0.shape[2:], dtype=dtype)  # (T+1, B, H)
+            h = np.empty((T + 1,) + state0.shape[2:], dtype=state0.dtype)  # (T+1, B, H)
             h[0] = state0[k, 0]
             state = tuple(state0[k, s] for s in range(S))
             caches = []
@@ -187,7 +217,7 @@ class StackedCells(Network):
                 caches.append(cache)
             final_state[k] = np.stack(state)
             out = h[1:]  # (T, B, H)
-            mask = dropout_mask(out.shape, config.dropout, dropout_rng, dtype)
+            mask = dropout_mask(out.shape, config.dropout, dropout_rng, out.dtype)
             if mask is not None:
                 out = out * mask
             layers.append(LayerTape(x=x, h=h, caches=caches, dropout_mask=mask))
@@ -195,58 +225,70 @@ class StackedCells(Network):
         return x.reshape(T * B, -1), final_state, StackedTape(layers)
 
     def window_backward(self, params, config, tape, dtop, trace=None):
-        """BPTT through the stack, from dL/d(top) (T*B, H). Returns (grads, dL/d(state0))."""
+        """BPTT through the stack, from dL/d(top) (T*B, H), mirroring window_forward: layers top
+        down, and in each the steps t = T-1 down to 0. Returns (grads, dL/d(state0))."""
         cell = self.cell(config)
-        products = self.cell_class.products
         T, B = tape.layers[0].h.shape[0] - 1, tape.layers[0].h.shape[1]
-        S = len(self.state_parts)
         dH = dtop.reshape(T, B, -1)  # (T, B, H)
-        dstate0 = np.empty((config.num_layers, S, B, dH.shape[2]), dtype=dH.dtype)
+        dstate0 = np.empty((config.num_layers, len(self.state_parts), B, dH.shape[2]), dtype=dH.dtype)
         grads = {}
         for k in reversed(range(config.num_layers)):
-            lt = tape.layers[k]
-            W = self.recurrent(params, k)
-            GH = params[self.tensor("bias_ih", k)].shape[0]
+            lt, W = tape.layers[k], self.recurrent(params, k)
             if lt.dropout_mask is not None:
                 dH = dH * lt.dropout_mask  # through this layer's output dropout
-            dAx = np.empty((T, B, GH), dtype=dH.dtype)
-            # a product whose output's gradient is the start of dAx's row needs no buffer of its own
-            dout = tuple(dAx[..., : p.rows * dH.shape[2]] if p.first_of_dax else np.empty((T, B, p.rows * dH.shape[2]),
-                                                                                           dtype=dH.dtype)
-                         for p in products)
-            dh_kept = np.empty_like(dH) if trace is not None else None
-            dc_kept = np.empty_like(dH) if trace is not None and S == 2 else None
+            dAx, dout = self.gradient_buffers(params, k, dH)
+            arriving = [None] * T if trace is not None else None  # what reaches each step from t+1
             # the gradient flowing back along the recurrence, starting at zero after the window
-            dstate = tuple(np.zeros_like(dH[0]) for _ in range(S))
+            dstate = tuple(np.zeros_like(dH[0]) for _ in self.state_parts)
             for t in reversed(range(T)):
-                dh_t = dH[t] + dstate[0]  # from the output at t, and from step t+1
-                if dh_kept is not None:
-                    dh_kept[t] = dh_t
-                if dc_kept is not None:
-                    dc_kept[t] = dstate[1]
-                dstate = cell.step_backward((dh_t,) + dstate[1:], lt.caches[t], W, dAx[t],
-                                            tuple(None if p.first_of_dax else d[t] for p, d in zip(products, dout)))
+                if arriving is not None:
+                    arriving[t] = dstate
+                dstate = cell.step_backward((dH[t] + dstate[0],) + dstate[1:], lt.caches[t], W, dAx[t],
+                                            tuple(None if d is None else d[t] for d in dout))
             dstate0[k] = np.stack(dstate)
-
-            # every step's contribution to the shared weights, summed as one product over T*B rows
-            for p, d in zip(products, dout):
-                d2 = d.reshape(T * B, -1)
-                grads[self.tensor(p.weight, k)] = d2.T @ self.product_input(cell, p, lt).reshape(T * B, -1)
-                if p.bias:
-                    grads[self.tensor(p.bias, k)] = d2.sum(axis=0)
-            dAx2 = dAx.reshape(T * B, GH)
-            grads[self.tensor("bias_ih", k)] = dAx2.sum(axis=0)
-            if k == 0:
-                grads[self.tensor("weight_ih", k)] = onehot_weight_gradient(dAx2, lt.x.reshape(-1), config.vocab_size)
-            else:
-                grads[self.tensor("weight_ih", k)] = dAx2.T @ lt.x.reshape(T * B, -1)  # sum_t dAx_t^T x_t
-                dH = (dAx2 @ params[self.tensor("weight_ih", k)]).reshape(T, B, -1)  # to layer k-1's (dropped) output
+            dout = tuple(dAx[..., : p.rows * dH.shape[2]] if d is None else d
+                         for p, d in zip(self.cell_class.products, dout))
+            grads.update(self.weight_gradients(cell, k, lt, dAx, dout, config.vocab_size))
             if trace is not None:
-                trace.dAx.insert(0, dAx)
-                trace.dout.insert(0, dout)
-                trace.dh.insert(0, dh_kept)
-                trace.dc.insert(0, dc_kept)
+                self.record(trace, dAx, dout, dH, arriving)
+            if k > 0:  # on to layer k-1's (dropped) output
+                dH = (dAx.reshape(T * B, -1) @ params[self.tensor("weight_ih", k)]).reshape(T, B, -1)
         return grads, dstate0
+
+    def gradient_buffers(self, params: dict, k: int, dH: np.ndarray) -> tuple:
+        """dAx (T, B, G*H), and per product a (T, B, rows*H) buffer for dL/d(out_t), or None for
+        a product that adds to ax (Product.adds_to_ax: its gradient is dAx's first columns)."""
+        T, B, H = dH.shape
+        dAx = np.empty((T, B, params[self.tensor("bias_ih", k)].shape[0]), dtype=dH.dtype)
+        return dAx, tuple(None if p.adds_to_ax else np.empty((T, B, p.rows * H), dtype=dH.dtype)
+                          for p in self.cell_class.products)
+
+    def weight_gradients(self, cell, k: int, lt: LayerTape, dAx: np.ndarray, dout: tuple, V: int) -> dict:
+        """Every step's contribution to layer k's shared weights, summed as one product over T*B
+        rows: dW = sum_t d_t^T in_t = d(T*B, n)^T in(T*B, m)."""
+        T, B = dAx.shape[:2]
+        grads = {}
+        for p, d in zip(self.cell_class.products, dout):
+            d2 = d.reshape(T * B, -1)
+            grads[self.tensor(p.weight, k)] = d2.T @ self.product_input(cell, p, lt).reshape(T * B, -1)
+            if p.bias:
+                grads[self.tensor(p.bias, k)] = d2.sum(axis=0)
+        dAx2 = dAx.reshape(T * B, -1)
+        grads[self.tensor("bias_ih", k)] = dAx2.sum(axis=0)
+        if k == 0:  # one-hot inputs: column v collects the rows of the steps that read character v
+            grads[self.tensor("weight_ih", k)] = onehot_weight_gradient(dAx2, lt.x.reshape(-1), V)
+        else:
+            grads[self.tensor("weight_ih", k)] = dAx2.T @ lt.x.reshape(T * B, -1)  # sum_t dAx_t^T x_t
+        return grads
+
+    def record(self, trace, dAx, dout, dH, arriving) -> None:
+        """The trace beside the backward pass (reports/gradients.py): for this layer, inserted
+        before the layers above it."""
+        parts = self.state_parts
+        trace.dAx.insert(0, dAx)
+        trace.dout.insert(0, dout)
+        trace.dh.insert(0, dH + np.stack([a[0] for a in arriving]))
+        trace.dstate.insert(0, {parts[s]: np.stack([a[s] for a in arriving]) for s in range(1, len(parts))})
 
     @staticmethod
     def product_input(cell, p: Product, lt: LayerTape) -> np.ndarray:

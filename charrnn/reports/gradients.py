@@ -80,7 +80,8 @@ def check_gradients(
     inputs: np.ndarray | None = None,
 ) -> list[CheckResult]:
     """Compare BPTT's gradient with centred differences for every parameter and the initial
-    state (where the state is a float one: the jordan network's history is text), in float64. `backward` can replace `teacher_forcing.backward` (tests plant bugs).
+    state (where it has a gradient: a state that is text, as the jordan network's history, has
+    none), in float64. `backward` can replace `teacher_forcing.backward` (tests plant bugs).
     `inputs` holds fixed first-layer inputs other than the observed text (scheduled sampling).
 
     With `max_elements`, a large tensor is checked on that many of its elements: half those
@@ -162,11 +163,11 @@ def step_contributions(params: dict, config: ModelConfig, ids: np.ndarray, state
     return steps(), grads, loss
 
 
-def gradient_flow(params: dict, config: ModelConfig, ids: np.ndarray, state0) -> tuple[np.ndarray, np.ndarray | None]:
+def gradient_flow(params: dict, config: ModelConfig, ids: np.ndarray, state0) -> tuple[np.ndarray, dict]:
     """||dL_T / dh_t|| for t = 0 .. T-1 (top layer, summed over the batch as one vector):
     how much of the last step's loss reaches each earlier hidden state. Returns (T,), and for
-    a network with a cell state (lstm, mlstm) also (T,) norms of the part that arrives at c_t
-    along the cell path (None for the others)."""
+    each part of the state besides h (an LSTM's cell state c) the (T,) norms of what arrives at
+    it along its own path from t+1 (an empty dict where the state is h alone)."""
     _, _, tape = teacher_forcing.forward(params, config, ids, state0)
     T, B = ids.shape[0] - 1, ids.shape[1]
     dlogits = teacher_forcing.output_gradient(tape) * T  # mean over the last step's B rows
@@ -175,9 +176,9 @@ def gradient_flow(params: dict, config: ModelConfig, ids: np.ndarray, state0) ->
     teacher_forcing.backward(params, config, tape, dlogits=dlogits, trace=trace)
 
     def norms(d):
-        return None if d is None else np.sqrt((d.astype(np.float64) ** 2).sum(axis=(1, 2)))
+        return np.sqrt((d.astype(np.float64) ** 2).sum(axis=(1, 2)))
 
-    return norms(trace.dh[-1]), norms(trace.dc[-1])
+    return norms(trace.dh[-1]), {part: norms(d) for part, d in trace.dstate[-1].items()}
 
 
 def gate_openness(params: dict, config: ModelConfig, ids: np.ndarray, state0) -> list[dict]:

@@ -19,7 +19,6 @@ from charrnn.training.checkpoint import load as load_checkpoint
 from charrnn.corpus.streams import Streams, fit_batch_size
 from charrnn.reports.gradients import CHECK_TOLERANCE, check_gradients, gate_openness, gradient_flow, step_contributions
 from charrnn.model import ModelConfig, cast_params, init_params, num_params, zero_state
-from charrnn.networks.base import TENSOR_SIDES
 from charrnn.ground.optim import global_norm, make_optimizer
 from charrnn.ground.fields import option
 from charrnn.training.step import train_step
@@ -68,76 +67,78 @@ def inspect(
     seed: int = 0,
 ) -> dict:
     """Everything `charrnn inspect-gradients` shows about one model on one window ids (T+1, B),
-    as plain JSON-able data. All computed in float64."""
+    as plain JSON-able data, one entry per section. All computed in float64."""
     p64 = cast_params(params, np.float64)
     T, B = ids.shape[0] - 1, ids.shape[1]
-    H = config.hidden_size
     state0 = zero_state(config, B, np.float64)
-
-    Tc = min(T, check_steps)
-    checks = check_gradients(p64, config, ids[: Tc + 1], state0, max_elements=check_elements,
-                             rng=np.random.default_rng(seed))
-    flow, cell_flow = gradient_flow(p64, config, ids, state0)  # (T,) for t = 0..T-1
+    flow, state_flows = gradient_flow(p64, config, ids, state0)  # (T,) for t = 0..T-1
     contributions, grads, loss = step_contributions(p64, config, ids, state0)
+    norm = global_norm(grads)
+    return {
+        "model": {**config.to_dict(), "parameters": num_params(config), "label": config.label()},
+        "loss": loss,
+        "gradient_check": gradient_check(p64, config, ids[: min(T, check_steps) + 1], state0, check_elements, seed),
+        "gradient_flow": flow_summary(flow[::-1]),
+        "gradient_path": config.network.policy.gradient_path,  # what one step back multiplies the gradient by
+        # the path of the state's part besides h (an LSTM's cell path c), on the same scale (relative
+        # to ||dL_T/dh_T||); null where the state is h alone
+        "cell_path_flow": next(([float(x) for x in f[::-1]] for f in state_flows.values()), None),
+        "gates_open": gate_openness(p64, config, ids, state0),
+        "parameters": {"shared": num_params(config), "window_steps": T,
+                       "unrolled_with_separate_weights": T * num_params(config)},
+        "parameter_sharing": parameter_sharing(contributions, grads),
+        "gates": gate_gradients(config, grads),
+        "clipping": {"global_norm": norm, "clip": clip, "would_clip": bool(clip and norm > clip)},
+    }
+
+
+def gradient_check(p64: dict, config: ModelConfig, ids: np.ndarray, state0, check_elements: int, seed: int) -> dict:
+    """Section 1: BPTT's gradient of every tensor against centred differences, on the window's
+    first steps ids (T'+1, B)."""
+    checks = check_gradients(p64, config, ids, state0, max_elements=check_elements, rng=np.random.default_rng(seed))
+    return {
+        "steps": ids.shape[0] - 1,
+        "tolerance": CHECK_TOLERANCE,
+        "tensors": [{"name": r.name, "shape": list(r.shape), "elements": r.elements, "rel_error": r.rel_error,
+                     "max_abs_error": r.max_abs_error, "passed": r.passed} for r in checks],
+        "passed": all(r.passed for r in checks),
+    }
+
+
+def parameter_sharing(contributions, grads: dict) -> list:
+    """Section 3: per tensor, the norm of each step's contribution to its gradient, and whether
+    the contributions add up to the full gradient."""
     step_norms = {name: [] for name in grads}  # per tensor: ||contribution at t|| for t = 1 .. T
     summed = {name: np.zeros_like(g) for name, g in grads.items()}
     for part in contributions:
         for name, c in part.items():
             step_norms[name].append(float(np.linalg.norm(c)))
             summed[name] += c
-    sharing = []
+    rows = []
     for name, full in grads.items():
         diff = float(np.max(np.abs(summed[name] - full)))
         scale = float(np.max(np.abs(full))) or 1.0
-        sharing.append({
-            "name": name,
-            "shape": list(full.shape),
-            "step_norms": step_norms[name],
-            "full_norm": float(np.linalg.norm(full)),
-            "max_abs_diff": diff,
-            "sum_matches_full": diff <= 1e-9 * scale,
-        })
+        rows.append({"name": name, "shape": list(full.shape), "step_norms": step_norms[name],
+                     "full_norm": float(np.linalg.norm(full)), "max_abs_diff": diff,
+                     "sum_matches_full": diff <= 1e-9 * scale})
+    return rows
 
-    gates = []
-    for k, block in config.network.blocks(config):
-        tensors = []
-        for side, spec in zip(TENSOR_SIDES, block.tensors):
-            if spec is not None:
-                name, lo, hi = spec
-                g = grads[name][lo:hi]
-                tensors.append({"name": f"{name}[{lo}:{hi}]", "side": side, "shape": list(g.shape),
-                                "grad_norm": float(np.linalg.norm(g))})
-        gates.append({"layer": k, "gate": block.symbol, "role": block.role, "nonlinearity": block.nonlinearity,
-                      "tensors": tensors})
+
+def gate_gradients(config: ModelConfig, grads: dict) -> list:
+    """Section 4: each block's own rows of each tensor (its weights and its two biases) and their
+    gradient norms; the decoder last."""
+    def entry(name: str, side: str, g: np.ndarray) -> dict:
+        return {"name": name, "side": side, "shape": list(g.shape), "grad_norm": float(np.linalg.norm(g))}
+
+    gates = [{"layer": k, "gate": block.symbol, "role": block.role, "nonlinearity": block.nonlinearity,
+              "tensors": [entry(f"{r.name}[{r.lo}:{r.hi}]", side, grads[r.name][r.lo : r.hi])
+                          for side, r in block.tensors()]}
+             for k, block in config.network.blocks(config)]
     gates.append({"layer": None, "gate": "o_t", "role": "decoder (softmax over the vocabulary)",
-                  "nonlinearity": "softmax", "tensors": [
-                      {"name": n, "side": side, "shape": list(grads[n].shape),
-                       "grad_norm": float(np.linalg.norm(grads[n]))}
-                      for n, side in (("decoder.weight", "input weight"), ("decoder.bias", "input bias"))]})
-
-    norm = global_norm(grads)
-    return {
-        "model": {**config.to_dict(), "parameters": num_params(config), "label": config.label()},
-        "loss": loss,
-        "gradient_check": {
-            "steps": Tc,
-            "tolerance": CHECK_TOLERANCE,
-            "tensors": [{"name": r.name, "shape": list(r.shape), "elements": r.elements,
-                         "rel_error": r.rel_error, "max_abs_error": r.max_abs_error, "passed": r.passed}
-                        for r in checks],
-            "passed": all(r.passed for r in checks),
-        },
-        "gradient_flow": flow_summary(flow[::-1]),
-        "gradient_path": config.network.gradient_path,  # what one step back multiplies the gradient by
-        # a cell state's path (lstm, mlstm), on the same scale (relative to ||dL_T/dh_T||)
-        "cell_path_flow": None if cell_flow is None else [float(x) for x in cell_flow[::-1]],
-        "gates_open": gate_openness(p64, config, ids, state0),
-        "parameters": {"shared": num_params(config), "window_steps": T,
-                       "unrolled_with_separate_weights": T * num_params(config)},
-        "parameter_sharing": sharing,
-        "gates": gates,
-        "clipping": {"global_norm": norm, "clip": clip, "would_clip": bool(clip and norm > clip)},
-    }
+                  "nonlinearity": "softmax",
+                  "tensors": [entry(n, side, grads[n]) for n, side in (("decoder.weight", "input weight"),
+                                                                      ("decoder.bias", "input bias"))]})
+    return gates
 
 
 def fresh_models(vocab_size: int, settings: InspectSettings) -> list:
@@ -147,8 +148,8 @@ def fresh_models(vocab_size: int, settings: InspectSettings) -> list:
     o = settings
     models = []
     for net in networks.NETWORKS.values():
-        for variant in net.fresh_variants:
-            layers = min(o.num_layers, net.max_layers or o.num_layers)
+        for variant in net.policy.fresh_variants:
+            layers = min(o.num_layers, net.policy.max_layers or o.num_layers)
             config = ModelConfig(vocab_size=vocab_size, hidden_size=o.hidden_size, num_layers=layers, cell=net.name,
                                  **variant)
             params = init_params(config, np.random.default_rng(o.seed))

@@ -21,7 +21,7 @@ and chooses the largest candidate (most parameters) that satisfies both
 or the smallest candidate when none does. The constants were fitted to the measurements in the
 README (corpus x budget x candidate -> validation loss). Then, for a time budget, a network may
 train in place of the chosen one at the same shape, where its declaration says so
-(`recipe_replaces`: it beat that choice at equal time in the rows measured at those budgets);
+(its policy's `replaces`: it beat that choice at equal time in the rows measured at those budgets);
 the line says why, and its measured speed sets the passes, the dropout and the evaluations.
 
 A small text and a long time budget are the exception (`larger_for_long_budget`): there the
@@ -63,11 +63,11 @@ from charrnn import networks
 from charrnn.model import ModelConfig, param_shapes
 from charrnn.training.options import MONITOR_CHARS, RECIPE_MODEL_FIELDS as MODEL_FIELDS, RECIPE_TRAIN_FIELDS as TRAIN_FIELDS
 
-# (cell, layers, hidden): every network's `recipe_shapes`, in the registry's order (README table)
-CANDIDATES = tuple((net.name, L, H) for net in networks.NETWORKS.values() for L, H in net.recipe_shapes)
+# (cell, layers, hidden): every network's `policy.recipe_shapes`, in the registry's order (README table)
+CANDIDATES = tuple((net.name, L, H) for net in networks.NETWORKS.values() for L, H in net.policy.recipe_shapes)
 # (cell, layers, hidden) chosen by the rule -> (the network that trains instead, its Replacement)
 REPLACEMENTS = {(r.cell, r.layers, r.hidden): (net.name, r) for net in networks.NETWORKS.values()
-                for r in net.recipe_replaces}
+                for r in net.policy.replaces}
 CHARS_PER_PARAM = 4.0  # D / P at least this
 PARAMS_PER_CHAR = 2.0  # P / N at most this
 SEQ_LEN = 100
@@ -254,12 +254,12 @@ def candidate_shapes(given: dict) -> list[tuple[str, int, int]]:
     only some networks take (--context; --activation sigmoid) choose the first network of the
     registry that takes them all, when the candidates' own networks do not."""
     cell = given.get("cell")
-    if cell is None and not all(networks.get(c).accepts(given) for c, _, _ in CANDIDATES):
-        cell = next((n.name for n in networks.NETWORKS.values() if n.accepts(given)), None)
+    if cell is None and not all(networks.accepts(networks.get(c), given) for c, _, _ in CANDIDATES):
+        cell = next((n.name for n in networks.NETWORKS.values() if networks.accepts(n, given)), None)
     shapes = []
     for c, L, H in CANDIDATES:
         c = cell or c
-        most = networks.get(c).max_layers
+        most = networks.get(c).policy.max_layers
         L = given.get("num_layers", L if most is None else min(L, most))
         H = given.get("hidden_size", H)
         if (c, L, H) not in shapes:
@@ -273,7 +273,7 @@ def replacement(cell: str, layers: int, hidden: int, seconds: float | None, give
     if seconds is None or "cell" in given or (cell, layers, hidden) not in REPLACEMENTS:
         return None
     name, r = REPLACEMENTS[(cell, layers, hidden)]
-    if not r.min_seconds <= seconds <= r.max_seconds or not networks.get(name).accepts(given):
+    if not r.min_seconds <= seconds <= r.max_seconds or not networks.accepts(networks.get(name), given):
         return None
     return (name, layers, hidden), r.why
 

@@ -96,7 +96,7 @@ def inspect_report(report: dict, console) -> None:
         for i, g in enumerate(m["gates"]):
             label = m["model"]["label"] if i == 0 else ""
             norms = {x["side"]: f"{x['grad_norm']:.2e}" for x in g["tensors"]}
-            cells = [norms.get(side, "") for side in TENSOR_SIDES]
+            cells = [norms.get(side, "") for side in TENSOR_SIDES.values()]
             if g["layer"] is None:
                 t.add_row(label, "", g["gate"], f"{g['role']}", "", *cells)
             else:
