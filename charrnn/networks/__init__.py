@@ -34,7 +34,7 @@ def unregister(name: str) -> None:
 
 
 for _name in BUILT_IN:
-    register(importlib.import_module(f"charrnn.networks.{_name}").NETWORK)
+    register(importlib.import_module(f".{_name}", __name__).NETWORK)  # relative: the package may be renamed
 
 
 def get(name: str) -> Network:
