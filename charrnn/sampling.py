@@ -104,6 +104,14 @@ class SampleStats:
     generated: list = field(default_factory=list)  # characters generated, per sample
     log_prob: list = field(default_factory=list)  # sum of log o_t[y_t] (temperature 1), per sample
 
+    def add(self, logits: np.ndarray, y: np.ndarray, counted: list) -> None:
+        """One step: y (B,) drawn from logits (B, V), counted for the samples still running."""
+        lp = log_softmax(logits.astype(np.float64))[np.arange(len(y)), y]
+        for b, yes in enumerate(counted):
+            if yes:
+                self.generated[b] += 1
+                self.log_prob[b] += float(lp[b])
+
 
 def known_prime(vocab: Vocab, prime: str, drop_unknown: bool = False) -> str:
     """The prime, checked against the vocabulary: characters the model never saw are refused
@@ -137,46 +145,67 @@ def generate(
 ) -> Iterator[list[str]]:
     """Yield, at every step, the list of new characters, one per sample ("" once a sample has
     stopped). One sample per generator in `rngs`; all samples advance together as a batch.
-    Memory is constant in `settings.length`. The prime is not yielded (the caller has it)."""
-    B = len(rngs)
-    # the one-hot inputs' weights (N, V), stored column-major: every step's gather then reads
-    # contiguous rows of W^T (layers.gather_columns); the step's products read the rest as stored
-    params = {n: np.asfortranarray(p) if p.ndim == 2 and p.shape[1] == config.vocab_size and n != "decoder.weight"
-              else p for n, p in params.items()}
-    if prime:
-        warm = vocab.encode(prime)
-    elif "\n" in vocab.index:
-        warm = vocab.encode("\n")  # start as at the beginning of a line
-    else:
-        warm = np.array([rngs[0].integers(len(vocab))])
-    state = read_prime(params, config, warm[:-1], B)
-    x = np.full(B, warm[-1], dtype=np.intp)
+    Memory is constant in `settings.length`. The prime is not yielded (the caller has it).
 
+        state, x = the prime read teacher forced (warm_start)
+        repeat:  logits = step(x, state);  y ~ logits;  x = y        free running
+    """
+    B = len(rngs)
+    params = gather_ready(params, config)
+    state, x = warm_start(params, config, vocab, prime, rngs[0], B)
     if stats is not None:
-        stats.generated = [0] * B
-        stats.log_prob = [0.0] * B
-    done = np.zeros(B, dtype=bool)
-    tails = [""] * B  # the last len(stop) characters of each sample, to detect the stop string
+        stats.generated, stats.log_prob = [0] * B, [0.0] * B
+    ended = Ending(settings.stop, B)
     for _ in range(settings.length):
         logits, state = step(params, config, x, state)  # (B, V)
         y = choose(logits, settings, rngs)
+        out = ended.emit([vocab.chars[i] for i in y])
         if stats is not None:
-            lp = log_softmax(logits.astype(np.float64))[np.arange(B), y]
-        out = []
-        for b in range(B):
-            if done[b]:
-                out.append("")
-                continue
-            ch = vocab.chars[y[b]]
-            out.append(ch)
-            if stats is not None:
-                stats.generated[b] += 1
-                stats.log_prob[b] += float(lp[b])
-            if settings.stop is not None:
-                tails[b] = (tails[b] + ch)[-len(settings.stop) :]
-                if tails[b] == settings.stop:
-                    done[b] = True
+            stats.add(logits, y, [ch != "" for ch in out])
         yield out
-        if done.all():
+        if ended.all():
             return
         x = y.astype(np.intp)
+
+
+def gather_ready(params: dict, config: ModelConfig) -> dict:
+    """The weights, with those that read the one-hot input (N, V) stored column-major: every
+    step's gather then reads contiguous rows of W^T (ops.gather_columns); the step's products
+    read the rest as stored."""
+    return {n: np.asfortranarray(p) if p.ndim == 2 and p.shape[1] == config.vocab_size and n != "decoder.weight"
+            else p for n, p in params.items()}
+
+
+def warm_start(params: dict, config: ModelConfig, vocab: Vocab, prime: str, rng, batch_size: int):
+    """(the state after all but the last character of the prime, the last character as the first
+    input (B,)); without a prime, a newline -- as at the start of a line -- or a random character."""
+    if prime:
+        warm = vocab.encode(prime)
+    elif "\n" in vocab.index:
+        warm = vocab.encode("\n")
+    else:
+        warm = np.array([rng.integers(len(vocab))])
+    return read_prime(params, config, warm[:-1], batch_size), np.full(batch_size, warm[-1], dtype=np.intp)
+
+
+class Ending:
+    """Which samples have produced the stop string (settings.stop) and so have ended."""
+
+    def __init__(self, stop: str | None, batch_size: int):
+        self.stop = stop
+        self.done = [False] * batch_size
+        self.tails = [""] * batch_size  # the last len(stop) characters of each sample
+
+    def emit(self, chars: list[str]) -> list[str]:
+        """The step's new characters, "" for a sample that had already ended."""
+        if self.stop is None:  # nothing ends a sample before its length
+            return chars
+        out = ["" if done else ch for done, ch in zip(self.done, chars)]
+        for b, ch in enumerate(out):
+            if ch:
+                self.tails[b] = (self.tails[b] + ch)[-len(self.stop) :]
+                self.done[b] = self.tails[b] == self.stop
+        return out
+
+    def all(self) -> bool:
+        return all(self.done)

@@ -225,7 +225,7 @@ def test_a_declared_replacement_trains_in_place_of_the_rules_choice_within_its_b
         assert choose(**BIG, speeds=speeds, **other).values["cell"] != name
     assert choose(**BIG, seconds=seconds, speeds=speeds, given={"cell": key[0]}).values["cell"] == key[0]
     # a run with no budget, planned for a cap within its budgets, stops at a plateau: not measured so
-    assert shape(choose(**BIG, seconds=seconds, speeds=speeds, until_plateau=True)) == key
+    assert shape(choose(**BIG, seconds=seconds, speeds=speeds, patience=5)) == key
     # it is measured at the start only where it could be chosen
     shapes = recipe.candidate_shapes({})
     assert (name, r.layers, r.hidden) in recipe.worth_measuring(shapes, 65, BIG["train_chars"], seconds, {})
@@ -238,7 +238,7 @@ PIECE = dict(train_chars=54_000, val_chars=6_000, vocab_size=65)  # the 60 KB pi
 
 def test_a_small_text_and_a_long_budget_train_a_larger_model_with_heavy_dropout():
     seconds = 1800
-    usual = choose(**PIECE, seconds=seconds, speeds=SPEEDS, until_plateau=True)  # the rule's own choice
+    usual = choose(**PIECE, seconds=seconds, speeds=SPEEDS, patience=5)  # the rule's own choice
     got = choose(**PIECE, seconds=seconds, speeds=SPEEDS)
     assert model_size(got) > model_size(usual) > 0
     assert model_size(got) > recipe.PARAMS_PER_CHAR * PIECE["train_chars"]  # too large for the usual rule
@@ -258,7 +258,7 @@ def test_a_small_text_and_a_long_budget_train_a_larger_model_with_heavy_dropout(
 
 def test_the_long_budget_branch_needs_the_passes_a_time_budget_and_a_small_text():
     seconds = 1800
-    usual = shape(choose(**PIECE, seconds=seconds, speeds=SPEEDS, until_plateau=True))
+    usual = shape(choose(**PIECE, seconds=seconds, speeds=SPEEDS, patience=5))
     # a budget under LONG_SECONDS, even where a larger candidate would read the text often enough
     short = recipe.LONG_SECONDS - 1
     assert any(short * SPEEDS[k] >= recipe.LONG_PASSES * PIECE["train_chars"]
@@ -268,7 +268,7 @@ def test_the_long_budget_branch_needs_the_passes_a_time_budget_and_a_small_text(
     # slower candidates, none of them reading the text LONG_PASSES times: the rule's choice
     slow = {k: v / 100 for k, v in SPEEDS.items()}
     assert shape(choose(**PIECE, seconds=seconds, speeds=slow)) == shape(
-        choose(**PIECE, seconds=seconds, speeds=slow, until_plateau=True))
+        choose(**PIECE, seconds=seconds, speeds=slow, patience=5))
     # steps and epochs: measured with a time budget's schedule only
     steps = int(seconds * SPEEDS[usual] / (32 * 100))
     assert "with dropout" not in choose(**PIECE, steps=steps).line()

@@ -245,35 +245,88 @@ def measure(params: dict, config: ModelConfig, vocab: Vocab, text: str, train_te
             raise CorpusError("the judge (an n-gram model of the training text) needs the corpus the checkpoint "
                               "was trained on; give it, or a judge model with --judge CKPT")
         judge = NGramJudge(vocab.encode(train_text, unknown="drop"), ids, len(vocab))
-
-    # the divergence of two continuations: the real character under the real history, under the
-    # model's own continuation, and under another real continuation (the floor: two real texts part too)
-    tf_logp, tf_hit, tf_entropy = real_readings(params, config, windows, real, P)
-    rngs = sampling.sample_seeds(settings.seed, N)
-    gen, fr_entropy, fr_logp, fr_hit = free_run(params, config, read_prefix(params, config, windows[:P]),
-                                                windows[P - 1], K, settings.temperature, rngs, real)
-    other = np.concatenate([windows[:P], np.roll(real, 1, axis=1)], axis=0)  # prefix i, then prefix i-1's continuation
-    rr_logp, rr_hit, _ = real_readings(params, config, other, real, P)
-
-    # the control: continuations from the model's own prefix, against those from the real one
-    W = max(1, -(-P // 10))  # a real warm-up: the prefix's first tenth
-    prefix_rngs = [np.random.default_rng([settings.seed, i, 1]) for i in range(N)]
-    temperature = settings.prefix_temperature or settings.temperature
-    own, _, _, _ = free_run(params, config, read_prefix(params, config, windows[:W]), windows[W - 1], P - W,
-                            temperature, prefix_rngs)
-    model_prefix = np.concatenate([windows[:W], own], axis=0)  # (P, N): W real characters, then its own
-    cont_rngs = [np.random.default_rng([settings.seed, i, 2]) for i in range(N)]
-    mgen, m_entropy, _, _ = free_run(params, config, read_prefix(params, config, model_prefix), model_prefix[-1], K,
-                                     settings.temperature, cont_rngs)
+    runs = Runs.of(params, config, windows, settings)
     judged = {"real": judge.nll(windows, P),
-              "data_prefix": judge.nll(np.concatenate([windows[:P], gen], axis=0), P),
-              "model_prefix": judge.nll(np.concatenate([model_prefix, mgen], axis=0), P)}  # each (K, N)
-    entropy = {"real": tf_entropy, "data_prefix": fr_entropy, "model_prefix": m_entropy}
+              "data_prefix": judge.nll(np.concatenate([windows[:P], runs.gen], axis=0), P),
+              "model_prefix": judge.nll(np.concatenate([runs.model_prefix, runs.mgen], axis=0), P)}  # each (K, N)
+    known = None if train_text is None else np.unique(ngram_hashes(vocab.encode(train_text, unknown="drop"), NOVELTY_N))
+    control, divergence, texts = by_offsets(runs, judged, real, known, np.random.default_rng([settings.seed, 99]))
+    overall = control[-1]["eb_m"]
+    shown = np.unique(np.linspace(0, N - 1, min(settings.show, N)).round().astype(int))
+    return {
+        "settings": asdict(settings),
+        "prefixes": N,
+        "characters": len(ids),
+        "warmup_real": runs.W,
+        "judge": judge.describe(),
+        "control": control,
+        "verdict": f"{verdict(overall)} (EB-M {overall['mean']:.3f}, 95% interval {overall['low']:.3f} .. "
+                   f"{overall['high']:.3f})",
+        "divergence": divergence,
+        "ngrams": texts,
+        "repetition": {"free_running": repetition(runs.gen.T), "real": repetition(real.T)},
+        "per_offset": {"teacher_forced_loss": [float(x) for x in -runs.tf_logp.mean(axis=1)],
+                       "free_running_loss": [float(x) for x in -runs.fr_logp.mean(axis=1)],
+                       "real_history_loss": [float(x) for x in -runs.rr_logp.mean(axis=1)],
+                       "judge": {k: [float(x) for x in v.mean(axis=1)] for k, v in judged.items()}},
+        "examples": [{"start": int(starts[i]), "prefix": vocab.decode(windows[:P, i]),
+                      "real": vocab.decode(real[:, i]),
+                      "real_probability": [round(float(x), 4) for x in np.exp(runs.tf_logp[:, i])],
+                      "generated": vocab.decode(runs.gen[:, i]),
+                      "model_prefix": vocab.decode(runs.model_prefix[:, i]),
+                      "from_model_prefix": vocab.decode(runs.mgen[:, i])} for i in shown],
+    }
 
-    rng = np.random.default_rng([settings.seed, 99])
-    known = None
-    if train_text is not None:
-        known = np.unique(ngram_hashes(vocab.encode(train_text, unknown="drop"), NOVELTY_N))
+
+@dataclass
+class Runs:
+    """The model's readings and continuations of the N prefixes (each (K, N) unless said):
+
+        tf_*   the real continuation read teacher forced (the real history)
+        fr_*   the model's own continuation of the real prefix, free running (gen)
+        rr_*   the real character after another real continuation (the floor: two real texts part too)
+        model_prefix (P, N)  W real characters, then the model's own; mgen its continuation
+    """
+
+    tf_logp: np.ndarray
+    tf_hit: np.ndarray
+    fr_logp: np.ndarray
+    fr_hit: np.ndarray
+    rr_logp: np.ndarray
+    rr_hit: np.ndarray
+    gen: np.ndarray
+    model_prefix: np.ndarray
+    mgen: np.ndarray
+    entropy: dict  # "real", "data_prefix", "model_prefix" -> (K, N) the model's entropy along each
+    W: int  # the real warm-up of the model's own prefix: the prefix's first tenth
+
+    @classmethod
+    def of(cls, params: dict, config: ModelConfig, windows: np.ndarray, settings: ExposureSettings) -> "Runs":
+        P, K, N = settings.warmup, settings.horizon, windows.shape[1]
+        real = windows[P:]
+        tf_logp, tf_hit, tf_entropy = real_readings(params, config, windows, real, P)
+        gen, fr_entropy, fr_logp, fr_hit = free_run(params, config, read_prefix(params, config, windows[:P]),
+                                                    windows[P - 1], K, settings.temperature,
+                                                    sampling.sample_seeds(settings.seed, N), real)
+        other = np.concatenate([windows[:P], np.roll(real, 1, axis=1)], axis=0)  # prefix i, prefix i-1's continuation
+        rr_logp, rr_hit, _ = real_readings(params, config, other, real, P)
+        # the control: continuations from the model's own prefix, against those from the real one
+        W = max(1, -(-P // 10))
+        prefix_rngs = [np.random.default_rng([settings.seed, i, 1]) for i in range(N)]
+        own, _, _, _ = free_run(params, config, read_prefix(params, config, windows[:W]), windows[W - 1], P - W,
+                                settings.prefix_temperature or settings.temperature, prefix_rngs)
+        model_prefix = np.concatenate([windows[:W], own], axis=0)  # (P, N)
+        cont_rngs = [np.random.default_rng([settings.seed, i, 2]) for i in range(N)]
+        mgen, m_entropy, _, _ = free_run(params, config, read_prefix(params, config, model_prefix), model_prefix[-1],
+                                         K, settings.temperature, cont_rngs)
+        return cls(tf_logp, tf_hit, fr_logp, fr_hit, rr_logp, rr_hit, gen, model_prefix, mgen,
+                   {"real": tf_entropy, "data_prefix": fr_entropy, "model_prefix": m_entropy}, W)
+
+
+def by_offsets(runs: Runs, judged: dict, real: np.ndarray, known, rng: np.random.Generator) -> tuple:
+    """(control, divergence, n-gram texts): each bucket of offsets (and, for the first two, all
+    K of them last), every figure with its bootstrap interval over the prefixes."""
+    K = real.shape[0]
     control, divergence, texts = [], [], []
     for lo, hi in [*BUCKETS, (1, K)]:
         if lo > K:
@@ -285,49 +338,30 @@ def measure(params: dict, config: ModelConfig, vocab: Vocab, text: str, train_te
             "offsets": [lo, hi],
             "judge": {k: interval(v, rng) for k, v in per.items()},
             "eb_m": interval(per["model_prefix"], rng, per["data_prefix"]),
-            "entropy": {k: interval(v[rows].mean(axis=0), rng) for k, v in entropy.items()},
+            "entropy": {k: interval(v[rows].mean(axis=0), rng) for k, v in runs.entropy.items()},
         })
-        divergence.append({
-            "offsets": [lo, hi],
-            "teacher_forced": {**interval(-tf_logp[rows].mean(axis=0), rng), "accuracy": float(tf_hit[rows].mean())},
-            "free_running": {**interval(-fr_logp[rows].mean(axis=0), rng), "accuracy": float(fr_hit[rows].mean())},
-            "real_history": {**interval(-rr_logp[rows].mean(axis=0), rng), "accuracy": float(rr_hit[rows].mean())},
-        })
+        divergence.append({"offsets": [lo, hi], **{
+            name: {**interval(-logp[rows].mean(axis=0), rng), "accuracy": float(hit[rows].mean())}
+            for name, logp, hit in (("teacher_forced", runs.tf_logp, runs.tf_hit),
+                                    ("free_running", runs.fr_logp, runs.fr_hit),
+                                    ("real_history", runs.rr_logp, runs.rr_hit))}})
         if (lo, hi) != (1, K):
-            js = {str(n): half_split_js(gen[rows].T, real[rows].T, n) for n in NGRAMS}
+            js = {str(n): half_split_js(runs.gen[rows].T, real[rows].T, n) for n in NGRAMS}
             texts.append({"offsets": [lo, hi],
                           "free_running": {"ngram_js": {n: g for n, (g, _) in js.items()},
-                                           "novelty": novelty(gen.T, known, lo, hi)},
+                                           "novelty": novelty(runs.gen.T, known, lo, hi)},
                           "real": {"ngram_js": {n: r for n, (_, r) in js.items()},
                                    "novelty": novelty(real.T, known, lo, hi)}})
-    overall = control[-1]["eb_m"]
-    verdict = ("no measurable exposure bias" if overall["low"] <= 1.0 <= overall["high"] else
-               "exposure bias measured: " + ("continuations from the model's own prefixes are worse by the judge"
-                                             if overall["low"] > 1.0 else
-                                             "continuations from the model's own prefixes are better by the judge"))
-    shown = np.unique(np.linspace(0, N - 1, min(settings.show, N)).round().astype(int))
-    return {
-        "settings": asdict(settings),
-        "prefixes": N,
-        "characters": len(ids),
-        "warmup_real": W,
-        "judge": judge.describe(),
-        "control": control,
-        "verdict": f"{verdict} (EB-M {overall['mean']:.3f}, 95% interval {overall['low']:.3f} .. {overall['high']:.3f})",
-        "divergence": divergence,
-        "ngrams": texts,
-        "repetition": {"free_running": repetition(gen.T), "real": repetition(real.T)},
-        "per_offset": {"teacher_forced_loss": [float(x) for x in -tf_logp.mean(axis=1)],
-                       "free_running_loss": [float(x) for x in -fr_logp.mean(axis=1)],
-                       "real_history_loss": [float(x) for x in -rr_logp.mean(axis=1)],
-                       "judge": {k: [float(x) for x in v.mean(axis=1)] for k, v in judged.items()}},
-        "examples": [{"start": int(starts[i]), "prefix": vocab.decode(windows[:P, i]),
-                      "real": vocab.decode(real[:, i]),
-                      "real_probability": [round(float(x), 4) for x in np.exp(tf_logp[:, i])],
-                      "generated": vocab.decode(gen[:, i]),
-                      "model_prefix": vocab.decode(model_prefix[:, i]),
-                      "from_model_prefix": vocab.decode(mgen[:, i])} for i in shown],
-    }
+    return control, divergence, texts
+
+
+def verdict(overall: dict) -> str:
+    """What EB-M's interval over all K offsets says."""
+    if overall["low"] <= 1.0 <= overall["high"]:
+        return "no measurable exposure bias"
+    return "exposure bias measured: " + ("continuations from the model's own prefixes are worse by the judge"
+                                         if overall["low"] > 1.0 else
+                                         "continuations from the model's own prefixes are better by the judge")
 
 
 def exposure_bias(ck: Checkpoint, text: str | None, encoding: str, settings: ExposureSettings,

@@ -98,42 +98,44 @@ def check_gradients(
 
     _, _, tape = teacher_forcing.forward(p64, config, ids, s64, dropout_rng(), inputs)
     grads, dstate0 = backward(p64, config, tape)
-    results = []
     targets = [(n, p64[n], grads[n]) for n in (names or list(p64))]
     if dstate0 is not None:
         targets.append(("initial_state", s64, dstate0))
     rng = rng or np.random.default_rng(0)
-    for name, x, analytic in targets:
-        idx = None
-        if max_elements is not None and x.size > max_elements:
-            largest = np.argsort(-np.abs(analytic.reshape(-1)), kind="stable")[: max_elements // 2]
-            rest = np.setdiff1d(np.arange(x.size), largest)
-            idx = np.concatenate([largest, rng.choice(rest, max_elements - len(largest), replace=False)])
-        a = analytic.reshape(-1) if idx is None else analytic.reshape(-1)[idx]
-        n = numerical_gradient(loss, x, indices=idx).reshape(-1)
-        n = n if idx is None else n[idx]
-        if relative_error(a, n) >= CHECK_TOLERANCE:
-            # two ways a correct gradient can miss: where gradients explode the loss is so curved that
-            # the centred difference is off (Richardson extrapolation from eps and eps/2 cancels its
-            # eps^2 error term), and a difference 2 eps wide that straddles a kink of relu or
-            # hard_sigmoid is not the derivative at all (a difference 100 times narrower rarely
-            # straddles it). Only the numerical side is refined: a wrong backward still fails.
-            def at(eps):
-                g = numerical_gradient(loss, x, eps=eps, indices=idx).reshape(-1)
-                return g if idx is None else g[idx]
+    return [check_one(name, x, analytic, loss, checked_elements(analytic, max_elements, rng))
+            for name, x, analytic in targets]
 
-            refined = ((4.0 * at(CHECK_EPS / 2) - n) / 3.0, at(CHECK_EPS / 100))
-            n = min(refined, key=lambda r: relative_error(a, r))
-        results.append(
-            CheckResult(
-                name=name,
-                shape=tuple(x.shape),
-                rel_error=relative_error(a, n),
-                max_abs_error=float(np.max(np.abs(a - n))) if a.size else 0.0,
-                elements=int(a.size),
-            )
-        )
-    return results
+
+def check_one(name: str, x: np.ndarray, analytic: np.ndarray, loss, idx) -> CheckResult:
+    """One tensor x: its analytic gradient against centred differences of loss() on the flat
+    elements idx (None: all)."""
+    a = analytic.reshape(-1) if idx is None else analytic.reshape(-1)[idx]
+
+    def numerical(eps=CHECK_EPS):
+        g = numerical_gradient(loss, x, eps=eps, indices=idx).reshape(-1)
+        return g if idx is None else g[idx]
+
+    n = numerical()
+    if relative_error(a, n) >= CHECK_TOLERANCE:
+        # two ways a correct gradient can miss: where gradients explode the loss is so curved that
+        # the centred difference is off (Richardson extrapolation from eps and eps/2 cancels its
+        # eps^2 error term), and a difference 2 eps wide that straddles a kink of relu or
+        # hard_sigmoid is not the derivative at all (a difference 100 times narrower rarely
+        # straddles it). Only the numerical side is refined: a wrong backward still fails.
+        refined = ((4.0 * numerical(CHECK_EPS / 2) - n) / 3.0, numerical(CHECK_EPS / 100))
+        n = min(refined, key=lambda r: relative_error(a, r))
+    return CheckResult(name=name, shape=tuple(x.shape), rel_error=relative_error(a, n),
+                       max_abs_error=float(np.max(np.abs(a - n))) if a.size else 0.0, elements=int(a.size))
+
+
+def checked_elements(analytic: np.ndarray, max_elements: int | None, rng: np.random.Generator):
+    """The flat indices a large tensor is checked on: half with the largest analytic gradient,
+    half drawn at random; None (all of them) for a tensor of at most max_elements."""
+    if max_elements is None or analytic.size <= max_elements:
+        return None
+    largest = np.argsort(-np.abs(analytic.reshape(-1)), kind="stable")[: max_elements // 2]
+    rest = np.setdiff1d(np.arange(analytic.size), largest)
+    return np.concatenate([largest, rng.choice(rest, max_elements - len(largest), replace=False)])
 
 
 def step_contributions(params: dict, config: ModelConfig, ids: np.ndarray, state0):

@@ -256,6 +256,70 @@ def parse_unit(spec: str) -> tuple[int, str | None, int]:
     return int(parts[0]), (parts[1] if len(parts) == 3 else None), int(parts[-1])
 
 
+class Reading:
+    """What `analyse` gathers while the model reads the text, piece by piece: the running sums for
+    the correlations, gate saturation counts, and for the first `shown` positions every unit's
+    value and the model's top five predictions."""
+
+    def __init__(self, gates: set, H: int, properties: int, shown: int, n: int):
+        self.gates, self.H, self.properties, self.shown, self.n = gates, H, properties, shown, n
+        self.kinds = None  # (layer, kind, is a gate) for every value the network keeps per step
+        self.top_ids = np.zeros((shown, 5), dtype=np.int64)
+        self.top_p = np.zeros((shown, 5))
+        self.loss = np.zeros(shown)
+
+    def start(self, values: dict) -> None:
+        self.kinds = [(k, kind, kind in self.gates) for k, kind in values]
+        self.sums = Sums(len(self.kinds) * self.H, self.properties)
+        self.page_values = np.zeros((self.shown, len(self.kinds) * self.H), dtype=np.float32)
+        self.saturation = {(k, kind): np.zeros((2, self.H)) for k, kind, gate in self.kinds if gate}
+
+    def add(self, pos: np.ndarray, values: dict, log_probs: np.ndarray, Y: np.ndarray, ids: np.ndarray) -> None:
+        if self.kinds is None:
+            self.start(values)
+        X = np.concatenate([values[(k, kind)] for k, kind, _ in self.kinds], axis=1)  # (N, U)
+        self.sums.add(pos * BLOCKS // self.n, X, Y[pos])
+        for key, counts in self.saturation.items():
+            counts[0] += (values[key] < 0.1).sum(0)
+            counts[1] += (values[key] > 0.9).sum(0)
+        here = pos < self.shown
+        if here.any():
+            p = pos[here]
+            self.page_values[p] = X[here]
+            lp = log_probs[here].astype(np.float64)
+            order = np.argsort(-lp, axis=1, kind="stable")[:, :5]
+            self.top_ids[p] = order
+            # rounded down, so that five shown probabilities never add up to more than 1
+            self.top_p[p] = np.floor(np.exp(np.take_along_axis(lp, order, axis=1)) * 1e4) / 1e4
+            self.loss[p] = -lp[np.arange(len(p)), ids[p + 1]]
+
+    def unit_name(self, u: int) -> dict:
+        k, kind, _ = self.kinds[u // self.H]
+        return {"layer": k, "kind": kind, "index": int(u % self.H)}
+
+    def unit_index(self, wanted: tuple, layers: int) -> int:
+        """The flat index of a unit (layer, kind or None for h, index); ValueError naming what exists."""
+        layer, kind, index = wanted
+        kind = kind or "h"
+        where = [i for i, (k, kd, _) in enumerate(self.kinds) if (k, kd) == (layer, kind)]
+        if not where or not 0 <= index < self.H:
+            have = ", ".join(sorted({kd for _, kd, _ in self.kinds}))
+            raise ValueError(f"no unit {layer}:{kind}:{index}: this model has layers 0..{layers - 1}, "
+                             f"kinds {have}, indices 0..{self.H - 1}")
+        return where[0] * self.H + index
+
+    def page_unit(self, u: int) -> dict:
+        """A unit's values on the page's characters, as integers -127..127 of its range: a gate's
+        0..1, a state's -1..1 (an unbounded one shown through tanh)."""
+        k, kind, gate = self.kinds[u // self.H]
+        v = self.page_values[:, u]
+        squash = not gate and float(np.abs(v).max(initial=0.0)) > 1.0
+        shown_v = np.tanh(v) if squash else v
+        return {**self.unit_name(u), "gate": gate, "shown_as": f"tanh({kind})" if squash else kind,
+                "range": [0.0, 1.0] if gate else [-1.0, 1.0],
+                "values": np.rint(np.clip(shown_v, -1.0, 1.0) * 127).astype(int).tolist()}
+
+
 def analyse(params: dict, config: ModelConfig, vocab, text: str, max_chars: int = 5000,
             max_units: int = 200, wanted: tuple | None = None) -> dict:
     """The whole `charrnn neurons` report as JSON-able data (schema in docs/neurons.md). `wanted`
@@ -267,72 +331,20 @@ def analyse(params: dict, config: ModelConfig, vocab, text: str, max_chars: int 
     n = len(ids) - 1  # positions: each character but the last, read and followed by a prediction
     props = properties_of(shown_text[:n])
     Y = np.stack([v for _, v in props], axis=1) if props else np.zeros((n, 0), dtype=np.float32)
-    gates = {b.symbol for _, b in config.network.blocks(config) if b.gate}
-    H = config.hidden_size
     shown = min(max_chars, n)
-    kinds = sums = page_values = saturation = None
-    top_ids = np.zeros((shown, 5), dtype=np.int64)
-    top_p = np.zeros((shown, 5))
-    loss = np.zeros(shown)
+    reading = Reading({b.symbol for _, b in config.network.blocks(config) if b.gate}, config.hidden_size,
+                      Y.shape[1], shown, n)
     for pos, values, log_probs in read(params, config, ids, max_chars):
-        if kinds is None:  # (layer, kind, is a gate) for every value the network keeps per step
-            kinds = [(k, kind, kind in gates) for k, kind in values]
-            sums = Sums(len(kinds) * H, Y.shape[1])
-            page_values = np.zeros((shown, len(kinds) * H), dtype=np.float32)
-            saturation = {(k, kind): np.zeros((2, H)) for k, kind, gate in kinds if gate}
-        X = np.concatenate([values[(k, kind)] for k, kind, _ in kinds], axis=1)  # (N, U)
-        sums.add(pos * BLOCKS // n, X, Y[pos])
-        for key, counts in saturation.items():
-            v = values[key]
-            counts[0] += (v < 0.1).sum(0)
-            counts[1] += (v > 0.9).sum(0)
-        here = pos < shown
-        if here.any():
-            p = pos[here]
-            page_values[p] = X[here]
-            lp = log_probs[here].astype(np.float64)
-            order = np.argsort(-lp, axis=1, kind="stable")[:, :5]
-            top_ids[p] = order
-            # rounded down, so that five shown probabilities never add up to more than 1
-            top_p[p] = np.floor(np.exp(np.take_along_axis(lp, order, axis=1)) * 1e4) / 1e4
-            loss[p] = -lp[np.arange(len(p)), ids[p + 1]]
-    U = len(kinds) * H
-    r, lo, hi = sums.correlations()
-
-    def unit_name(u):
-        k, kind, _ = kinds[u // H]
-        return {"layer": k, "kind": kind, "index": int(u % H)}
-
-    ranking = []
-    for j, (prop, _) in enumerate(props):
-        order = np.argsort(-np.abs(r[:, j]), kind="stable")[:TOP_PER_PROPERTY]
-        ranking.append({"property": prop.name, "label": prop.label, "units": [
-            {**unit_name(u), "r": float(r[u, j]), "low": float(lo[u, j]), "high": float(hi[u, j]),
-             "clear": bool(lo[u, j] > 0 or hi[u, j] < 0)} for u in order]})
-    first = []
-    if wanted is not None:
-        layer, kind, index = wanted
-        kind = kind or "h"
-        where = [i for i, (k, kd, _) in enumerate(kinds) if (k, kd) == (layer, kind)]
-        if not where or not 0 <= index < H:
-            have = ", ".join(sorted({kd for _, kd, _ in kinds}))
-            raise ValueError(f"no unit {layer}:{kind}:{index}: this model has layers 0..{config.num_layers - 1}, "
-                             f"kinds {have}, indices 0..{H - 1}")
-        first = [where[0] * H + index]
-    chosen = first + list(dict.fromkeys(int(u) for j in range(len(props))
-                                for u in np.argsort(-np.abs(r[:, j]), kind="stable")[:TOP_PER_PROPERTY]))
-    chosen = list(dict.fromkeys(chosen))
+        reading.add(pos, values, log_probs, Y, ids)
+    r, lo, hi = reading.sums.correlations()
+    best = [np.argsort(-np.abs(r[:, j]), kind="stable")[:TOP_PER_PROPERTY] for j in range(len(props))]
+    ranking = [{"property": prop.name, "label": prop.label, "units": [
+        {**reading.unit_name(u), "r": float(r[u, j]), "low": float(lo[u, j]), "high": float(hi[u, j]),
+         "clear": bool(lo[u, j] > 0 or hi[u, j] < 0)} for u in best[j]]} for j, (prop, _) in enumerate(props)]
+    first = [] if wanted is None else [reading.unit_index(wanted, config.num_layers)]
+    U = len(reading.kinds) * config.hidden_size
+    chosen = list(dict.fromkeys(first + [int(u) for units in best for u in units]))
     chosen += [u for u in range(U) if u not in set(chosen)][: max(0, max_units - len(chosen))]
-    chosen = chosen[: max(max_units, len(first))]
-    units = []
-    for u in chosen:
-        k, kind, gate = kinds[u // H]
-        v = page_values[:, u]
-        squash = not gate and float(np.abs(v).max(initial=0.0)) > 1.0  # an unbounded state: shown as tanh
-        shown_v = np.tanh(v) if squash else v
-        units.append({**unit_name(u), "gate": gate, "shown_as": f"tanh({kind})" if squash else kind,
-                      "range": [0.0, 1.0] if gate else [-1.0, 1.0],
-                      "values": np.rint(np.clip(shown_v, -1.0, 1.0) * 127).astype(int).tolist()})
     return {
         "model": {**config.to_dict(), "label": config.label()},
         "characters": n + 1,
@@ -342,11 +354,11 @@ def analyse(params: dict, config: ModelConfig, vocab, text: str, max_chars: int 
         "units_total": U,
         "properties": [{"name": p.name, "label": p.label} for p, _ in props],
         "ranking": ranking,
-        "units": units,
-        "predictions": {"top_ids": top_ids.tolist(), "top_p": top_p.tolist(),
-                        "loss": np.round(loss, 4).tolist()},
+        "units": [reading.page_unit(u) for u in chosen[: max(max_units, len(first))]],
+        "predictions": {"top_ids": reading.top_ids.tolist(), "top_p": reading.top_p.tolist(),
+                        "loss": np.round(reading.loss, 4).tolist()},
         "saturation": [{"layer": k, "gate": kind, "below_0.1": (c[0] / n).round(4).tolist(),
-                        "above_0.9": (c[1] / n).round(4).tolist()} for (k, kind), c in saturation.items()],
+                        "above_0.9": (c[1] / n).round(4).tolist()} for (k, kind), c in reading.saturation.items()],
         "blocks": BLOCKS,
     }
 

@@ -140,8 +140,35 @@ def load(path: str | os.PathLike) -> Checkpoint:
     """Read and validate a checkpoint; CheckpointError (one line) for anything wrong."""
     path = os.fspath(path)
     data = read_file_bytes(path, CheckpointError, "checkpoint", "a .safetensors checkpoint file")
-    header = read_header(data, path)
-    meta = header.get("__metadata__")
+    config, vocab, corpus, train = read_metadata(read_header(data, path).get("__metadata__"), path)
+    try:
+        from safetensors.numpy import load as st_load
+
+        tensors = st_load(data)
+    except Exception as e:  # safetensors reports damage with several exception types
+        raise CheckpointError(f"{path}: damaged tensor data ({str(e).splitlines()[0][:120]})") from None
+    del data
+    params = read_params(tensors, config, path)
+    optim_state = read_optim_state(tensors, params, path)
+    carried = tensors.get("train/state")
+    if carried is not None:
+        try:
+            carried = config.network.state_from_tensor(config, carried)
+        except ValueError as e:
+            raise CheckpointError(f"{path}: the carried state {e}") from None
+    try:
+        check_corpus(corpus)
+        record = check_train(train, params, optim_state,
+                             None if carried is None else config.network.state_batch(carried))
+    except FieldError as e:
+        raise CheckpointError(f"{path}: {e}") from None
+    return Checkpoint(config=config, vocab=vocab, params=params, corpus=corpus, train=record,
+                      optim_state=optim_state, carried_state=carried, path=path)
+
+
+def read_metadata(meta, path: str) -> tuple[ModelConfig, Vocab, dict, dict]:
+    """The header's string map: format and version checked, then (config, vocabulary, corpus,
+    training state as JSON), the first two validated."""
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a charrnn checkpoint (a safetensors file from something else)")
     if meta.get("format_version") != str(FORMAT_VERSION):
@@ -164,19 +191,14 @@ def load(path: str | os.PathLike) -> Checkpoint:
         raise CheckpointError(
             f"{path}: the vocabulary has {len(vocab)} characters but the model expects {config.vocab_size}"
         )
-    corpus = _meta_json(meta, "corpus", path)
-    train = _meta_json(meta, "train", path)
+    corpus, train = _meta_json(meta, "corpus", path), _meta_json(meta, "train", path)
     if not isinstance(corpus, dict) or not isinstance(train, dict):
         raise CheckpointError(f"{path}: damaged checkpoint metadata")
+    return config, vocab, corpus, train
 
-    try:
-        from safetensors.numpy import load as st_load
 
-        tensors = st_load(data)
-    except Exception as e:  # safetensors reports damage with several exception types
-        raise CheckpointError(f"{path}: damaged tensor data ({str(e).splitlines()[0][:120]})") from None
-    del data
-
+def read_params(tensors: dict, config: ModelConfig, path: str) -> dict:
+    """Every weight the config names, each of its shape, finite, and all of one float dtype."""
     params = {}
     for name, shape in param_shapes(config).items():
         a = tensors.get(name)
@@ -191,6 +213,11 @@ def load(path: str | os.PathLike) -> Checkpoint:
         params[name] = a
     if len({a.dtype for a in params.values()}) != 1:
         raise CheckpointError(f"{path}: the weights have mixed dtypes")
+    return params
+
+
+def read_optim_state(tensors: dict, params: dict, path: str) -> dict:
+    """"<param>/<slot>" -> array for every optim/ tensor, each matching its weight's shape."""
     optim_state = {}
     for key, a in tensors.items():
         if key.startswith("optim/"):
@@ -198,19 +225,4 @@ def load(path: str | os.PathLike) -> Checkpoint:
             if name not in params or a.shape != params[name].shape:
                 raise CheckpointError(f"{path}: optimiser state {key} does not match the weights")
             optim_state[key[len("optim/") :]] = a
-    carried = tensors.get("train/state")
-    if carried is not None:
-        try:
-            carried = config.network.state_from_tensor(config, carried)
-        except ValueError as e:
-            raise CheckpointError(f"{path}: the carried state {e}") from None
-    try:
-        check_corpus(corpus)
-        record = check_train(train, params, optim_state,
-                             None if carried is None else config.network.state_batch(carried))
-    except FieldError as e:
-        raise CheckpointError(f"{path}: {e}") from None
-    return Checkpoint(
-        config=config, vocab=vocab, params=params, corpus=corpus, train=record,
-        optim_state=optim_state, carried_state=carried, path=path,
-    )
+    return optim_state

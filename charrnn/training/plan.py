@@ -92,60 +92,76 @@ def plan_run(corpus: str | None, *, resume: str | None = None, out: str | None =
     recipe (`recipe.choose`) fills in the rest."""
     model_given = {k: v for k, v in (model_given or {}).items() if v is not None}
     options_given = {k: v for k, v in (options_given or {}).items() if v is not None}
-    prior = load_checkpoint(resume) if resume else None
-    if prior is not None and prior.train is None:
-        raise ResumeError(f"{resume} holds weights only, no training state to resume")
-    if prior is not None:
-        check_fixed_options(prior, options_given)
-        options = dataclasses.replace(prior.train.options, **options_given)
+    budget_given = (steps, epochs, time_budget)
+    if resume:
+        plan = plan_resume(load_checkpoint(resume), corpus, encoding, out, model_given, options_given, budget_given,
+                           progress)
     else:
-        options = TrainOptions(**options_given)  # the recipe's choices replace some of these below
-    if prior is not None and corpus is None:  # resume on the text the run was trained on
+        plan = plan_fresh(corpus, encoding, out, model_given, options_given, budget_given, progress, measure_speeds)
+    prepare_out_dir(plan.out_dir, resuming=plan.prior is not None)
+    return plan
+
+
+def plan_fresh(corpus: str | None, encoding: str, out: str | None, model_given: dict, options_given: dict,
+               budget_given: tuple, progress, measure_speeds) -> RunPlan:
+    """A new run: the text read, the budget set, and the recipe's choices for what was not given
+    (a time budget measures the candidates' speeds first, and that time counts)."""
+    options = TrainOptions(**options_given)  # the recipe's choices replace some of these below
+    source = corpora.load(corpus, encoding, progress=progress, normalize=options.normalize)
+    data = Corpus.from_text(source.text, options.val_frac)
+    steps, epochs, time_budget = budget_given
+    patience = None
+    if not (steps or epochs or time_budget):
+        time_budget, patience = CAP_SECONDS, PATIENCE
+    budget = Budget(end_step=steps, end_epoch=epochs, end_time=time_budget, patience=patience)
+    started = time.monotonic()
+    recipe = choose_recipe(data, len(source.text.encode("utf-8", "surrogatepass")), budget,
+                           {**model_given, **options_given}, measure_speeds)
+    if recipe.passes is not None and budget.end_epoch is None:  # it ends before the budget
+        budget = dataclasses.replace(budget, end_epoch=recipe.passes)
+    options = TrainOptions(**{**recipe.train_values(), **options_given})
+    try:
+        config = ModelConfig(vocab_size=len(data.vocab), **{**recipe.model_values(), **model_given})
+    except ValueError as e:  # options that do not fit together, e.g. --cell lstm --activation relu
+        raise SettingsError(str(e)) from None
+    return RunPlan(corpus_arg=corpus or corpora.DEFAULT, notes=source.notes, corpus_info=corpus_info(source),
+                   corpus=data, config=config, options=options, budget=budget,
+                   batch_size=fit_batch_size(len(data.train), options.batch_size, options.seq_len),
+                   out_dir=out or new_run_dir(source.name), prior=None, val_unigram=val_unigram(data, config),
+                   recipe=recipe, spent=time.monotonic() - started if time_budget else 0.0)
+
+
+def plan_resume(prior: Checkpoint, corpus: str | None, encoding: str, out: str | None, model_given: dict,
+                options_given: dict, budget_given: tuple, progress) -> RunPlan:
+    """A run resumed: the checkpoint's model, options and recipe, on its own text (found again,
+    or given again and checked), with what is left of its budget or as much more as asked."""
+    if prior.train is None:
+        raise ResumeError(f"{prior.path} holds weights only, no training state to resume")
+    check_fixed_options(prior, options_given)
+    options = dataclasses.replace(prior.train.options, **options_given)
+    if corpus is None:  # the text the run was trained on
         source = corpora.of_checkpoint(prior)
         corpus = source.path or source.name
     else:
         source = corpora.load(corpus, encoding, progress=progress, normalize=options.normalize)
-        corpus = corpus or corpora.DEFAULT
-    spent = 0.0
-    if prior is not None:
-        config = check_resume(prior, model_given, source.text)
-        data = Corpus.from_text(source.text, options.val_frac, vocab=prior.vocab)
-        budget = resume_budget(prior, steps, epochs, time_budget)
-        recipe = prior.train.recipe
-        out = out or os.path.dirname(os.path.abspath(resume))
-    else:
-        data = Corpus.from_text(source.text, options.val_frac)
-        patience = None
-        if not (steps or epochs or time_budget):
-            time_budget, patience = CAP_SECONDS, PATIENCE
-        budget = Budget(end_step=steps, end_epoch=epochs, end_time=time_budget, patience=patience)
-        started = time.monotonic()
-        recipe = choose_recipe(data, len(source.text.encode("utf-8", "surrogatepass")), budget,
-                               {**model_given, **options_given}, measure_speeds)
-        if recipe.passes is not None and budget.end_epoch is None:  # it ends before the budget
-            budget = dataclasses.replace(budget, end_epoch=recipe.passes)
-        if patience:
-            recipe = recipes.until_plateau(recipe, patience)
-        spent = time.monotonic() - started if time_budget else 0.0
-        options = TrainOptions(**{**recipe.train_values(), **options_given})
-        try:
-            config = ModelConfig(vocab_size=len(data.vocab), **{**recipe.model_values(), **model_given})
-        except ValueError as e:  # options that do not fit together, e.g. --cell lstm --activation relu
-            raise SettingsError(str(e)) from None
-        out = out or new_run_dir(source.name)
+    config = check_resume(prior, model_given, source.text)
+    data = Corpus.from_text(source.text, options.val_frac, vocab=prior.vocab)
     # a resume goes on with the streams its carried state holds (load checked that count against
     # the record); recomputing it from the options breaks where the options lost their batch_size
-    batch_size = (prior.train.batch_size if prior is not None
-                  else fit_batch_size(len(data.train), options.batch_size, options.seq_len))
-    prepare_out_dir(out, resuming=prior is not None)
-    return RunPlan(
-        corpus_arg=corpus, notes=source.notes,
-        corpus_info={"name": source.name, "path": source.path, "encoding": source.encoding,
-                     "normalize": source.normalize},
-        corpus=data, config=config, options=options, budget=budget, batch_size=batch_size, out_dir=out,
-        prior=prior, val_unigram=unigram_entropy(data.val, config.vocab_size) if len(data.val) > 1 else None,
-        recipe=recipe, spent=spent,
-    )
+    return RunPlan(corpus_arg=corpus, notes=source.notes, corpus_info=corpus_info(source), corpus=data,
+                   config=config, options=options, budget=resume_budget(prior, *budget_given),
+                   batch_size=prior.train.batch_size, out_dir=out or os.path.dirname(os.path.abspath(prior.path)),
+                   prior=prior, val_unigram=val_unigram(data, config), recipe=prior.train.recipe)
+
+
+def corpus_info(source) -> dict:
+    """What every checkpoint stores of where its text came from."""
+    return {"name": source.name, "path": source.path, "encoding": source.encoding, "normalize": source.normalize}
+
+
+def val_unigram(data: Corpus, config: ModelConfig) -> float | None:
+    """The validation split's unigram entropy: the baseline to beat (None without a split)."""
+    return unigram_entropy(data.val, config.vocab_size) if len(data.val) > 1 else None
 
 
 def choose_recipe(data: Corpus, corpus_bytes: int, budget: Budget, given: dict, measure_speeds) -> Recipe:
@@ -164,7 +180,7 @@ def choose_recipe(data: Corpus, corpus_bytes: int, budget: Budget, given: dict, 
         return recipes.choose(train_chars=len(data.train), val_chars=len(data.val), vocab_size=V,
                               seconds=budget.end_time, steps=budget.end_step, epochs=budget.end_epoch,
                               given=given, speeds=speeds, corpus_bytes=corpus_bytes,
-                              until_plateau=budget.patience is not None)
+                              patience=budget.patience)
     except ValueError as e:  # a model the given options make impossible, e.g. --cell jordan --num-layers 2
         raise SettingsError(str(e)) from None
 

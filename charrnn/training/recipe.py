@@ -85,9 +85,9 @@ MOST_PASSES = 10  # a time budget of LONG_SECONDS or more ends after this many p
 MOST_PASSES_FROM_CHARS = 400_000  # ... over a training text at least this long
 
 
-def describe_budget(seconds: float | None, steps: int | None, epochs: int | None, word: str = "budget") -> str:
+def describe_budget(seconds: float | None, steps: int | None, epochs: int | None) -> str:
     if seconds is not None:
-        return f"{seconds / 60:.3g} min {word}" if seconds >= 60 else f"{seconds:.3g} s {word}"
+        return f"{seconds / 60:.3g} min budget" if seconds >= 60 else f"{seconds:.3g} s budget"
     return f"{steps} steps" if steps is not None else f"{epochs} epochs"
 
 
@@ -158,18 +158,48 @@ def eval_every_for(steps: int, epochs: float, eval_seconds: float | None, second
 
 def choose(*, train_chars: int, val_chars: int, vocab_size: int, seconds: float | None = None,
            steps: int | None = None, epochs: int | None = None, given: dict | None = None,
-           speeds: dict | None = None, corpus_bytes: int | None = None, until_plateau: bool = False) -> Recipe:
+           speeds: dict | None = None, corpus_bytes: int | None = None, patience: int | None = None) -> Recipe:
     """The recipe for this corpus and budget (the first of seconds, steps, epochs given is the
     one planned for). `given` holds what the user gave explicitly (model and training fields
     alike); `speeds` maps (cell, layers, hidden) to measured training chars/s at the recipe's
-    batch size (needed for a time budget; a candidate without one is not chosen);
-    `until_plateau`: the budget is only a cap, the run stops when it stops improving."""
+    batch size (needed for a time budget; a candidate without one is not chosen); `patience`:
+    the budget is only a cap, and the run stops after this many evaluations find no better
+    validation loss."""
     if seconds is None and steps is None and epochs is None:
         raise ValueError("a recipe needs a budget: seconds, steps or epochs")
     given = dict(given or {})
-    N, V = max(train_chars, 1), vocab_size
-    B = given.get("batch_size", BATCH_SIZE)
-    T = given.get("seq_len", SEQ_LEN)
+    N = max(train_chars, 1)
+    B, T = given.get("batch_size", BATCH_SIZE), given.get("seq_len", SEQ_LEN)
+    candidates = sized_candidates(given, vocab_size, N, B * T, seconds, steps, epochs, speeds)
+    pick, branch, why = pick_model(candidates, N, vocab_size, seconds, given, speeds, patience is not None)
+    full_passes = passes = pick.chars / N
+    most = most_passes(N, seconds, passes, branch=branch)
+    if most is not None:
+        passes = most
+        pick.chars = most * N
+    eval_seconds = None
+    if seconds is not None and pick.speed:
+        eval_seconds = min(val_chars, MONITOR_CHARS) / (2.0 * pick.speed)  # forward only: about twice as fast
+    evals_over = seconds if most is None or seconds is None else pick.chars / pick.speed
+    values = {
+        "cell": pick.cell, "num_layers": pick.num_layers, "hidden_size": pick.hidden_size,
+        "dropout": LONG_DROPOUT if branch else dropout_for(passes), "batch_size": B, "seq_len": T, "lr": LR,
+        "lr_schedule": "cosine" if seconds is not None else "constant",
+        "eval_every": eval_every_for(max(1, int(pick.chars // (B * T))), passes, eval_seconds, evals_over),
+    }
+    if patience is not None:  # evaluations far enough apart that the noise of a few steps cannot end it
+        values["eval_every"] = max(values["eval_every"], PLATEAU_EVAL)
+    values.update({k: v for k, v in given.items() if k in values})
+    reason = describe(corpus_bytes if corpus_bytes is not None else train_chars, seconds, steps, epochs, passes,
+                      full_passes, most, patience) + (f"; {why}" if why else "")
+    measured = {f"{c} {L}x{H}": round(v, 1) for (c, L, H), v in (speeds or {}).items()}
+    return Recipe(values=values, chosen=tuple(k for k in MODEL_FIELDS + TRAIN_FIELDS if k not in given),
+                  reason=reason, measured=measured, passes=most)
+
+
+def sized_candidates(given: dict, V: int, N: int, window_chars: int, seconds, steps, epochs, speeds) -> list:
+    """The candidates with their size, the characters each would read in the budget (D) and
+    whether it fits: D >= CHARS_PER_PARAM * P and P <= PARAMS_PER_CHAR * N."""
     candidates = [Candidate(c, L, H) for c, L, H in candidate_shapes(given)]
     for c in candidates:
         c.params = param_count(c.cell, c.num_layers, c.hidden_size, V)
@@ -177,19 +207,25 @@ def choose(*, train_chars: int, val_chars: int, vocab_size: int, seconds: float 
             c.speed = (speeds or {}).get((c.cell, c.num_layers, c.hidden_size))
             c.chars = seconds * c.speed if c.speed else 0.0
         elif steps is not None:
-            c.chars = float(steps * B * T)
+            c.chars = float(steps * window_chars)
         else:
             c.chars = float(epochs * N)
         c.fits = c.chars >= CHARS_PER_PARAM * c.params and c.params <= PARAMS_PER_CHAR * N
+    return candidates
+
+
+def pick_model(candidates: list, N: int, V: int, seconds, given: dict, speeds, until_plateau: bool):
+    """(the candidate that trains, whether the small-text branch chose it, why -- or "" for the
+    rule's own choice). The rule: the largest candidate that fits, else the smallest measured;
+    then the long-budget branch for a small text; then a declared replacement."""
     fitting = [c for c in candidates if c.fits]
     measured = [c for c in candidates if c.chars > 0] or candidates
     pick = max(fitting, key=lambda c: c.params) if fitting else min(measured, key=lambda c: c.params)
     why = ""
     larger = None if until_plateau else larger_for_long_budget(candidates, pick, N, seconds)
     if larger is not None:
-        small_passes = pick.chars / N
         why = (f"{larger.cell} {larger.num_layers}x{larger.hidden_size} with dropout {LONG_DROPOUT:g} for "
-               f"{pick.cell} {pick.num_layers}x{pick.hidden_size}, which would read the text ~{small_passes:.0f} times")
+               f"{pick.cell} {pick.num_layers}x{pick.hidden_size}, which would read the text ~{pick.chars / N:.0f} times")
         pick = larger
     # a run with no budget stops at a plateau: a replacement was measured over time budgets spent
     instead = replacement(pick.cell, pick.num_layers, pick.hidden_size, None if until_plateau else seconds, given)
@@ -198,33 +234,21 @@ def choose(*, train_chars: int, val_chars: int, vocab_size: int, seconds: float 
         why = f"{why}; {instead_why}" if why else instead_why
         speed = speeds[(cell, L, H)]
         pick = Candidate(cell, L, H, param_count(cell, L, H, V), seconds * speed, speed, pick.fits)
-    full_passes = passes = pick.chars / N
-    most = most_passes(N, seconds, passes, branch=larger is not None)
-    if most is not None:
-        passes = most
-        pick.chars = most * N
-    planned_steps = max(1, int(pick.chars // (B * T)))
-    eval_seconds = None
-    if seconds is not None and pick.speed:
-        eval_seconds = min(val_chars, MONITOR_CHARS) / (2.0 * pick.speed)  # forward only: about twice as fast
-    values = {
-        "cell": pick.cell, "num_layers": pick.num_layers, "hidden_size": pick.hidden_size,
-        "dropout": LONG_DROPOUT if larger else dropout_for(passes), "batch_size": B, "seq_len": T, "lr": LR,
-        "lr_schedule": "cosine" if seconds is not None else "constant",
-        "eval_every": eval_every_for(planned_steps, passes, eval_seconds,
-                                     seconds if most is None else pick.chars / pick.speed),
-    }
-    values.update({k: v for k, v in given.items() if k in values})
-    chosen = tuple(k for k in MODEL_FIELDS + TRAIN_FIELDS if k not in given)
-    size = corpus_bytes if corpus_bytes is not None else train_chars
+    return pick, larger is not None, why
+
+
+def describe(size: int, seconds, steps, epochs, passes: float, full_passes: float, most, patience) -> str:
+    """The recipe line's reason: "1.12 MB corpus, 5 min budget, ~1.9 passes", or for a run given no
+    budget "..., until 5 evaluations find no better validation loss, at most 30 min"."""
     shown_passes = f"{passes:.2g}" if passes < 10 else f"{passes:.0f}"
+    if patience is not None:
+        cap = describe_budget(seconds, steps, epochs).replace(" budget", "") + (f" or {most:g} passes" if most else "")
+        return f"{human_size(size)} corpus, until {patience} evaluations find no better validation loss, at most {cap}"
     reason = f"{human_size(size)} corpus, {describe_budget(seconds, steps, epochs)}, ~{shown_passes} passes"
     if most is not None:
         reason += (f", then ends: the budget would read it ~{full_passes:.0f} times, "
                    f"and more than {MOST_PASSES} passes overfit a text this size")
-    reason += f"; {why}" if why else ""
-    measured = {f"{c} {L}x{H}": round(v, 1) for (c, L, H), v in (speeds or {}).items()}
-    return Recipe(values=values, chosen=chosen, reason=reason, measured=measured, passes=most)
+    return reason
 
 
 def most_passes(N: int, seconds: float | None, passes: float, branch: bool) -> float | None:
@@ -302,19 +326,6 @@ def worth_measuring_larger(shapes, vocab_size: int, train_chars: int, seconds: f
 def replacing(shapes, seconds: float | None, given: dict | None) -> list:
     """The (cell, layers, hidden) that would train in place of any of these shapes for this budget."""
     return [r[0] for r in (replacement(*s, seconds, given or {}) for s in shapes) if r is not None]
-
-
-def until_plateau(recipe: Recipe, patience: int) -> Recipe:
-    """The recipe of a run given no budget: planned for the cap, stopped when the validation loss
-    has not improved for `patience` evaluations, evaluated at least every PLATEAU_EVAL steps so
-    that the noise of a few steps cannot end it; its line says both."""
-    values = dict(recipe.values)
-    if "eval_every" in recipe.chosen:
-        values["eval_every"] = max(values["eval_every"], PLATEAU_EVAL)
-    size, cap = recipe.reason.split(", ")[:2]
-    cap = cap.replace(" budget", "") + (f" or {recipe.passes:g} passes" if recipe.passes else "")
-    reason = f"{size}, until {patience} evaluations find no better validation loss, at most {cap}"
-    return Recipe(values=values, chosen=recipe.chosen, reason=reason, measured=recipe.measured, passes=recipe.passes)
 
 
 def short_float(x: float) -> str:

@@ -39,8 +39,7 @@ def span(b: dict) -> str:
 
 
 def exposure_report(r: dict) -> None:
-    from rich.text import Text
-
+    """Draw the JSON-able report of `charrnn exposure-bias`, section by section."""
     c = stdout_console()
     s, j = r["settings"], r["judge"]
     judge = (f"a Kneser-Ney {j['order']}-gram model of the training text" if j["kind"] == "kneser-ney"
@@ -48,6 +47,13 @@ def exposure_report(r: dict) -> None:
     c.print(f"[bold]charrnn exposure-bias[/bold]: {r['checkpoint']} on {r['text']}: {r['prefixes']} prefixes of "
             f"{s['warmup']} characters, offsets k = 1..{s['horizon']}; samples at temperature {s['temperature']:g}, "
             f"seed {s['seed']}; judged by {judge}; 95% intervals by resampling the prefixes")
+    for section in (control, divergence, free_running_text, examples):
+        section(r, c)
+
+
+def control(r: dict, c) -> None:
+    """1. The judge's loss on the real continuation and on the model's, from a real prefix and from
+    its own; EB-M; the model's own entropy along each."""
     t = new_table(title="1. The control (He et al.'s EB-M): the judge's loss (nats/char) on the real continuation, on "
                         "the model's continuation of the real prefix, and of a prefix it wrote itself "
                         f"(after {r['warmup_real']} real characters); EB-M = own prefix / real prefix, 1 = no exposure "
@@ -67,6 +73,10 @@ def exposure_report(r: dict) -> None:
         t.add_row(span(b), ci(e["real"]), ci(e["data_prefix"]), ci(e["model_prefix"]))
     show(c, t)
     c.print(f"[bold]{r['verdict']}[/bold]\n")
+
+
+def divergence(r: dict, c) -> None:
+    """2. How the two unrolls part on the real text, against the floor of two real texts."""
     t = new_table(title="2. How the two unrolls part on the real text: the loss (nats/char) / top-1 accuracy of the real "
                         "character at offset k after the real continuation (teacher forced), after the model's own "
                         "continuation (free running), and after another real continuation (the floor: two real texts "
@@ -78,6 +88,12 @@ def exposure_report(r: dict) -> None:
         t.add_row(span(b), *(f"{ci(b[k])} / {b[k]['accuracy']:.0%}" for k in ("teacher_forced", "free_running",
                                                                               "real_history")))
     show(c, t)
+
+
+def free_running_text(r: dict, c) -> None:
+    """3. The free-running text against the real continuations: n-grams, novelty, repetition, and
+    the loss of the real character by offset."""
+    s = r["settings"]
     t = new_table(title="3. The free-running text against the real continuations: Jensen-Shannon divergence of "
                         "character n-grams, model vs real (real vs real: the floor for samples this small), bits; "
                         "8-grams absent from the training text, model (real)", title_justify="left")
@@ -98,6 +114,12 @@ def exposure_report(r: dict) -> None:
     c.print(f"  real history     {sparkline(per['teacher_forced_loss'], 0.0, hi, 60)}")
     c.print(f"  own history      {sparkline(per['free_running_loss'], 0.0, hi, 60)}")
     c.print(f"  another real one {sparkline(per['real_history_loss'], 0.0, hi, 60)}")
+
+
+def examples(r: dict, c) -> None:
+    """Prefixes with the real continuation (shaded by the model's probability) and the model's."""
+    from rich.text import Text
+
     for e in r["examples"]:
         c.print(f"\n[bold]prefix at character {e['start']:,}[/bold]: ...{''.join(visible(ch) for ch in e['prefix'][-40:])}")
         c.print(Text("  real  ") + shaded(e["real"], e["real_probability"]))

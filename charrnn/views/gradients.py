@@ -19,14 +19,20 @@ def log_spark(norms, ref, width=50) -> str:
 
 
 def inspect_report(report: dict, console) -> None:
-    """Draw the JSON-able report of `charrnn inspect-gradients` with rich."""
+    """Draw the JSON-able report of `charrnn inspect-gradients` with rich, section by section."""
     w = report["window"]
     console.print(f"[bold]Backpropagation through time, seen on one window[/bold]: T = {w['seq_len']} steps "
                   f"x B = {w['batch_size']} streams of {w['source']}")
     console.print("Train-time unroll (teacher forcing): input x_t = observed character t, target = "
                   "character t+1; loss L = mean_t -log o_t[y_t]. All numbers in float64.\n")
+    for section in (gradient_check, gradient_flow, parameter_sharing, gates_and_biases, gate_openness, clipping):
+        section(report, console)
+    verdict = "all gradient checks passed" if report["all_checks_passed"] else "SOME GRADIENT CHECKS FAILED"
+    console.print(f"\n[bold]{verdict}[/bold]")
 
-    # 1. gradient check
+
+def gradient_check(report: dict, console) -> None:
+    """1. BPTT's gradient against centred finite differences."""
     t = new_table(title="1. Gradient check: BPTT against centred finite differences "
                     f"(relative error = ||a-n|| / (||a|| + ||n||), must be < {report['tolerance']:g})",
               title_justify="left")
@@ -42,7 +48,9 @@ def inspect_report(report: dict, console) -> None:
     console.print(f"(first {report['models'][0]['gradient_check']['steps']} steps of the window; "
                   "in a large tensor, the elements with the largest gradient and a random sample)\n")
 
-    # 2. gradient flow
+
+def gradient_flow(report: dict, console) -> None:
+    """2. How much of the last step's loss reaches each earlier hidden state."""
     t = new_table(title="2. Gradient flow through time: ||dL_T / dh_t|| for t = T (left) back to 1 (right), "
                     "log scale 1e-12 .. 1", title_justify="left")
     for col in ("model", "flow (log10 of norm / norm at T)", "vanishes (<1e-3) after", "explodes (>1e3) after",
@@ -64,7 +72,9 @@ def inspect_report(report: dict, console) -> None:
         console.print(f"{cell}: {note}")
     console.print()
 
-    # 3. parameter sharing
+
+def parameter_sharing(report: dict, console) -> None:
+    """3. Every step's contribution to each shared tensor's gradient, and their sum."""
     t = new_table(title="3. Parameter sharing: every step's contribution to each shared tensor's gradient "
                     "(norm per step, t = 1 .. T), and their sum against the full gradient",
               title_justify="left")
@@ -86,7 +96,9 @@ def inspect_report(report: dict, console) -> None:
                       f"({n['window_steps']} times as many)")
     console.print()
 
-    # 4. gates and biases
+
+def gates_and_biases(report: dict, console) -> None:
+    """4. Each gate's own rows of the weights and its own two biases."""
     t = new_table(title="4. Biases and gates: each gate has its own rows of weight_ih and weight_hh and its own "
                     "two biases, shared over time; gradient norms", title_justify="left")
     for col in ("model", "layer", "gate", "feeds", "rows", "||dW input||", "||dW recurrent||", "||db input||",
@@ -106,6 +118,9 @@ def inspect_report(report: dict, console) -> None:
     console.print("input: the block's rows of the weight and bias that read the layer's input; recurrent: of those "
                   "that read the past (h_(t-1), or what the network makes of it); the JSON names each tensor")
 
+
+def gate_openness(report: dict, console) -> None:
+    """How open the gates are over the window (networks with gates only)."""
     gated = [m for m in report["models"] if m.get("gates_open")]
     if gated:
         t = new_table(title="How open the gates are over the window: mean value, share nearly shut (< 0.1) "
@@ -118,7 +133,9 @@ def inspect_report(report: dict, console) -> None:
                           f"{g['below_0.1']:.1%}", f"{g['above_0.9']:.1%}")
         show(console, t)
 
-    # 5. clipping
+
+def clipping(report: dict, console) -> None:
+    """5. The global gradient norm against --clip."""
     t = new_table(title="5. Clipping by global norm", title_justify="left")
     for col in ("model", "loss (nats/char)", "global gradient norm", "--clip", "would clip"):
         t.add_column(col)
@@ -127,8 +144,6 @@ def inspect_report(report: dict, console) -> None:
         t.add_row(m["model"]["label"], f"{m['loss']:.4f}", f"{c['global_norm']:.4f}", f"{c['clip']:g}",
                   "yes" if c["would_clip"] else "no")
     show(console, t)
-    verdict = "all gradient checks passed" if report["all_checks_passed"] else "SOME GRADIENT CHECKS FAILED"
-    console.print(f"\n[bold]{verdict}[/bold]")
 
 
 def inspect_output(report: dict, as_json: bool = False, svg: str | None = None, html: str | None = None) -> None:
