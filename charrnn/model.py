@@ -71,11 +71,11 @@ class ModelConfig:
         this network does not take: '--context does not apply to the gru network: it carries its
         own state (--context is for jordan only)'."""
         policy, defaults = self.network.policy, {f.name: f.default for f in dataclasses.fields(self)}
-        for option in networks.specific_options():
-            if option not in policy.takes and getattr(self, option) != defaults[option]:
-                why = policy.refusals.get(option)
-                raise ValueError(f"{flag(option)} does not apply to the {self.cell} network"
-                                 + (f": {why}" if why else "") + f" ({flag(option)} is for {networks.taking(option)})")
+        for name in networks.specific_options():
+            if name not in policy.takes and getattr(self, name) != defaults[name]:
+                why = policy.refusals.get(name)
+                raise ValueError(f"{flag(name)} does not apply to the {self.cell} network"
+                                 + (f": {why}" if why else "") + f" ({flag(name)} is for {networks.taking(name)})")
 
     @property
     def network(self) -> networks.Network:
@@ -127,6 +127,11 @@ def zero_state(config: ModelConfig, batch_size: int, dtype=np.float32):
     (L, S, B, H) with S = 1 (h) or 2 (h, c) -- PyTorch's h_0 is state[:, 0], an LSTM's c_0
     state[:, 1]; for a network that reads its own outputs, the empty history."""
     return config.network.zero_state(config, batch_size, dtype)
+
+
+def dtype_of(params: dict):
+    """The precision a model computes in: its weights' (a checkpoint's are all of one dtype)."""
+    return params["decoder.weight"].dtype
 
 
 def num_params(config: ModelConfig) -> int:

@@ -21,10 +21,10 @@ from typing import Iterator
 import numpy as np
 
 from charrnn.ground.errors import SettingsError, UserError
-from charrnn.ground.ops import decode, log_softmax
-from charrnn.model import ModelConfig, zero_state
 from charrnn.ground.fields import option
+from charrnn.ground.ops import decode, log_softmax
 from charrnn.ground.vocab import UnknownCharacters, Vocab
+from charrnn.model import ModelConfig, dtype_of, zero_state
 
 
 def step(params: dict, config: ModelConfig, x: np.ndarray, state) -> tuple[np.ndarray, object]:
@@ -38,7 +38,7 @@ def step(params: dict, config: ModelConfig, x: np.ndarray, state) -> tuple[np.nd
 def read_prime(params: dict, config: ModelConfig, ids: np.ndarray, batch_size: int):
     """The state after reading the characters `ids` from a zero state, teacher forced (the
     observed characters are the inputs, the outputs are not used), for B identical streams."""
-    state = zero_state(config, batch_size, params["decoder.weight"].dtype)
+    state = zero_state(config, batch_size, dtype_of(params))
     for c in ids:
         _, state = step(params, config, np.full(batch_size, c, dtype=np.intp), state)
     return state
@@ -130,7 +130,7 @@ def random_seed() -> int:
 
 
 def sample_seeds(seed: int, num_samples: int) -> list:
-    """Sample i of a run with --seed S draws from its own generator seeded (S, i)."""
+    """Sample i of a run with --seed s draws from its own generator seeded (s, i)."""
     return [np.random.default_rng([seed, i]) for i in range(num_samples)]
 
 

@@ -34,9 +34,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from charrnn.corpus.streams import side_by_side
 from charrnn.ground.ops import decode, log_softmax
+from charrnn.model import ModelConfig, dtype_of, zero_state
 from charrnn.networks.base import BackwardTrace
-from charrnn.model import ModelConfig, zero_state
+
 
 @dataclass
 class Tape:
@@ -137,8 +139,8 @@ def evaluate_stream(
     """Mean cross-entropy (nats/char) of a text read as ONE stream: state carried from its
     first character to its last, every character after the first predicted once, no dropout.
 
-    streams = S > 1 cuts the text into S contiguous pieces read side by side, a batch of S,
-    each from a zero state: S times fewer sequential steps for S - 1 more cold starts (the
+    streams = B > 1 cuts the text into B contiguous pieces read side by side, a batch of B,
+    each from a zero state: B times fewer sequential steps for B - 1 more cold starts (the
     first characters of a piece are predicted with little context). Training uses it to
     monitor validation cheaply; `charrnn eval` reads one stream.
 
@@ -146,16 +148,13 @@ def evaluate_stream(
     n = len(ids) - 1  # characters predicted
     if n < 1:
         return float("nan"), 0
-    S = min(streams, n)
-    L = -(-n // S)  # predictions per piece; the last piece is padded and its padding not counted
-    padded = np.zeros(S * L + 1, dtype=np.intp)
-    padded[: len(ids)] = ids
-    grid = np.stack([padded[b * L : b * L + L + 1] for b in range(S)], axis=1)  # (L+1, S)
-    counted = np.arange(S * L).reshape(S, L).T < n  # (L, S): prediction b*L + t is of a real character
-    state = zero_state(config, S, params["decoder.weight"].dtype)
+    B = min(streams, n)
+    grid, N = side_by_side(ids, B)  # (N+1, B)
+    counted = np.arange(B * N).reshape(B, N).T < n  # (N, B): the padding is not counted
+    state = zero_state(config, B, dtype_of(params))
     total = 0.0
-    for start in range(0, L, seq_len):
-        _, state, tape = forward(params, config, grid[start : start + seq_len + 1], state)  # tape.nll (T', S)
+    for start in range(0, N, seq_len):
+        _, state, tape = forward(params, config, grid[start : start + seq_len + 1], state)  # tape.nll (T', B)
         total += float(tape.nll[counted[start : start + seq_len]].sum(dtype=np.float64))
     return total / n, n
 
@@ -163,14 +162,14 @@ def evaluate_stream(
 def loss_by_position(params: dict, config: ModelConfig, ids: np.ndarray, span: int, streams: int = 64,
                      seq_len: int = 256) -> np.ndarray:
     """-log o_t[y_t] at each position t = 1 .. span of up to `streams` non-overlapping pieces of
-    the text, each read as one stream from a zero state: (span, S). Beyond the training window T
+    the text, each read as one stream from a zero state: (span, B). Beyond the training window T
     the state is carried as it is within it, so a model that generalises past T keeps its loss."""
-    S = min(streams, (len(ids) - 1) // span)
-    if S < 1:
+    B = min(streams, (len(ids) - 1) // span)
+    if B < 1:
         raise ValueError(f"the text has {len(ids)} characters; reading positions 1..{span} needs at least {span + 1}")
-    starts = np.linspace(0, len(ids) - 1 - span, S).round().astype(int)
-    grid = np.stack([ids[s : s + span + 1] for s in starts], axis=1)  # (span+1, S)
-    state = zero_state(config, S, params["decoder.weight"].dtype)
+    starts = np.linspace(0, len(ids) - 1 - span, B).round().astype(int)
+    grid = np.stack([ids[s : s + span + 1] for s in starts], axis=1)  # (span+1, B)
+    state = zero_state(config, B, dtype_of(params))
     out = []
     for start in range(0, span, seq_len):
         _, state, tape = forward(params, config, grid[start : start + seq_len + 1], state)

@@ -148,7 +148,9 @@ def made_up_download(monkeypatch):
 
 def checkpoint_with_training_state(cell="lstm", hidden_size=6, num_layers=2, batch_size=3):
     """A checkpoint as the trainer writes it (TrainState.to_checkpoint), with a complete
-    training state and the optimiser state of one Adam step, built in memory."""
+    training state, the optimiser state of one Adam step and a carried state with something in
+    it (of whatever form the network keeps), built in memory. A network with fewer layers than
+    asked gets as many as it can have."""
     from charrnn.corpus.streams import Corpus
     from charrnn.model import ModelConfig
     from charrnn.training.budget import Budget
@@ -157,7 +159,8 @@ def checkpoint_with_training_state(cell="lstm", hidden_size=6, num_layers=2, bat
     from charrnn.training.state import TrainState
 
     corpus = Corpus.from_text(PANGRAMS * 3)
-    config = ModelConfig(vocab_size=len(corpus.vocab), hidden_size=hidden_size, num_layers=num_layers, cell=cell)
+    config = ModelConfig(vocab_size=len(corpus.vocab), hidden_size=hidden_size, cell=cell,
+                         num_layers=min(num_layers, layer_counts(cell)[-1]))
     plan = RunPlan(corpus_arg="c.txt", notes=[], corpus_info={"name": "c.txt", "path": None, "encoding": "utf-8",
                                                               "normalize": "none"},
                    corpus=corpus, config=config, options=TrainOptions(batch_size=batch_size, seq_len=10),
@@ -165,5 +168,5 @@ def checkpoint_with_training_state(cell="lstm", hidden_size=6, num_layers=2, bat
     state = TrainState.fresh(plan)
     state.optimizer.step(state.params, {k: np.ones_like(v) for k, v in state.params.items()})
     state.step, state.history = 1, [{"step": 1, "elapsed": 0.5, "train_loss": 3.0, "val_loss": 2.0}]
-    state.carried += 0.5
+    state.carried = config.network.cast_state(random_state(config, batch_size, np.random.default_rng(7)), np.float32)
     return state.to_checkpoint(plan)

@@ -10,6 +10,7 @@ from charrnn import sampling, teacher_forcing
 from charrnn.training import checkpoint
 from charrnn.training.budget import Stop
 from charrnn.training.loop import Trainer
+from charrnn.training.options import TrainOptions
 from charrnn.training.plan import plan_run
 from charrnn.model import ModelConfig, init_params, zero_state
 
@@ -120,13 +121,14 @@ def test_train_step_is_the_trainers_step(corpus_file, tmp_path, runs):
     saved = checkpoint.load(out / "last.safetensors")
     data = Corpus.from_text(corpus_file.read_text())
     config = saved.config
-    rng = np.random.default_rng(0)
+    o = TrainOptions()  # the defaults the run was given (SMALL sets none of these)
+    rng = np.random.default_rng(o.seed)
     params = init_params(config, rng)
-    opt = make_optimizer("adam", 4e-3)
+    opt = make_optimizer(o.optimizer, o.lr)
     streams, state = Streams(data.train, 4, 20), zero_state(config, 4)
     for w in range(3):
-        state = train_step(params, config, opt, streams.window(w), state, lr=4e-3, clip=5.0,
-                           rng=rng, state_reset=0.01).final_state
+        state = train_step(params, config, opt, streams.window(w), state, lr=o.lr, clip=o.clip,
+                           rng=rng, state_reset=o.state_reset).final_state
     for n in params:
         assert np.array_equal(params[n], saved.params[n]), n
 

@@ -14,8 +14,16 @@ import time
 import click
 
 from charrnn import __version__
-from charrnn.cli.params import (SETTINGS, Duration, OneLineErrors, fail, given, options_from, with_ascii,
-                                with_blas_threads)
+from charrnn.cli.params import (
+    SETTINGS,
+    Duration,
+    OneLineErrors,
+    fail,
+    given,
+    options_from,
+    with_ascii,
+    with_blas_threads,
+)
 from charrnn.model import ModelConfig
 from charrnn.reports.exposure import ExposureSettings
 from charrnn.reports.inspect import InspectSettings

@@ -14,7 +14,7 @@ import click
 from click.core import ParameterSource
 
 from charrnn.ground.errors import UserError
-from charrnn.ground.fields import option_fields
+from charrnn.ground.fields import flag, option_fields
 
 SETTINGS = {"help_option_names": ["-h", "--help"]}
 
@@ -82,12 +82,11 @@ def options_from(cls, *, skip=(), recipe=()):
         for f, meta in reversed(option_fields(cls)):
             if f.name in skip:
                 continue
-            flag = "--" + f.name.replace("_", "-")
             if isinstance(f.default, bool):
-                command = click.option(flag, f.name, is_flag=True, help=meta["help"])(command)
+                command = click.option(flag(f.name), f.name, is_flag=True, help=meta["help"])(command)
             else:
                 shown = "recipe" if f.name in recipe else f.default is not None
-                command = click.option(flag, f.name, type=click_type(f, meta), default=f.default,
+                command = click.option(flag(f.name), f.name, type=click_type(f, meta), default=f.default,
                                        show_default=shown, help=meta["help"])(command)
         return command
 

@@ -76,14 +76,24 @@ def fit_batch_size(n: int, batch_size: int, seq_len: int) -> int:
     return min(batch_size, fitting)
 
 
+def side_by_side(ids: np.ndarray, B: int) -> tuple[np.ndarray, int]:
+    """The text cut into B contiguous pieces, read side by side as a batch: (grid (N+1, B), N).
+    Piece b reads characters b*N .. b*N + N and predicts b*N + 1 .. b*N + N; the last piece is
+    padded with id 0, so prediction b*N + t is of a real character where b*N + t < len(ids) - 1."""
+    N = -(-(len(ids) - 1) // B)  # predictions per piece
+    padded = np.zeros(B * N + 1, dtype=np.intp)
+    padded[: len(ids)] = ids
+    return np.stack([padded[b * N : b * N + N + 1] for b in range(B)], axis=1), N
+
+
 class Streams:
     """B contiguous streams over the training ids, cut into windows of T steps."""
 
     def __init__(self, ids: np.ndarray, batch_size: int, seq_len: int):
         self.B, self.T = batch_size, seq_len
-        S = len(ids) // batch_size  # characters per stream
-        self.streams = ids[: S * batch_size].reshape(batch_size, S)  # (B, S), a view
-        self.windows_per_epoch = (S - 1) // seq_len
+        N = len(ids) // batch_size  # characters per stream
+        self.streams = ids[: N * batch_size].reshape(batch_size, N)  # (B, N), a view
+        self.windows_per_epoch = (N - 1) // seq_len
         if self.windows_per_epoch < 1:
             raise CorpusError(f"{len(ids)} characters are too few for {batch_size} streams of {seq_len + 1}")
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 
-
 BOOTSTRAP = 1000  # resamples of the prefixes for each interval
 
 

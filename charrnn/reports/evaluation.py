@@ -65,7 +65,7 @@ def description(ck: Checkpoint) -> dict:
         "tensors": [{"name": n, "shape": list(p.shape), "count": int(p.size)} for n, p in ck.params.items()],
         "vocab": ck.vocab.chars,
         "corpus": ck.corpus,
-        "training": t.shown() if t else {},
+        "training": t.for_info() if t else {},
         "history": t.history if t else [],
         "recipe": {"line": recipe.line(), **recipe.to_dict()} if recipe else None,
     }

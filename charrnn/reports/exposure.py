@@ -50,7 +50,7 @@ from charrnn.corpus.streams import CorpusError
 from charrnn.ground.fields import option
 from charrnn.ground.ops import log_softmax
 from charrnn.ground.vocab import Vocab
-from charrnn.model import ModelConfig, zero_state
+from charrnn.model import ModelConfig, dtype_of, zero_state
 from charrnn.reports.bootstrap import interval
 from charrnn.reports.judge import fit as fit_judge
 from charrnn.training.checkpoint import Checkpoint
@@ -107,7 +107,7 @@ def free_run(params: dict, config: ModelConfig, state, x: np.ndarray, steps: int
 
 def read_prefix(params: dict, config: ModelConfig, prefix: np.ndarray):
     """The state after reading prefix[:-1] teacher forced (its last character is the next input)."""
-    state = zero_state(config, prefix.shape[1], params["decoder.weight"].dtype)
+    state = zero_state(config, prefix.shape[1], dtype_of(params))
     if len(prefix) > 1:
         _, state, _ = teacher_forcing.forward(params, config, prefix, state)
     return state
@@ -117,7 +117,7 @@ def real_readings(params: dict, config: ModelConfig, history: np.ndarray, real: 
     """Teacher forced over history (P+K, N): the log-probability and top-1 hit of real (K, N) at
     each offset, and the model's entropy there."""
     N = history.shape[1]
-    _, _, tape = teacher_forcing.forward(params, config, history, zero_state(config, N, params["decoder.weight"].dtype))
+    _, _, tape = teacher_forcing.forward(params, config, history, zero_state(config, N, dtype_of(params)))
     lp = tape.log_probs.reshape(len(history) - 1, N, -1)[P - 1 :].astype(np.float64)  # (K, N, V): row k-1 predicts offset k
     logp = np.take_along_axis(lp, real[:, :, None], axis=2)[:, :, 0]
     return logp, lp.argmax(axis=2) == real, -(np.exp(lp) * lp).sum(axis=2)
@@ -220,7 +220,7 @@ class CheckpointJudge:
     def nll(self, seqs: np.ndarray, start: int) -> np.ndarray:
         ids = self.to_judge[seqs]
         _, _, tape = teacher_forcing.forward(self.ck.params, self.ck.config, ids,
-                                             zero_state(self.ck.config, ids.shape[1], self.ck.params["decoder.weight"].dtype))
+                                             zero_state(self.ck.config, ids.shape[1], dtype_of(self.ck.params)))
         return tape.nll[start - 1 :].astype(np.float64)
 
     def describe(self) -> dict:

@@ -15,14 +15,14 @@ import numpy as np
 
 from charrnn import networks
 from charrnn.corpus import corpora
-from charrnn.training.checkpoint import load as load_checkpoint
 from charrnn.corpus.streams import Streams, fit_batch_size
-from charrnn.reports.gradients import CHECK_TOLERANCE, check_gradients, gate_openness, gradient_flow, step_contributions
-from charrnn.model import ModelConfig, cast_params, init_params, num_params, zero_state
-from charrnn.ground.optim import global_norm, make_optimizer
 from charrnn.ground.fields import option
-from charrnn.training.step import train_step
+from charrnn.ground.optim import global_norm, make_optimizer
 from charrnn.ground.vocab import Vocab
+from charrnn.model import ModelConfig, cast_params, dtype_of, init_params, num_params, zero_state
+from charrnn.reports.gradients import CHECK_TOLERANCE, check_gradients, gate_openness, gradient_flow, step_contributions
+from charrnn.training.checkpoint import load as load_checkpoint
+from charrnn.training.step import train_step
 
 VANISH, EXPLODE = 1e-3, 1e3
 
@@ -166,7 +166,7 @@ def warm_up(params: dict, config: ModelConfig, streams, steps: int, lr: float = 
     architecture and not only its initialisation."""
     opt = make_optimizer("adam", lr)
     rng = np.random.default_rng(seed)
-    state = zero_state(config, streams.B, params["decoder.weight"].dtype)
+    state = zero_state(config, streams.B, dtype_of(params))
     for i in range(steps):
         state = train_step(params, config, opt, streams.window(i % streams.windows_per_epoch), state,
                            lr=lr, clip=clip, rng=rng).final_state

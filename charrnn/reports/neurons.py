@@ -36,8 +36,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from charrnn.corpus import corpora
+from charrnn.corpus.streams import side_by_side
 from charrnn.ground.errors import SettingsError
-from charrnn.model import ModelConfig, zero_state
+from charrnn.model import ModelConfig, dtype_of, zero_state
 from charrnn.teacher_forcing import forward
 from charrnn.training.checkpoint import Checkpoint
 
@@ -167,23 +168,20 @@ def properties_of(text: str) -> list[tuple[Property, np.ndarray]]:
 # ------------------------------------------------------------------------------- reading
 def read(params: dict, config: ModelConfig, ids: np.ndarray, max_chars: int, seq_len: int = 256):
     """Read ids as pieces side by side (the first at least max_chars long). Yields, per window,
-    (positions (N,), values {(layer, kind): (N, H)}, log-probabilities (N, V)) for the positions
+    (positions (n,), values {(layer, kind): (n, H)}, log-probabilities (n, V)) for the n positions
     0 .. len(ids) - 2 read in it (position i: character i read, character i + 1 predicted)."""
     n = len(ids) - 1
-    S = max(1, min(MAX_PIECES, n // max(PIECE_CHARS, max_chars)))
-    L = -(-n // S)
-    padded = np.zeros(S * L + 1, dtype=np.intp)
-    padded[: len(ids)] = ids
-    grid = np.stack([padded[b * L : b * L + L + 1] for b in range(S)], axis=1)  # (L+1, S)
-    position = np.arange(S)[None, :] * L + np.arange(L)[:, None]  # (L, S)
-    state = zero_state(config, S, params["decoder.weight"].dtype)
-    for start in range(0, L, seq_len):
+    B = max(1, min(MAX_PIECES, n // max(PIECE_CHARS, max_chars)))
+    grid, N = side_by_side(ids, B)  # (N+1, B)
+    position = np.arange(B)[None, :] * N + np.arange(N)[:, None]  # (N, B)
+    state = zero_state(config, B, dtype_of(params))
+    for start in range(0, N, seq_len):
         window = grid[start : start + seq_len + 1]
         _, state, tape = forward(params, config, window, state)
         T = window.shape[0] - 1
-        pos = position[start : start + T].reshape(-1)  # (T*S,) in the order of the tape's rows
+        pos = position[start : start + T].reshape(-1)  # (T*B,) in the order of the tape's rows
         keep = pos < n
-        values = {(k, kind): v.reshape(T * S, -1)[keep]
+        values = {(k, kind): v.reshape(T * B, -1)[keep]
                   for k, layer in enumerate(config.network.activations(tape.net)) for kind, v in layer.items()}
         yield pos[keep], values, tape.log_probs[keep]
 

@@ -32,11 +32,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from charrnn import __version__
-from charrnn.ground.errors import UserError
-from charrnn.training.record import FieldError, TrainRecord, check_corpus, check_train
-from charrnn.model import ModelConfig, param_shapes
 from charrnn.corpus.text import read_file_bytes
+from charrnn.ground.errors import UserError
 from charrnn.ground.vocab import Vocab
+from charrnn.model import ModelConfig, param_shapes
+from charrnn.training.record import FieldError, TrainRecord, check_corpus, check_train
 
 FORMAT = "charrnn-checkpoint"
 FORMAT_VERSION = 1

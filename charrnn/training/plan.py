@@ -22,13 +22,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from charrnn.corpus import corpora
-from charrnn.training import recipe as recipes
-from charrnn.training.checkpoint import Checkpoint, load as load_checkpoint
 from charrnn.corpus.streams import Corpus, fit_batch_size, sha256_text, unigram_entropy
 from charrnn.ground.errors import SettingsError, UserError
-from charrnn.model import ModelConfig, init_params, zero_state
+from charrnn.ground.fields import flag
 from charrnn.ground.optim import make_optimizer
+from charrnn.model import ModelConfig, init_params, zero_state
+from charrnn.training import recipe as recipes
 from charrnn.training.budget import Budget
+from charrnn.training.checkpoint import Checkpoint
+from charrnn.training.checkpoint import load as load_checkpoint
 from charrnn.training.options import TrainOptions
 from charrnn.training.recipe import Recipe
 from charrnn.training.runs import new_run_dir, prepare_out_dir
@@ -190,7 +192,7 @@ def check_fixed_options(prior: Checkpoint, options_given: dict) -> None:
     saved = prior.train.options  # an older checkpoint's missing options took their defaults
     for k in TrainOptions.FIXED_ON_RESUME:
         if k in options_given and options_given[k] != getattr(saved, k):
-            raise ResumeError(f"--{k.replace('_', '-')} {options_given[k]} differs from the checkpoint's "
+            raise ResumeError(f"{flag(k)} {options_given[k]} differs from the checkpoint's "
                               f"{getattr(saved, k)}; a resumed run keeps it")
 
 
@@ -203,7 +205,7 @@ def check_resume(prior: Checkpoint, model_given: dict, text: str) -> ModelConfig
     config = prior.config
     for k, v in model_given.items():
         if getattr(config, k) != v:
-            raise ResumeError(f"--{k.replace('_', '-')} {v} differs from the checkpoint's "
+            raise ResumeError(f"{flag(k)} {v} differs from the checkpoint's "
                               f"{getattr(config, k)}; a resumed run keeps its model")
     return config
 

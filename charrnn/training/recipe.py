@@ -60,8 +60,11 @@ import math
 from dataclasses import dataclass, field
 
 from charrnn import networks
+from charrnn.ground.fields import flag
 from charrnn.model import ModelConfig, param_shapes
-from charrnn.training.options import MONITOR_CHARS, RECIPE_MODEL_FIELDS as MODEL_FIELDS, RECIPE_TRAIN_FIELDS as TRAIN_FIELDS
+from charrnn.training.options import MONITOR_CHARS
+from charrnn.training.options import RECIPE_MODEL_FIELDS as MODEL_FIELDS
+from charrnn.training.options import RECIPE_TRAIN_FIELDS as TRAIN_FIELDS
 
 # (cell, layers, hidden): every network's `policy.recipe_shapes`, in the registry's order (README table)
 CANDIDATES = tuple((net.name, L, H) for net in networks.NETWORKS.values() for L, H in net.policy.recipe_shapes)
@@ -110,7 +113,7 @@ class Recipe:
         v = self.values
         model = f"{v['cell'].upper()} {v['num_layers']}x{v['hidden_size']}"
         given = [k for k in MODEL_FIELDS + TRAIN_FIELDS if k not in self.chosen]
-        given_note = f"; given: {', '.join('--' + k.replace('_', '-') for k in given)}" if given else ""
+        given_note = f"; given: {', '.join(flag(k) for k in given)}" if given else ""
         return (f"{model}, B={v['batch_size']}, T={v['seq_len']}, Adam {short_float(v['lr'])} {v['lr_schedule']}, "
                 f"dropout {v['dropout']:g}, eval every {v['eval_every']} steps ({self.reason}{given_note})")
 

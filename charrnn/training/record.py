@@ -20,12 +20,12 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 
 import numpy as np
 
-from charrnn.training.options import RECIPE_MODEL_FIELDS, RECIPE_TRAIN_FIELDS, TrainOptions
-from charrnn.training.budget import Budget
+from charrnn.corpus.text import NORMALIZATIONS
 from charrnn.ground.fields import option_fields
 from charrnn.ground.optim import OPTIMIZERS
+from charrnn.training.budget import Budget
+from charrnn.training.options import RECIPE_MODEL_FIELDS, RECIPE_TRAIN_FIELDS, TrainOptions
 from charrnn.training.recipe import Recipe
-from charrnn.corpus.text import NORMALIZATIONS
 
 
 class FieldError(ValueError):
@@ -53,7 +53,7 @@ def number_or_none(v, name: str) -> None:
     check(v is None or is_number(v), name, f"must be a number or null, got {v!r}")
 
 
-def shown(key: str) -> str:
+def quoted(key: str) -> str:
     """A field name as it can stand in a one-line message: as is, or quoted with escapes."""
     return key if key.isidentifier() else repr(key)
 
@@ -61,7 +61,7 @@ def shown(key: str) -> str:
 def known_keys(d, allowed, name: str) -> None:
     check(isinstance(d, dict), name, f"must be an object, got {type(d).__name__}")
     unknown = sorted(set(d) - set(allowed))
-    check(not unknown, f"{name}.{shown(unknown[0]) if unknown else ''}", "unknown field")
+    check(not unknown, f"{name}.{quoted(unknown[0]) if unknown else ''}", "unknown field")
 
 
 # ------------------------------------------------------------------------------- corpus
@@ -175,10 +175,10 @@ def check_recipe(recipe) -> None:
           f"must be a positive number or null, got {passes!r}")
 
 
-def kept(check, load=lambda v: v, dump=lambda v: v, optional=False, shown=False):
+def kept(check, load=lambda v: v, dump=lambda v: v, optional=False, in_info=False):
     """A TrainRecord field: its checker (value, name), how the checked JSON value becomes the
     field's value and back, whether a checkpoint may lack it, whether `info` shows it."""
-    return field(metadata={"check": check, "load": load, "dump": dump, "optional": optional, "shown": shown})
+    return field(metadata={"check": check, "load": load, "dump": dump, "optional": optional, "in_info": in_info})
 
 
 @dataclass
@@ -186,18 +186,18 @@ class TrainRecord:
     """The training state a checkpoint keeps beside its tensors (weights, optimiser slots, the
     carried state): with them, everything that decides the next update."""
 
-    options: TrainOptions = kept(lambda v, n: check_options(v), lambda v: TrainOptions(**v), asdict, shown=True)
+    options: TrainOptions = kept(lambda v, n: check_options(v), lambda v: TrainOptions(**v), asdict, in_info=True)
     budget: Budget = kept(lambda v, n: check_budget(v), lambda v: Budget(**v), asdict)
-    batch_size: int = kept(lambda v, n: count(v, n, 1), shown=True)
-    step: int = kept(count, shown=True)
-    epoch: int = kept(count, shown=True)
+    batch_size: int = kept(lambda v, n: count(v, n, 1), in_info=True)
+    step: int = kept(count, in_info=True)
+    epoch: int = kept(count, in_info=True)
     window: int = kept(count)  # the next window of the epoch
     elapsed: float = kept(lambda v, n: check(is_number(v) and v >= 0, n, f"must be a number >= 0, got {v!r}"),
-                          shown=True)  # seconds trained, over all sessions of the run
+                          in_info=True)  # seconds trained, over all sessions of the run
     optimizer_steps: int = kept(count)
     rng_state: dict = kept(lambda v, n: check_rng_state(v))
     history: list = kept(lambda v, n: check_history(v))  # one entry per evaluation
-    best_val_loss: float | None = kept(number_or_none, shown=True)
+    best_val_loss: float | None = kept(number_or_none, in_info=True)
     val_unigram: float | None = kept(number_or_none)
     recipe: Recipe | None = kept(lambda v, n: check_recipe(v), lambda v: None if v is None else Recipe.from_dict(v),
                                  lambda r: None if r is None else r.to_dict(), optional=True)
@@ -219,9 +219,9 @@ class TrainRecord:
             f.metadata["check"](d.get(f.name), f"train.{f.name}")
         return cls(**{f.name: f.metadata["load"](d.get(f.name)) for f in fields(cls)})
 
-    def shown(self) -> dict:
+    def for_info(self) -> dict:
         """What `charrnn info` reports of the run."""
-        return {f.name: f.metadata["dump"](getattr(self, f.name)) for f in fields(self) if f.metadata["shown"]}
+        return {f.name: f.metadata["dump"](getattr(self, f.name)) for f in fields(self) if f.metadata["in_info"]}
 
 
 def check_train(train, params: dict, optim_state: dict, carried_batch: int | None) -> TrainRecord | None:

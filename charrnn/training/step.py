@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from charrnn.ground.errors import UserError
-from charrnn.model import ModelConfig
 from charrnn.ground.optim import Optimizer, clip_by_global_norm
+from charrnn.model import ModelConfig
 from charrnn.scheduled_sampling import mixed_inputs
 from charrnn.teacher_forcing import loss_and_grads
 

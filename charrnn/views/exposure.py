@@ -8,7 +8,6 @@ from __future__ import annotations
 from charrnn.views import terminal
 from charrnn.views.terminal import new_table, show, sparkline, stdout_console, visible
 
-
 SHADES = ((0.1, "on red3"), (0.3, "on dark_orange3"), (0.6, "on yellow4"), (1.01, "on green4"))
 
 

@@ -12,7 +12,6 @@ from charrnn.training.budget import Stop
 from charrnn.training.events import Callbacks, EvalInfo, StepInfo
 from charrnn.views import terminal
 
-
 PROGRESS = ("auto", "bar", "lines", "none")
 
 

@@ -14,9 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from charrnn.training import checkpoint
-from charrnn.training.checkpoint import Checkpoint, CheckpointError
-from charrnn.model import ModelConfig, init_params, zero_state
-from charrnn.ground.vocab import Vocab
+from charrnn.training.checkpoint import CheckpointError
 
 from conftest import PANGRAMS, checkpoint_with_training_state, invoke
 
