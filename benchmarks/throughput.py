@@ -140,7 +140,7 @@ def compare_threads(cell, layers, hidden, batch, T=100, V=65, rounds=6, steps=3)
 def matrix_products(run: Run, T: int = 100) -> list:
     """One training step's matrix products as (a, b) operand pairs, to be run as a @ b in order --
     the same shapes, memory layouts and order as the stacked cells' unrolls (networks/stacked.py)
-    and the decoder: per step and layer, each product's in_t W^T forward (in layers.times'
+    and the decoder: per step and layer, each product's in_t W^T forward (in ops.times'
     order) and dout_t W backward; per window, the decoder's three products, each product's weight
     gradient over T*B rows, the one-hot input gradient of layer 0 (the last pair of layer 0,
     outside the 6 N P count) and the input products of the layers above. Their time is what a
@@ -159,7 +159,7 @@ def matrix_products(run: Run, T: int = 100) -> list:
         dout = [r(T, B, p.rows * H) for p in cell.products]
         if k > 0:
             forward.append((x, W_ih.T))
-        forward += [(w, i[t].T) for t in range(T) for w, i in zip(W, inp)]  # layers.times: (W in_t^T)^T
+        forward += [(w, i[t].T) for t in range(T) for w, i in zip(W, inp)]  # ops.times: (W in_t^T)^T
         layer_back = [(d[t], w) for t in reversed(range(T)) for w, d in zip(W, dout)]
         layer_back += [(d.reshape(T * B, -1).T, i.reshape(T * B, H)) for d, i in zip(dout, inp)]
         layer_back += [(dAx.T, x), (dAx, W_ih)] if k > 0 else [(dAx.T, r(T * B, V))]
@@ -188,7 +188,7 @@ def compare_bound(cell, layers, hidden, batch, T=100, V=65, rounds=6, steps=3):
 def product_orders(cell, hidden, batch, rounds=7, n=100):
     """Each per-step product of one layer of `cell`, forward in_t W^T and backward d_t W, timed
     as plain `@` (forward from a column-major copy of W, the layout the cells kept for it) and
-    as layers.times, alternating rounds of n products: [(product, direction, (plain us, times
+    as ops.times, alternating rounds of n products: [(product, direction, (plain us, times
     us))], medians over the rounds."""
     cls = networks.get(cell).cell_class
     rng = np.random.default_rng(0)
@@ -235,7 +235,7 @@ def main():
     ap.add_argument("--candidates", action="store_true",
                     help="the recipe's candidates, with the share of this machine's float32 peak each step reaches")
     ap.add_argument("--orders", action="store_true",
-                    help="each per-step product in plain order and in layers.times' order, alternating")
+                    help="each per-step product in plain order and in ops.times' order, alternating")
     ap.add_argument("--bound", action="store_true",
                     help="with each configuration, its matrix products alone: the most a faster gate arithmetic could give")
     args = ap.parse_args()
@@ -249,7 +249,7 @@ def main():
           f"numpy {np.__version__}, T={T}, V=65, float32, Adam, clip 5; "
           f"{args.busy} core(s) kept busy by other processes")
     if args.orders:
-        print("| config | product | direction | x @ W: us | layers.times: us | plain / times |")
+        print("| config | product | direction | x @ W: us | ops.times: us | plain / times |")
         print("|---|---|---|---|---|---|")
     elif args.bound:
         print("| config | whole step: chars/s (p10 .. p90) | its matrix products alone: chars/s (p10 .. p90) "

@@ -172,7 +172,7 @@ def test_onehot_weight_gradient_both_paths(V, rng):
 
 @pytest.mark.parametrize("B", [1, 32])
 def test_a_step_product_in_blas_friendly_order_is_the_product(B, rng):
-    """layers.times(x, M) = x M: for in_t W^T, the cells' forward use, from a row-major W (as
+    """ops.times(x, M) = x M: for in_t W^T, the cells' forward use, from a row-major W (as
     stored) or a column-major one (sampling keeps the one-hot weights so), and for any M,
     including a row slice of a wider array as x."""
     W = rng.normal(size=(24, 8)).astype(np.float32)  # (rows*H, H)

@@ -1,5 +1,5 @@
-"""How the `charrnn` command parses and fails, kept apart from the commands (cli.py): options
-built from the library's dataclass fields (`options.option`), so each default is written once;
+"""How the `charrnn` command parses and fails, kept apart from the commands (commands.py): options
+built from the library's dataclass fields (`ground/fields.option`), so each default is written once;
 the duration type of --time; --ascii and --threads as decorators; and the one place where every
 error, Click's or the library's (`errors.UserError`), becomes one line on stderr and an exit code.
 """
@@ -75,7 +75,7 @@ def click_type(f, meta):
 
 
 def options_from(cls, *, skip=(), recipe=()):
-    """Click options for the user-facing fields of dataclass `cls` (see options.option); the
+    """Click options for the user-facing fields of dataclass `cls` (see ground/fields.option); the
     fields in `recipe` show "recipe" as their default (chosen for the corpus and budget)."""
 
     def decorate(command):

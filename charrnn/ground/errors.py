@@ -1,6 +1,6 @@
 """The errors a user can cause. Each carries a message that is one line for the user and the
 exit code the command ends with; the CLI turns any of them into "Error: <message>" on stderr
-(in one place, `cli_options.OneLineErrors`), so the library raises and never prints."""
+(in one place, `cli/params.OneLineErrors`), so the library raises and never prints."""
 
 from __future__ import annotations
 

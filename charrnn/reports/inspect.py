@@ -1,7 +1,7 @@
 """The report of `charrnn inspect-gradients`: for one model (a checkpoint's) or several fresh
 ones side by side, on one window of real text, everything `gradients.py` can show -- the
 gradient check, gradient flow back through time, each step's contribution to the shared
-weights, per-gate gradients, clipping -- as plain JSON-able data that `views.py` draws.
+weights, per-gate gradients, clipping -- as plain JSON-able data that `views/gradients.py` draws.
 
 Only per-step *norms* are kept, never per-step tensors, so memory stays that of a few gradients
 whatever the window length and vocabulary size.

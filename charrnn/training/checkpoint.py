@@ -14,7 +14,7 @@ Metadata (the safetensors header's string map, each value JSON):
 safetensors is a JSON header plus raw little-endian arrays: loading it parses JSON and copies
 bytes, and never runs code from the file (unlike pickle / torch.load). Every tensor is checked
 against the config before a model is built from it, and every metadata field against its
-declaration (metadata.py): a missing, unknown or mistyped field is one line naming it.
+declaration (record.py): a missing, unknown or mistyped field is one line naming it.
 
 Saving is atomic: the bytes go to a temporary file in the same directory, are flushed to disk,
 and the file is renamed over the old one; a crash at any moment leaves either the old or the new

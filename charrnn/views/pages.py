@@ -1,4 +1,4 @@
-"""Self-contained HTML pages, drawn from the plain data of `neurons.py` and `inspection.py`: one
+"""Self-contained HTML pages, drawn from the plain data of `reports/neurons.py` and `reports/inspect.py`: one
 file each, the data inline as JSON, no script, style or font fetched from anywhere, readable
 from a phone's width up. The neurons page colours a text by what one unit does; the gradient
 page draws `inspect-gradients` as charts and tables."""
