@@ -55,6 +55,9 @@ class ModelConfig:
                                  "decoder); training only.", low=0.0, high=1.0, open_high=True)
     context: int = option(1, f"How many previous outputs (characters) are fed back to the hidden units, k "
                              f"({networks.taking('context')}).", low=1, high=64)
+    # a list model (one item a line): the id of the line break that starts and ends every item;
+    # wherever it is the input, the state starts afresh. None: a model of a running text
+    item_start: int | None = None
 
     def __post_init__(self):
         for field, low in (("vocab_size", 1), ("hidden_size", 1), ("num_layers", 1)):
@@ -63,6 +66,8 @@ class ModelConfig:
                 raise ValueError(f"{field} must be an integer >= {low}, got {value!r}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.item_start is not None and not (isinstance(self.item_start, int) and 0 <= self.item_start < self.vocab_size):
+            raise ValueError(f"item_start must be a character id below {self.vocab_size}, got {self.item_start!r}")
         self.refuse_options_not_taken()
         self.network.check(self)
 
@@ -86,7 +91,12 @@ class ModelConfig:
         return self.network.label(self)
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """The config as a checkpoint stores it; a running text's model leaves item_start out, as
+        checkpoints did before list models."""
+        d = dataclasses.asdict(self)
+        if d["item_start"] is None:
+            del d["item_start"]
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":

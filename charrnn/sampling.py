@@ -31,6 +31,9 @@ def step(params: dict, config: ModelConfig, x: np.ndarray, state) -> tuple[np.nd
     """One time step of the network for B streams: ids x (B,) -> logits (B, V), new state.
     The state is the training unroll's own (model.zero_state's form): the network's `step` is
     the same cell code as its train-time window, run one character at a time."""
+    if config.item_start is not None and (x == config.item_start).any():  # an item starts afresh
+        state = config.network.cast_state(state, dtype_of(params))  # a copy: the caller's state stays
+        config.network.reset_streams(state, x == config.item_start)
     h, state = config.network.step(params, config, x, state)  # (B, H)
     return decode(params, h), state
 

@@ -78,12 +78,19 @@ def forward(
     """
     x = ids[:-1] if inputs is None else inputs  # (T, B) observed characters: teacher forcing
     T, B = x.shape
-    top, final_state, net_tape = config.network.window_forward(params, config, x, state0, dropout_rng)  # (T*B, H)
+    top, final_state, net_tape = config.network.window_forward(params, config, x, state0, dropout_rng,
+                                                               item_starts(config, x))  # (T*B, H)
     log_probs = log_softmax(decode(params, top))  # (T*B, V)
     y = ids[1:].reshape(-1)  # (T*B,) targets: the next observed character
     nll = -log_probs[np.arange(T * B), y].reshape(T, B)
     loss = float(nll.mean(dtype=np.float64))
     return loss, final_state, Tape(ids=ids, net=net_tape, top=top, log_probs=log_probs, nll=nll)
+
+
+def item_starts(config: ModelConfig, x: np.ndarray) -> np.ndarray | None:
+    """For a list model, where the input is the line break that starts an item (T, B): there the
+    state starts afresh, so no item sees another. None for a model of a running text."""
+    return None if config.item_start is None else x == config.item_start
 
 
 def output_gradient(tape: Tape) -> np.ndarray:

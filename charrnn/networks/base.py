@@ -11,7 +11,7 @@ A network's module declares one object, NETWORK, which holds its math:
     check(config)          ValueError for a config it cannot build (an activation it has no use for)
     state                  zero_state / reset_streams / cast_state / state_batch, and the
                            checkpoint's tensor: state_tensor / state_from_tensor
-    TRAIN TIME             window_forward(x (T, B), state0) -> decoder input, final state, tape
+    TRAIN TIME             window_forward(x (T, B), state0, resets) -> decoder input, final state, tape
                            window_backward(tape, dL/d(decoder input)) -> grads, dL/d(state0) or None
     TEST TIME              step(x (B,), state) -> decoder input (B, H), new state
     inspection             step_contributions (parameter sharing), activations (gates, states)
@@ -146,8 +146,11 @@ class Network:
         raise NotImplementedError
 
     # ------------------------------------------------------------------- the unrolls
-    def window_forward(self, params, config, x, state0, dropout_rng=None):
-        """TRAIN TIME: inputs x (T, B) -> (decoder input (T*B, H) after dropout, final state, tape)."""
+    def window_forward(self, params, config, x, state0, dropout_rng=None, resets=None):
+        """TRAIN TIME: inputs x (T, B) -> (decoder input (T*B, H) after dropout, final state, tape).
+        resets (T, B) bool, or None: where True, stream b starts afresh at step t -- its state
+        before the step is the zero state, and no gradient crosses back over it (the items of a
+        list model)."""
         raise NotImplementedError
 
     def window_backward(self, params, config, tape, dtop, trace=None):

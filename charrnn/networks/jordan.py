@@ -51,13 +51,21 @@ class History:
         return isinstance(other, History) and np.array_equal(self.ids, other.ids)
 
 
-def histories(x: np.ndarray, carried: History) -> np.ndarray:
+def histories(x: np.ndarray, carried: History, resets: np.ndarray | None = None) -> np.ndarray:
     """For inputs x (T, B) after the carried history: (T, B, k) where [t, b, j] is y_{t-1-j},
-    the character j steps before the one being predicted's predecessor (j = 0: x_t itself)."""
+    the character j steps before the one being predicted's predecessor (j = 0: x_t itself).
+    Where resets[t, b], stream b starts afresh at step t: nothing read before t is in its
+    history (-1) from t on."""
     k = carried.ids.shape[1]
     full = np.concatenate([carried.ids.T, x], axis=0)  # (k + T, B)
     T = x.shape[0]
-    return np.stack([full[k - j : k - j + T] for j in range(k)], axis=2)
+    hist = np.stack([full[k - j : k - j + T] for j in range(k)], axis=2)
+    if resets is not None and resets.any():
+        t = np.arange(T)[:, None]
+        start = np.maximum.accumulate(np.where(resets, t, -1), axis=0)  # (T, B): the last start so far, or -1
+        since = np.where(start >= 0, t - start, k)  # steps read since it (k: none in this window)
+        hist[np.arange(k)[None, None, :] > since[:, :, None]] = -1
+    return hist
 
 
 def pre_activation(params: dict, V: int, hist: np.ndarray) -> np.ndarray:
@@ -140,15 +148,15 @@ class OutputRecurrent(Network):
         return History(tensor.astype(np.intp))
 
     # ------------------------------------------------------------------- TRAIN TIME
-    def window_forward(self, params, config, x, state0: History, dropout_rng=None):
+    def window_forward(self, params, config, x, state0: History, dropout_rng=None, resets=None):
         """Teacher forcing over x (T, B): every position at once, as one feed-forward batch."""
         act, _ = activations.get(config.activation)
         T, B = x.shape
-        hist = histories(x, state0)  # (T, B, k)
+        hist = histories(x, state0, resets)  # (T, B, k)
         h = act(pre_activation(params, config.vocab_size, hist))  # (T, B, H): no step reads another's h
         mask = dropout_mask(h.shape, config.dropout, dropout_rng, h.dtype)
         out = h if mask is None else h * mask
-        final = History(np.concatenate([state0.ids.T, x], axis=0)[-config.context :].T.astype(np.intp))
+        final = History(hist[-1, :, ::-1].astype(np.intp))  # the last k read, oldest first
         return out.reshape(T * B, -1), final, JordanTape(hist=hist, h=h, dropout_mask=mask)
 
     def window_backward(self, params, config, tape: JordanTape, dtop, trace=None):

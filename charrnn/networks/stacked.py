@@ -87,6 +87,11 @@ class LayerTape:
     h: np.ndarray  # (T+1, B, H): h[0] is the initial state, h[t+1] the output at step t
     caches: list  # T per-step caches from cell.step_forward
     dropout_mask: np.ndarray | None  # (T, B, H) mask applied to this layer's output, or None
+    keep: np.ndarray | None = None  # (T, B, 1): 0 where a stream starts afresh at step t, else 1
+
+    def h_prev(self) -> np.ndarray:
+        """h_{t-1} as step t read it, (T, B, H): zero where the stream started afresh."""
+        return self.h[:-1] if self.keep is None else self.h[:-1] * self.keep
 
 
 @dataclass
@@ -198,11 +203,13 @@ class StackedCells(Network):
         return ax
 
     # ------------------------------------------------------------------- TRAIN TIME
-    def window_forward(self, params, config, x, state0, dropout_rng=None):
-        """x (T, B) ids, state0 (L, S, B, H) -> (top (T*B, H), final state (L, S, B, H), tape)."""
+    def window_forward(self, params, config, x, state0, dropout_rng=None, resets=None):
+        """x (T, B) ids, state0 (L, S, B, H) -> (top (T*B, H), final state (L, S, B, H), tape);
+        where resets[t, b], stream b's state is zeroed before step t (in every layer)."""
         cell = self.cell(config)
         T, B = x.shape
         S = len(self.state_parts)
+        keep = None if resets is None or not resets.any() else (~resets)[..., None].astype(state0.dtype)  # (T, B, 1)
         final_state = np.empty_like(state0)
         layers = []
         for k in range(config.num_layers):
@@ -213,6 +220,8 @@ class StackedCells(Network):
             state = tuple(state0[k, s] for s in range(S))
             caches = []
             for t in range(T):
+                if keep is not None and resets[t].any():
+                    state = tuple(s * keep[t] for s in state)  # an item starts: from the zero state
                 state, cache = cell.step_forward(ax[t], state, W, h_out=h[t + 1])
                 caches.append(cache)
             final_state[k] = np.stack(state)
@@ -220,7 +229,7 @@ class StackedCells(Network):
             mask = dropout_mask(out.shape, config.dropout, dropout_rng, out.dtype)
             if mask is not None:
                 out = out * mask
-            layers.append(LayerTape(x=x, h=h, caches=caches, dropout_mask=mask))
+            layers.append(LayerTape(x=x, h=h, caches=caches, dropout_mask=mask, keep=keep))
             x = out  # the next layer's input (or the decoder's)
         return x.reshape(T * B, -1), final_state, StackedTape(layers)
 
@@ -245,6 +254,8 @@ class StackedCells(Network):
                     arriving[t] = dstate
                 dstate = cell.step_backward((dH[t] + dstate[0],) + dstate[1:], lt.caches[t], W, dAx[t],
                                             tuple(None if d is None else d[t] for d in dout))
+                if lt.keep is not None and not lt.keep[t].all():
+                    dstate = tuple(d * lt.keep[t] for d in dstate)  # nothing crosses an item's start
             dstate0[k] = np.stack(dstate)
             dout = tuple(dAx[..., : p.rows * dH.shape[2]] if d is None else d
                          for p, d in zip(self.cell_class.products, dout))
@@ -293,7 +304,7 @@ class StackedCells(Network):
     @staticmethod
     def product_input(cell, p: Product, lt: LayerTape) -> np.ndarray:
         """in_t of product p for every step, (T, B, H): h_{t-1}, or what the cell kept."""
-        return lt.h[:-1] if p.reads == "h" else np.stack([cell.read(c, p.reads) for c in lt.caches])
+        return lt.h_prev() if p.reads == "h" else np.stack([cell.read(c, p.reads) for c in lt.caches])
 
     def step_contributions(self, params, config, tape, trace, t):
         cell = self.cell(config)
@@ -306,7 +317,10 @@ class StackedCells(Network):
                 part[self.tensor("weight_ih", k)] = dAx.T @ lt.x[t]
             part[self.tensor("bias_ih", k)] = dAx.sum(axis=0)
             for p, d in zip(self.cell_class.products, trace.dout[k]):
-                inp = lt.h[t] if p.reads == "h" else cell.read(lt.caches[t], p.reads)  # h[t] is h_{t-1}
+                if p.reads == "h":  # h[t] is h_{t-1}, zero where the stream started afresh
+                    inp = lt.h[t] if lt.keep is None else lt.h[t] * lt.keep[t]
+                else:
+                    inp = cell.read(lt.caches[t], p.reads)
                 part[self.tensor(p.weight, k)] = d[t].T @ inp
                 if p.bias:
                     part[self.tensor(p.bias, k)] = d[t].sum(axis=0)
