@@ -15,11 +15,13 @@ drawn alone or together with others: a batch is only a faster way to draw indepe
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Iterator
 
 import numpy as np
 
+from charrnn.corpus.items import SEP
 from charrnn.ground.errors import SettingsError, UserError
 from charrnn.ground.fields import option
 from charrnn.ground.ops import decode, log_softmax
@@ -212,3 +214,40 @@ class Ending:
 
     def all(self) -> bool:
         return all(self.done)
+
+
+# ------------------------------------------------------------------------ a list model's items
+@dataclass
+class Item:
+    text: str  # the item: the prime, then what was generated, without the line break that ends it
+    log_prob: float  # log-probability of the generated characters and the end (temperature 1)
+    ended: bool  # False where it was cut at the length cap before it ended
+
+
+def items(params: dict, config: ModelConfig, vocab: Vocab, settings: SampleSettings, seed: int, count: int,
+          prime: str = "", keep=None, max_tries: int | None = None) -> tuple[list[Item], int]:
+    """Whole items of a list model, each read from the zero state: the line break that starts an
+    item, then the prime (its first characters), then free running until the model writes the
+    line break that ends it, or settings.length characters after the prime (the cap).
+
+    Item i is drawn from its own generator (seed, i), so the items are the same whatever the
+    batch. Draws items 0, 1, 2, ... until `count` of them pass `keep(item)` (default: all), or
+    `max_tries` have been drawn. Returns (the items kept, how many were looked at to keep them)."""
+    keep = keep or (lambda item: True)
+    max_tries = max_tries or count
+    settings = dataclasses.replace(settings, stop=SEP)
+    kept, tried = [], 0
+    while len(kept) < count and tried < max_tries:
+        n = min(max(count - len(kept), 16), max_tries - tried, 1024)  # a batch of draws, at least a few
+        stats = SampleStats()
+        texts = ["".join(chars) for chars in zip(*generate(params, config, vocab, settings,
+                                                            [np.random.default_rng([seed, tried + i]) for i in range(n)],
+                                                            SEP + prime, stats))] if settings.length else [""] * n
+        for text, lp in zip(texts, stats.log_prob or [0.0] * n):
+            if len(kept) == count:
+                break
+            tried += 1
+            item = Item(prime + text.removesuffix(SEP), lp, text.endswith(SEP))
+            if keep(item):
+                kept.append(item)
+    return kept, tried

@@ -87,6 +87,11 @@ def forward(
     return loss, final_state, Tape(ids=ids, net=net_tape, top=top, log_probs=log_probs, nll=nll)
 
 
+def item_breaks(config: ModelConfig, ids: np.ndarray) -> np.ndarray | None:
+    """For a list model, where a piece of the text may start: at its items' line breaks."""
+    return None if config.item_start is None else np.flatnonzero(ids == config.item_start)
+
+
 def item_starts(config: ModelConfig, x: np.ndarray) -> np.ndarray | None:
     """For a list model, where the input is the line break that starts an item (T, B): there the
     state starts afresh, so no item sees another. None for a model of a running text."""
@@ -155,12 +160,11 @@ def evaluate_stream(
     n = len(ids) - 1  # characters predicted
     if n < 1:
         return float("nan"), 0
-    B = min(streams, n)
-    grid, N = side_by_side(ids, B)  # (N+1, B)
-    counted = np.arange(B * N).reshape(B, N).T < n  # (N, B): the padding is not counted
-    state = zero_state(config, B, dtype_of(params))
+    grid, position = side_by_side(ids, min(streams, n), item_breaks(config, ids))  # (N+1, B), (N, B)
+    counted = position < n  # the padding is not counted
+    state = zero_state(config, grid.shape[1], dtype_of(params))
     total = 0.0
-    for start in range(0, N, seq_len):
+    for start in range(0, len(position), seq_len):
         _, state, tape = forward(params, config, grid[start : start + seq_len + 1], state)  # tape.nll (T', B)
         total += float(tape.nll[counted[start : start + seq_len]].sum(dtype=np.float64))
     return total / n, n

@@ -61,6 +61,11 @@ def main():
 @click.option("--out", type=click.Path(file_okay=False, path_type=str), default=None,
               show_default="a new directory under ./runs or $CHARRNN_RUNS", help="Run directory.")
 @click.option("--resume", type=click.Path(dir_okay=False, path_type=str), default=None, help="Continue from this checkpoint.")
+@click.option("--lines", "read_as", flag_value="lines", default=None,
+              help="Read CORPUS as a list, one item a line: each item from the initial state, its end predicted "
+                   "(default: judged from the text).")
+@click.option("--stream", "read_as", flag_value="stream", help="Read CORPUS as one running text, even if it looks like "
+                                                              "a list.")
 @click.option("--progress", "progress_", type=click.Choice(PROGRESS), default="auto",
               show_default=True, help="How progress shows on stderr: a live bar, plain log lines (one per evaluation, "
                                       "at most one a minute between), or nothing; auto: the bar on a terminal, lines "
@@ -70,7 +75,7 @@ def main():
                                                       "the table.")
 @with_ascii
 @with_blas_threads
-def train(corpus, quiet, progress_, as_json, resume, out, encoding, steps, epochs, time_budget, **values):
+def train(corpus, quiet, progress_, as_json, resume, read_as, out, encoding, steps, epochs, time_budget, **values):
     """Train on CORPUS by teacher forcing and backpropagation through time.
 
     CORPUS is a text file, '-' for text piped into standard input, or a named corpus:
@@ -91,7 +96,7 @@ def train(corpus, quiet, progress_, as_json, resume, out, encoding, steps, epoch
 
     plan = plan_run(corpus, resume=resume, out=out, encoding=encoding, model_given=given(ModelConfig, values),
                     options_given=given(TrainOptions, values), steps=steps, epochs=epochs,
-                    time_budget=time_budget, progress=download_progress())
+                    time_budget=time_budget, progress=download_progress(), read_as=read_as)
     run_start(plan, quiet)
     mode = "none" if quiet else progress_mode(progress_)
     with TrainProgress(mode) as progress:
@@ -111,20 +116,29 @@ def train(corpus, quiet, progress_, as_json, resume, out, encoding, steps, epoch
 @click.option("--prime", default="", help="Text to warm the state with (teacher forced); printed, then continued.")
 @click.option("--drop-unknown", is_flag=True, help="Leave out prime characters the model never saw instead of refusing.")
 @click.option("--seed", type=int, default=None, show_default="random", help="The same seed gives the same text.")
-@click.option("--num-samples", type=click.IntRange(1, 10000), default=1, show_default=True,
-              help="Independent samples, computed together as a batch.")
+@click.option("--num-samples", type=click.IntRange(1, 10000), default=None, show_default="1; a list model: 10",
+              help="Independent samples, computed together as a batch (a list model: whole items).")
+@click.option("--new-only", is_flag=True, help="A list model: only items in neither its training nor its validation "
+                                               "list.")
+@click.option("--unique", is_flag=True, help="A list model: no item twice.")
+@click.option("--json", "as_json", is_flag=True, help="The samples as JSON on stdout (a list model's items with their "
+                                                      "marks and log-probabilities).")
 @click.option("--verbose", "-v", is_flag=True, help="Settings, log-probability per character and speed on stderr.")
 @click.option("--replace-unencodable", is_flag=True,
               help="Write '?' for characters stdout's encoding cannot write, instead of stopping.")
 @with_blas_threads
-def sample(checkpoint, prime, drop_unknown, seed, num_samples, verbose, replace_unencodable, **values):
+def sample(checkpoint, prime, drop_unknown, seed, num_samples, new_only, unique, as_json, verbose,
+           replace_unencodable, **values):
     """Generate text from CHECKPOINT (default: the newest run's best checkpoint), feeding each
-    sampled character back in as the next input. Only the text goes to stdout."""
+    sampled character back in as the next input. Only the text goes to stdout.
+
+    A list model (one item a line) writes whole items, one a line, each from the initial state
+    (--prime: the start of each item; --length caps each item after it), and says on stderr how
+    many are new and how many are in its training or validation list."""
     from charrnn import sampling
     from charrnn.corpus.text import normalize_text
     from charrnn.training.checkpoint import load
     from charrnn.training.runs import newest_best_checkpoint
-    from charrnn.views.sample import sample_summary, stream_samples
 
     settings = SampleSettings(**values)
     if checkpoint is None:
@@ -133,13 +147,40 @@ def sample(checkpoint, prime, drop_unknown, seed, num_samples, verbose, replace_
     ck = load(checkpoint)
     prime = sampling.known_prime(ck.vocab, normalize_text(prime, ck.normalization), drop_unknown)
     seed = sampling.random_seed() if seed is None else seed
+    if ck.config.item_start is not None:
+        sample_items(ck, settings, seed, num_samples or 10, prime, new_only, unique, as_json, replace_unencodable)
+    elif new_only or unique:
+        fail(f"--{'new-only' if new_only else 'unique'} is for a list model; {checkpoint} models a running text", 2)
+    else:
+        sample_text(checkpoint, ck, settings, seed, num_samples or 1, prime, as_json, verbose, replace_unencodable)
+
+
+def sample_text(checkpoint, ck, settings, seed, num_samples, prime, as_json, verbose, replace_unencodable):
+    """A running text's samples, streamed to stdout as they come (or as JSON at the end)."""
+    from charrnn import sampling
+    from charrnn.views.sample import sample_summary, samples_json, stream_samples
+
     stats = sampling.SampleStats()
     started = time.perf_counter()
     chunks = sampling.generate(ck.params, ck.config, ck.vocab, settings, sampling.sample_seeds(seed, num_samples),
                                prime, stats)
-    stream_samples(chunks, sys.stdout, prime, num_samples, replace_unencodable)
+    if as_json:
+        samples_json(chunks, prime, num_samples, stats, seed)
+    else:
+        stream_samples(chunks, sys.stdout, prime, num_samples, replace_unencodable)
     if verbose:
         sample_summary(checkpoint, ck, settings, seed, num_samples, stats, time.perf_counter() - started, prime)
+
+
+def sample_items(ck, settings, seed, count, prime, new_only, unique, as_json, replace_unencodable):
+    """A list model's whole items, one a line on stdout (or JSON), their marks on stderr."""
+    from charrnn.reports.samples import list_samples
+    from charrnn.views.sample import items_summary, write_items
+    from charrnn.views.terminal import json_out
+
+    report = list_samples(ck, settings, seed, count, prime, new_only, unique)
+    json_out(report) if as_json else write_items(report, sys.stdout, replace_unencodable)
+    items_summary(report)
 
 
 # -------------------------------------------------------------------------- inspect-gradients

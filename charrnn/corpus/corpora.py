@@ -18,6 +18,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from charrnn.corpus import items
 from charrnn.corpus.streams import CorpusError, split_sizes
 from charrnn.corpus.text import STDIN, normalize_text, read_text
 
@@ -176,8 +177,13 @@ def of_checkpoint(ck) -> Source:
 
 def validation_text(ck) -> tuple[str, str, str]:
     """(training text, validation text, name) of the run's own corpus, found again as `eval` and
-    `--resume` find it (CorpusError when it is not at hand)."""
+    `--resume` find it (CorpusError when it is not at hand); a list model's sides as it reads
+    them (corpus/items.py)."""
     own = of_checkpoint(ck)
     val_frac = ck.train.options.val_frac if ck.train else 0.1
+    name = f"{own.name} (validation split)"
+    if ck.config.item_start is not None:
+        train, val = items.split_items(items.read_items(own.text)[0], val_frac)
+        return items.as_read(train), items.as_read(val), name
     n_train, _ = split_sizes(len(own.text), val_frac)
-    return own.text[:n_train], own.text[n_train:], f"{own.name} (validation split)"
+    return own.text[:n_train], own.text[n_train:], name

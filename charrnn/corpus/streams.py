@@ -62,6 +62,12 @@ class Corpus:
             )
         return cls(sha256_text(text), vocab, ids[:n_train], ids[n_train:])
 
+    hashes = None  # a running text has no items to mark samples by (corpus/items.py)
+
+    def streams(self, epoch: int, batch_size: int, seq_len: int, seed: int) -> "Streams":
+        """The streams of an epoch: a running text's are the same every epoch."""
+        return Streams(self.train, batch_size, seq_len)
+
 
 def fit_batch_size(n: int, batch_size: int, seq_len: int) -> int:
     """The largest batch size <= batch_size for which each stream holds one window (T+1 chars).
@@ -76,26 +82,48 @@ def fit_batch_size(n: int, batch_size: int, seq_len: int) -> int:
     return min(batch_size, fitting)
 
 
-def side_by_side(ids: np.ndarray, B: int) -> tuple[np.ndarray, int]:
-    """The text cut into B contiguous pieces, read side by side as a batch: (grid (N+1, B), N).
-    Piece b reads characters b*N .. b*N + N and predicts b*N + 1 .. b*N + N; the last piece is
-    padded with id 0, so prediction b*N + t is of a real character where b*N + t < len(ids) - 1."""
-    N = -(-(len(ids) - 1) // B)  # predictions per piece
-    padded = np.zeros(B * N + 1, dtype=np.intp)
-    padded[: len(ids)] = ids
-    return np.stack([padded[b * N : b * N + N + 1] for b in range(B)], axis=1), N
+def side_by_side(ids: np.ndarray, B: int, breaks: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The text cut into B contiguous pieces, read side by side as a batch: (grid (N+1, B),
+    position (N, B)). Piece b reads ids[s_b .. e_b - 1] and predicts ids[s_b + 1 .. e_b], where
+    e_b is the next piece's start (the last piece's: the end of the text); position[t, b] is
+    s_b + t, the index of the character it reads at step t, or len(ids) - 1 where the piece has
+    ended (padding, read as id 0, whose predictions are not of the text). The pieces are of
+    equal length, or with `breaks` (sorted indices where a piece may start: a list's line breaks)
+    each runs from a break to a break, the shares as equal as they allow."""
+    n = len(ids) - 1  # predictions
+    if breaks is None:
+        starts = np.arange(B) * -(-n // B)
+    else:
+        starts = np.unique(breaks[np.searchsorted(breaks, np.arange(B) * n / B).clip(0, len(breaks) - 1)])
+    lengths = np.maximum(np.minimum(np.append(starts[1:], n), n) - starts, 0)  # predictions per piece
+    grid = np.zeros((int(lengths.max()) + 1, len(starts)), dtype=np.intp)
+    position = np.full((grid.shape[0] - 1, len(starts)), n)
+    for b, (s, m) in enumerate(zip(starts, lengths)):
+        grid[: m + 1, b] = ids[s : s + m + 1] if m else 0
+        position[:m, b] = np.arange(s, s + m)
+    return grid, position
 
 
 class Streams:
     """B contiguous streams over the training ids, cut into windows of T steps."""
 
     def __init__(self, ids: np.ndarray, batch_size: int, seq_len: int):
-        self.B, self.T = batch_size, seq_len
         N = len(ids) // batch_size  # characters per stream
-        self.streams = ids[: N * batch_size].reshape(batch_size, N)  # (B, N), a view
+        self.init(ids[: N * batch_size].reshape(batch_size, N), seq_len)  # (B, N), a view
+
+    @classmethod
+    def of_rows(cls, rows: np.ndarray, seq_len: int) -> "Streams":
+        """Streams given as rows (B, N) (a list's items, packed: corpus/items.py)."""
+        streams = cls.__new__(cls)
+        streams.init(rows, seq_len)
+        return streams
+
+    def init(self, rows: np.ndarray, seq_len: int) -> None:
+        (self.B, N), self.T = rows.shape, seq_len
+        self.streams = rows
         self.windows_per_epoch = (N - 1) // seq_len
         if self.windows_per_epoch < 1:
-            raise CorpusError(f"{len(ids)} characters are too few for {batch_size} streams of {seq_len + 1}")
+            raise CorpusError(f"{rows.size} characters are too few for {self.B} streams of {seq_len + 1}")
 
     def window(self, w: int) -> np.ndarray:
         """Window w of every stream: (T+1, B) ids as intp (ready for indexing)."""

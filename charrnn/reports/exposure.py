@@ -47,6 +47,7 @@ import numpy as np
 from charrnn import sampling, teacher_forcing
 from charrnn.corpus import corpora
 from charrnn.corpus.streams import CorpusError
+from charrnn.ground.errors import SettingsError
 from charrnn.ground.fields import option
 from charrnn.ground.ops import log_softmax
 from charrnn.ground.vocab import Vocab
@@ -369,6 +370,9 @@ def exposure_bias(ck: Checkpoint, text: str | None, encoding: str, settings: Exp
     """`charrnn exposure-bias`: on TEXT, or by default on the run's own validation split (the
     corpus found again as `eval` / `--resume` find it). Novelty needs the training text: without
     it (TEXT given and the run's corpus not at hand) it is left out, with a note."""
+    if ck.config.item_start is not None:
+        raise SettingsError("exposure-bias measures continuations of a running text; a list model writes whole "
+                            "items from the initial state: `charrnn sample` marks which are new")
     train_text = None
     try:
         train_text, val_text, name = corpora.validation_text(ck)

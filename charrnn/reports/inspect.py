@@ -15,6 +15,7 @@ import numpy as np
 
 from charrnn import networks
 from charrnn.corpus import corpora
+from charrnn.corpus.items import as_read, read_items
 from charrnn.corpus.streams import Streams, fit_batch_size
 from charrnn.ground.fields import option
 from charrnn.ground.optim import global_norm, make_optimizer
@@ -189,7 +190,8 @@ def build_report(checkpoint: str | None, corpus: str | None, encoding: str = "ut
         source = src.name if corpus else "Python's bundled documentation (pydoc_data)"
         vocab = Vocab.from_text(src.text)
         models = fresh_models(len(vocab), o)
-    ids = vocab.encode(src.text, unknown="drop")
+    text = src.text if not checkpoint or ck.config.item_start is None else as_read(read_items(src.text)[0])
+    ids = vocab.encode(text, unknown="drop")  # a list model's window: its items, as it reads them
     B = fit_batch_size(len(ids), batch_size, seq_len)
     streams = Streams(ids, B, seq_len)
     window = streams.window(int(rng.integers(streams.windows_per_epoch)))  # (T+1, B)

@@ -36,10 +36,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from charrnn.corpus import corpora
+from charrnn.corpus.items import as_read, read_items
 from charrnn.corpus.streams import side_by_side
 from charrnn.ground.errors import SettingsError
 from charrnn.model import ModelConfig, dtype_of, zero_state
-from charrnn.teacher_forcing import forward
+from charrnn.teacher_forcing import forward, item_breaks
 from charrnn.training.checkpoint import Checkpoint
 
 BLOCKS = 20  # contiguous blocks for the interval of r
@@ -171,11 +172,11 @@ def read(params: dict, config: ModelConfig, ids: np.ndarray, max_chars: int, seq
     (positions (n,), values {(layer, kind): (n, H)}, log-probabilities (n, V)) for the n positions
     0 .. len(ids) - 2 read in it (position i: character i read, character i + 1 predicted)."""
     n = len(ids) - 1
-    B = max(1, min(MAX_PIECES, n // max(PIECE_CHARS, max_chars)))
-    grid, N = side_by_side(ids, B)  # (N+1, B)
-    position = np.arange(B)[None, :] * N + np.arange(N)[:, None]  # (N, B)
+    grid, position = side_by_side(ids, max(1, min(MAX_PIECES, n // max(PIECE_CHARS, max_chars))),
+                                  item_breaks(config, ids))  # (N+1, B), (N, B)
+    B = grid.shape[1]
     state = zero_state(config, B, dtype_of(params))
-    for start in range(0, N, seq_len):
+    for start in range(0, len(position), seq_len):
         window = grid[start : start + seq_len + 1]
         _, state, tape = forward(params, config, window, state)
         T = window.shape[0] - 1
@@ -374,6 +375,8 @@ def neurons_report(ck: Checkpoint, text: str | None, encoding: str, max_chars: i
     else:
         src = corpora.load(text, encoding, normalize=ck.normalization)
         notes.extend(src.notes)
+        if ck.config.item_start is not None:  # a list model reads items
+            src.text = as_read(read_items(src.text)[0])
         val_text, name = src.text, src.name
     try:
         report = analyse(ck.params, ck.config, ck.vocab, val_text, max_chars, max_units, wanted)

@@ -5,6 +5,8 @@ Tensors:
     optim/<param name>/<slot>             optimiser state (Adam: exp_avg, exp_avg_sq)
     train/state                           the carried state of the B streams, as the network keeps
                                           it: (L, S, B, H) for stacked cells, (B, k) ids for jordan
+    items/train, items/val                a list model's items: the sorted, distinct 64-bit hashes
+                                          of each side's (corpus/items.py), to mark samples new or seen
 Metadata (the safetensors header's string map, each value JSON):
     format ("charrnn-checkpoint"), format_version, charrnn_version, config (ModelConfig),
     vocab (list of characters), corpus (sha256, split sizes, ...), train (metadata.TrainRecord:
@@ -57,6 +59,7 @@ class Checkpoint:
     train: TrainRecord | None = None  # options, progress, history, rng state; None: weights only
     optim_state: dict = field(default_factory=dict)  # "<param>/<slot>" -> array
     carried_state: object = None  # the carried state (model.zero_state's form)
+    items: dict | None = None  # a list model's {"train": hashes, "val": hashes}, each sorted uint64
     path: str | None = None
 
     @property
@@ -74,6 +77,8 @@ def to_bytes(ckpt: Checkpoint) -> bytes:
         tensors[f"optim/{key}"] = np.ascontiguousarray(a)
     if ckpt.carried_state is not None:
         tensors["train/state"] = np.ascontiguousarray(ckpt.config.network.state_tensor(ckpt.carried_state))
+    for side, hashes in (ckpt.items or {}).items():
+        tensors[f"items/{side}"] = np.ascontiguousarray(hashes, dtype=np.uint64)
     metadata = {
         "format": FORMAT,
         "format_version": str(FORMAT_VERSION),
@@ -163,7 +168,7 @@ def load(path: str | os.PathLike) -> Checkpoint:
     except FieldError as e:
         raise CheckpointError(f"{path}: {e}") from None
     return Checkpoint(config=config, vocab=vocab, params=params, corpus=corpus, train=record,
-                      optim_state=optim_state, carried_state=carried, path=path)
+                      optim_state=optim_state, carried_state=carried, items=read_items(tensors, path), path=path)
 
 
 def read_metadata(meta, path: str) -> tuple[ModelConfig, Vocab, dict, dict]:
@@ -214,6 +219,19 @@ def read_params(tensors: dict, config: ModelConfig, path: str) -> dict:
     if len({a.dtype for a in params.values()}) != 1:
         raise CheckpointError(f"{path}: the weights have mixed dtypes")
     return params
+
+
+def read_items(tensors: dict, path: str) -> dict | None:
+    """A list model's item hashes, each side sorted and distinct uint64; None where there are none."""
+    found = {}
+    for side in ("train", "val"):
+        a = tensors.get(f"items/{side}")
+        if a is None:
+            continue
+        if a.dtype != np.uint64 or a.ndim != 1 or (a.size > 1 and not (np.diff(a) > 0).all()):
+            raise CheckpointError(f"{path}: items/{side} must be sorted, distinct 64-bit hashes")
+        found[side] = a
+    return found or None
 
 
 def read_optim_state(tensors: dict, params: dict, path: str) -> dict:

@@ -24,8 +24,7 @@ import time
 import numpy as np
 
 from charrnn import sampling
-from charrnn.corpus.streams import Streams
-from charrnn.teacher_forcing import evaluate_stream
+from charrnn.teacher_forcing import evaluate_stream, item_breaks
 from charrnn.training import checkpoint
 from charrnn.training.budget import Stop
 from charrnn.training.events import Callbacks, EvalInfo, StepInfo, TrainResult
@@ -47,8 +46,8 @@ class Trainer:
         self.plan, self.config, self.opts = plan, plan.config, plan.options
         self.callbacks = callbacks or Callbacks()
         self.clock = clock
-        self.streams = Streams(plan.corpus.train, plan.batch_size, self.opts.seq_len)
         self.state = TrainState.of(plan)
+        self.streams = self.epoch_streams()
         self.stop_requested: Stop | None = None
         self.eval_seconds = 0.0  # the last evaluation's duration, reserved at the end of a --time budget
         self.evaluated_at: int | None = None  # the step of this session's last evaluation
@@ -83,6 +82,7 @@ class Trainer:
         while (stop := self.stop_reason()) is None:
             if s.window >= self.streams.windows_per_epoch:
                 s.new_epoch(self.plan)
+                self.streams = self.epoch_streams()
                 continue
             progress = self.progress()
             lr = lr_at(progress, o, self.plan.budget)
@@ -169,6 +169,9 @@ class Trainer:
         if not self.has_val:
             return float("nan")
         val_ids = self.plan.corpus.val[:MONITOR_CHARS]
+        breaks = item_breaks(self.config, val_ids)
+        if breaks is not None:  # a list's: whole items only
+            val_ids = val_ids[: breaks[-1] + 1]
         return evaluate_stream(self.state.params, self.config, val_ids, streams=monitor_streams(len(val_ids)))[0]
 
     def preview(self) -> str:
@@ -198,6 +201,10 @@ class Trainer:
             batch_size=self.plan.batch_size)
 
     # --------------------------------------------------------------------------- helpers
+    def epoch_streams(self):
+        """The epoch's streams: a running text's, or a list's items shuffled for this epoch."""
+        return self.plan.corpus.streams(self.state.epoch, self.plan.batch_size, self.opts.seq_len, self.opts.seed)
+
     def tick(self) -> None:
         """Bring the state's elapsed time up to now (it includes evaluations and saves)."""
         self.state.elapsed = self.clock() - self.started

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from charrnn.corpus import corpora
+from charrnn.corpus import corpora, items
 from charrnn.corpus.streams import Corpus, fit_batch_size, sha256_text, unigram_entropy
 from charrnn.ground.errors import SettingsError, UserError
 from charrnn.ground.fields import flag
@@ -88,29 +88,38 @@ def plan_run(corpus: str | None, *, resume: str | None = None, out: str | None =
              encoding: str = "utf-8", model_given: dict | None = None,
              options_given: dict | None = None, steps: int | None = None,
              epochs: int | None = None, time_budget: float | None = None,
-             progress=None, measure_speeds=measure_speeds) -> RunPlan:
+             progress=None, measure_speeds=measure_speeds, read_as: str | None = None) -> RunPlan:
     """Check everything and create the run directory; raise a UserError for anything wrong.
     `model_given` / `options_given` hold only what the user gave explicitly; a fresh run's
-    recipe (`recipe.choose`) fills in the rest."""
+    recipe (`recipe.choose`) fills in the rest. `read_as` "lines" or "stream" forces how the
+    text is read (--lines, --stream); None lets a fresh run judge (corpus/items.py)."""
     model_given = {k: v for k, v in (model_given or {}).items() if v is not None}
     options_given = {k: v for k, v in (options_given or {}).items() if v is not None}
     budget_given = (steps, epochs, time_budget)
     if resume:
         plan = plan_resume(load_checkpoint(resume), corpus, encoding, out, model_given, options_given, budget_given,
-                           progress)
+                           progress, read_as)
     else:
-        plan = plan_fresh(corpus, encoding, out, model_given, options_given, budget_given, progress, measure_speeds)
+        plan = plan_fresh(corpus, encoding, out, model_given, options_given, budget_given, progress, measure_speeds,
+                          read_as)
     prepare_out_dir(plan.out_dir, resuming=plan.prior is not None)
     return plan
 
 
 def plan_fresh(corpus: str | None, encoding: str, out: str | None, model_given: dict, options_given: dict,
-               budget_given: tuple, progress, measure_speeds) -> RunPlan:
-    """A new run: the text read, the budget set, and the recipe's choices for what was not given
-    (a time budget measures the candidates' speeds first, and that time counts)."""
+               budget_given: tuple, progress, measure_speeds, read_as: str | None) -> RunPlan:
+    """A new run: the text read (as a list or a running text), the budget set, and the recipe's
+    choices for what was not given (a time budget measures the candidates' speeds first, and
+    that time counts)."""
     options = TrainOptions(**options_given)  # the recipe's choices replace some of these below
     source = corpora.load(corpus, encoding, progress=progress, normalize=options.normalize)
-    data = Corpus.from_text(source.text, options.val_frac)
+    verdict = items.judge(source.text) if read_as is None else items.Verdict(read_as == "lines", f"--{read_as}")
+    if verdict.is_list:
+        data = items.ItemCorpus.from_text(source.text, options.val_frac)
+        model_given = {"item_start": data.vocab.index[items.SEP], **model_given}
+        options_given = {"state_reset": 0.0, **options_given}  # items start afresh by themselves
+    else:
+        data = Corpus.from_text(source.text, options.val_frac)
     steps, epochs, time_budget = budget_given
     patience = None
     if not (steps or epochs or time_budget):
@@ -118,7 +127,7 @@ def plan_fresh(corpus: str | None, encoding: str, out: str | None, model_given: 
     budget = Budget(end_step=steps, end_epoch=epochs, end_time=time_budget, patience=patience)
     started = time.monotonic()
     recipe = choose_recipe(data, len(source.text.encode("utf-8", "surrogatepass")), budget,
-                           {**model_given, **options_given}, measure_speeds)
+                           {**model_given, **options_given}, measure_speeds, verdict)
     if recipe.passes is not None and budget.end_epoch is None:  # it ends before the budget
         budget = dataclasses.replace(budget, end_epoch=recipe.passes)
     options = TrainOptions(**{**recipe.train_values(), **options_given})
@@ -126,7 +135,7 @@ def plan_fresh(corpus: str | None, encoding: str, out: str | None, model_given: 
         config = ModelConfig(vocab_size=len(data.vocab), **{**recipe.model_values(), **model_given})
     except ValueError as e:  # options that do not fit together, e.g. --cell lstm --activation relu
         raise SettingsError(str(e)) from None
-    return RunPlan(corpus_arg=corpus or corpora.DEFAULT, notes=source.notes, corpus_info=corpus_info(source),
+    return RunPlan(corpus_arg=corpus or corpora.DEFAULT, notes=source.notes, corpus_info=corpus_info(source, data),
                    corpus=data, config=config, options=options, budget=budget,
                    batch_size=fit_batch_size(len(data.train), options.batch_size, options.seq_len),
                    out_dir=out or new_run_dir(source.name), prior=None, val_unigram=val_unigram(data, config),
@@ -134,7 +143,7 @@ def plan_fresh(corpus: str | None, encoding: str, out: str | None, model_given: 
 
 
 def plan_resume(prior: Checkpoint, corpus: str | None, encoding: str, out: str | None, model_given: dict,
-                options_given: dict, budget_given: tuple, progress) -> RunPlan:
+                options_given: dict, budget_given: tuple, progress, read_as: str | None) -> RunPlan:
     """A run resumed: the checkpoint's model, options and recipe, on its own text (found again,
     or given again and checked), with what is left of its budget or as much more as asked."""
     if prior.train is None:
@@ -147,18 +156,34 @@ def plan_resume(prior: Checkpoint, corpus: str | None, encoding: str, out: str |
     else:
         source = corpora.load(corpus, encoding, progress=progress, normalize=options.normalize)
     config = check_resume(prior, model_given, source.text)
-    data = Corpus.from_text(source.text, options.val_frac, vocab=prior.vocab)
+    if read_as is not None and (read_as == "lines") != (config.item_start is not None):
+        raise ResumeError(f"--{read_as}: {prior.path} read its text as "
+                          f"{'a list' if config.item_start is not None else 'a running text'}; a resumed run keeps it")
+    reading = items.ItemCorpus if config.item_start is not None else Corpus
+    data = reading.from_text(source.text, options.val_frac, vocab=prior.vocab)
     # a resume goes on with the streams its carried state holds (load checked that count against
     # the record); recomputing it from the options breaks where the options lost their batch_size
-    return RunPlan(corpus_arg=corpus, notes=source.notes, corpus_info=corpus_info(source), corpus=data,
+    return RunPlan(corpus_arg=corpus, notes=source.notes, corpus_info=corpus_info(source, data), corpus=data,
                    config=config, options=options, budget=resume_budget(prior, *budget_given),
                    batch_size=prior.train.batch_size, out_dir=out or os.path.dirname(os.path.abspath(prior.path)),
                    prior=prior, val_unigram=val_unigram(data, config), recipe=prior.train.recipe)
 
 
-def corpus_info(source) -> dict:
-    """What every checkpoint stores of where its text came from."""
-    return {"name": source.name, "path": source.path, "encoding": source.encoding, "normalize": source.normalize}
+def list_line(data, verdict: items.Verdict) -> str | None:
+    """How the recipe line names a list ("a list of 32,033 items, 29,494 distinct"); None for a
+    running text."""
+    if not verdict.is_list:
+        return None
+    s = data.summary()
+    blank = f", {s['blank_lines']:,} blank lines skipped" if s["blank_lines"] else ""
+    forced = " (--lines)" if verdict.why == "--lines" else ""
+    return f"a list{forced} of {s['items']:,} items, {s['distinct_train'] + s['distinct_val']:,} distinct{blank}"
+
+
+def corpus_info(source, data) -> dict:
+    """What every checkpoint stores of where its text came from (and of a list, its counts)."""
+    info = {"name": source.name, "path": source.path, "encoding": source.encoding, "normalize": source.normalize}
+    return {**info, "items": data.summary()} if isinstance(data, items.ItemCorpus) else info
 
 
 def val_unigram(data: Corpus, config: ModelConfig) -> float | None:
@@ -166,7 +191,8 @@ def val_unigram(data: Corpus, config: ModelConfig) -> float | None:
     return unigram_entropy(data.val, config.vocab_size) if len(data.val) > 1 else None
 
 
-def choose_recipe(data: Corpus, corpus_bytes: int, budget: Budget, given: dict, measure_speeds) -> Recipe:
+def choose_recipe(data: Corpus, corpus_bytes: int, budget: Budget, given: dict, measure_speeds,
+                  verdict: items.Verdict) -> Recipe:
     """The recipe for a fresh run; a time budget first measures the candidates' speeds here."""
     V = len(data.vocab)
     try:
@@ -182,7 +208,7 @@ def choose_recipe(data: Corpus, corpus_bytes: int, budget: Budget, given: dict, 
         return recipes.choose(train_chars=len(data.train), val_chars=len(data.val), vocab_size=V,
                               seconds=budget.end_time, steps=budget.end_step, epochs=budget.end_epoch,
                               given=given, speeds=speeds, corpus_bytes=corpus_bytes,
-                              patience=budget.patience)
+                              patience=budget.patience, list_of=list_line(data, verdict))
     except ValueError as e:  # a model the given options make impossible, e.g. --cell jordan --num-layers 2
         raise SettingsError(str(e)) from None
 

@@ -161,13 +161,14 @@ def eval_every_for(steps: int, epochs: float, eval_seconds: float | None, second
 
 def choose(*, train_chars: int, val_chars: int, vocab_size: int, seconds: float | None = None,
            steps: int | None = None, epochs: int | None = None, given: dict | None = None,
-           speeds: dict | None = None, corpus_bytes: int | None = None, patience: int | None = None) -> Recipe:
+           speeds: dict | None = None, corpus_bytes: int | None = None, patience: int | None = None,
+           list_of: str | None = None) -> Recipe:
     """The recipe for this corpus and budget (the first of seconds, steps, epochs given is the
     one planned for). `given` holds what the user gave explicitly (model and training fields
     alike); `speeds` maps (cell, layers, hidden) to measured training chars/s at the recipe's
     batch size (needed for a time budget; a candidate without one is not chosen); `patience`:
     the budget is only a cap, and the run stops after this many evaluations find no better
-    validation loss."""
+    validation loss. `list_of` names a list (plan.list_line), which is then trained as items."""
     if seconds is None and steps is None and epochs is None:
         raise ValueError("a recipe needs a budget: seconds, steps or epochs")
     given = dict(given or {})
@@ -193,8 +194,9 @@ def choose(*, train_chars: int, val_chars: int, vocab_size: int, seconds: float 
     if patience is not None:  # evaluations far enough apart that the noise of a few steps cannot end it
         values["eval_every"] = max(values["eval_every"], PLATEAU_EVAL)
     values.update({k: v for k, v in given.items() if k in values})
-    reason = describe(corpus_bytes if corpus_bytes is not None else train_chars, seconds, steps, epochs, passes,
-                      full_passes, most, patience) + (f"; {why}" if why else "")
+    size = corpus_bytes if corpus_bytes is not None else train_chars
+    reason = describe(list_of or f"{human_size(size)} corpus", seconds, steps, epochs, passes, full_passes, most,
+                      patience) + (f"; {why}" if why else "")
     measured = {f"{c} {L}x{H}": round(v, 1) for (c, L, H), v in (speeds or {}).items()}
     return Recipe(values=values, chosen=tuple(k for k in MODEL_FIELDS + TRAIN_FIELDS if k not in given),
                   reason=reason, measured=measured, passes=most)
@@ -240,14 +242,14 @@ def pick_model(candidates: list, N: int, V: int, seconds, given: dict, speeds, u
     return pick, larger is not None, why
 
 
-def describe(size: int, seconds, steps, epochs, passes: float, full_passes: float, most, patience) -> str:
+def describe(text: str, seconds, steps, epochs, passes: float, full_passes: float, most, patience) -> str:
     """The recipe line's reason: "1.12 MB corpus, 5 min budget, ~1.9 passes", or for a run given no
     budget "..., until 5 evaluations find no better validation loss, at most 30 min"."""
     shown_passes = f"{passes:.2g}" if passes < 10 else f"{passes:.0f}"
     if patience is not None:
         cap = describe_budget(seconds, steps, epochs).replace(" budget", "") + (f" or {most:g} passes" if most else "")
-        return f"{human_size(size)} corpus, until {patience} evaluations find no better validation loss, at most {cap}"
-    reason = f"{human_size(size)} corpus, {describe_budget(seconds, steps, epochs)}, ~{shown_passes} passes"
+        return f"{text}, until {patience} evaluations find no better validation loss, at most {cap}"
+    reason = f"{text}, {describe_budget(seconds, steps, epochs)}, ~{shown_passes} passes"
     if most is not None:
         reason += (f", then ends: the budget would read it ~{full_passes:.0f} times, "
                    f"and more than {MOST_PASSES} passes overfit a text this size")

@@ -74,7 +74,15 @@ CORPUS = {
                                  n, "must be 64 hexadecimal digits"),
     "train_chars": lambda v, n: count(v, n),
     "val_chars": lambda v, n: count(v, n),
+    "items": lambda v, n: check_items(v, n),  # a list's counts (corpus/items.ItemCorpus.summary)
 }
+ITEM_COUNTS = ("items", "train_items", "val_items", "distinct_train", "distinct_val", "blank_lines")
+
+
+def check_items(v, name: str) -> None:
+    known_keys(v, ITEM_COUNTS, name)
+    for key in ITEM_COUNTS:
+        count(v.get(key), f"{name}.{key}")
 
 
 def check_corpus(corpus) -> None:

@@ -64,6 +64,7 @@ class TrainState:
                 recipe=plan.recipe, sample_prob=self.sample_prob),
             optim_state=self.optimizer.state_arrays(),
             carried_state=self.carried,
+            items=plan.corpus.hashes,
         )
 
     @classmethod

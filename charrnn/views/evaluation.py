@@ -41,7 +41,14 @@ def eval_report(r: dict) -> None:
     t.add_row("unigram baseline", f"{r['unigram']:.4f}", f"{bits(r['unigram']):.4f}", f"{math.exp(r['unigram']):.3f}")
     c = stdout_console()
     show(c, t)
-    c.print(f"{r['predicted']:,} characters predicted, as one stream (state carried throughout)")
+    if "items" in r:
+        c.print(f"{r['items']:,} items, each from the initial state: {r['predicted']:,} characters predicted, "
+                f"each item's end included; {r['per_item']:.3f} nats per item")
+        if r["unknown_items"]:
+            shown = ", ".join(repr(ch) for ch in r["unknown_chars"][:20])
+            c.print(f"{r['unknown_items']:,} items with characters the model never saw were left out: {shown}")
+    else:
+        c.print(f"{r['predicted']:,} characters predicted, as one stream (state carried throughout)")
     if r["unknown_count"]:
         shown = ", ".join(repr(ch) for ch in r["unknown_chars"][:20])
         c.print(f"{r['unknown_count']:,} characters the model never saw were left out: {shown}")
@@ -73,6 +80,7 @@ def info_report(r: dict, history: list, whole_vocab: bool = False) -> None:
     for k, v in r["config"].items():
         t.add_row(k, str(v))
     t.add_row("PyTorch", r["pytorch"]["module"])
+    t.add_row("reads", r["reads"])
     V = len(r["vocab"])
     more = "" if V <= VOCAB_PREVIEW or whole_vocab else f" ... and {V - VOCAB_PREVIEW} more (--vocab shows all)"
     shown = "below" if whole_vocab else vocab_text(r["vocab"][:VOCAB_PREVIEW]) + more

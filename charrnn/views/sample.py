@@ -69,3 +69,35 @@ def sample_summary(checkpoint: str, ck, settings, seed: int, num_samples: int, s
           f"{total} characters in {seconds:.2f} s: {total / max(seconds, 1e-9):,.0f} chars/s\n"
           f"characters 1..{len(prime)}: the prime, read teacher forced (observed input); from character "
           f"{len(prime) + 1} on: free running (each sampled character fed back as the next input)", file=sys.stderr)
+
+
+def write_items(report: dict, out, replace_unencodable: bool = False) -> None:
+    """A list model's items on stdout, one a line, nothing else: `> more.txt` makes a list."""
+    if replace_unencodable and hasattr(out, "reconfigure"):
+        out.reconfigure(errors="replace")
+    write_text(out, "".join(row["item"] + "\n" for row in report["items"]))
+
+
+def items_summary(report: dict) -> None:
+    """One line on stderr: how many items, how many new and seen (and cut, and found of those asked)."""
+    c, n = report["counts"], len(report["items"])
+    if report["marked"]:
+        line = (f"{n} item{'' if n == 1 else 's'}: {c['new']} new, {c['train']} in the training list, "
+                f"{c['val']} in the validation list")
+    else:
+        line = f"{n} items (the checkpoint keeps no items to mark them by)"
+    if c["cut"]:
+        line += f"; {c['cut']} cut at --length {report['length_cap']} before their end"
+    if n < report["asked"]:
+        line += f"; asked for {report['asked']}, found {n} in {report['drawn']:,} tries"
+    print(line, file=sys.stderr)
+
+
+def samples_json(chunks, prime: str, num_samples: int, stats, seed: int) -> None:
+    """`sample --json` of a running text's model: each sample whole, with its log-probability."""
+    from charrnn.views.terminal import json_out
+
+    texts = ["".join(chars) for chars in zip(*chunks)] if num_samples else []
+    texts = texts or [""] * num_samples
+    json_out({"seed": seed, "prime": prime, "samples": [
+        {"text": prime + t, "generated": n, "log_prob": lp} for t, n, lp in zip(texts, stats.generated, stats.log_prob)]})
