@@ -1,14 +1,24 @@
 """List models: every item is read from the initial state, so no item sees another -- at train
-time (the window's resets) and at test time (sampling's step), for every network."""
+time (the window's resets) and at test time (sampling's step), for every network; and lists end
+to end: judged, split by distinct item, trained, sampled whole and marked, evaluated, resumed."""
+
+import inspect
+import json
+import os
+import signal
 
 import numpy as np
 import pytest
 
 from charrnn import sampling, teacher_forcing
+from charrnn.corpus import items as items_mod
+from charrnn.corpus.corpora import python_docs_text
 from charrnn.model import ModelConfig, init_params, zero_state
 from charrnn.reports.gradients import check_gradients
+from charrnn.training import checkpoint
+from charrnn.views.progress import TrainProgress
 
-from conftest import NETWORKS, layer_counts, random_state
+from conftest import NETWORKS, SMALL, invoke, layer_counts, one_line_error, random_state
 
 SEP = 0  # the line break's id in these made-up vocabularies
 
@@ -95,17 +105,8 @@ def test_sampling_leaves_the_callers_state_as_it_was(rng):
 
 
 # ------------------------------------------------------------------------------ lists, end to end
-import inspect  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import signal  # noqa: E402
 
-from charrnn.corpus import items as items_mod  # noqa: E402
-from charrnn.corpus.corpora import python_docs_text  # noqa: E402
-from charrnn.training import checkpoint  # noqa: E402
-from charrnn.views.progress import TrainProgress  # noqa: E402
 
-from conftest import SMALL, invoke, one_line_error  # noqa: E402
 
 SYLLABLES = ["ka", "ri", "mo", "na", "el", "sa", "to", "an", "li", "ve", "ra", "jo", "mi", "de", "lu", "ne"]
 
