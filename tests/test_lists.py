@@ -9,7 +9,6 @@ import signal
 
 import numpy as np
 import pytest
-from conftest import NETWORKS, SMALL, invoke, layer_counts, one_line_error, random_state
 
 from charrnn import sampling, teacher_forcing
 from charrnn.corpus import items as items_mod
@@ -18,6 +17,8 @@ from charrnn.model import ModelConfig, init_params, zero_state
 from charrnn.reports.gradients import check_gradients
 from charrnn.training import checkpoint
 from charrnn.views.progress import TrainProgress
+
+from conftest import NETWORKS, SMALL, invoke, layer_counts, one_line_error, random_state
 
 SEP = 0  # the line break's id in these made-up vocabularies
 
