@@ -26,6 +26,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 READMES = [README, ROOT / "README.ja.md"]
 PAGES = READMES + sorted((ROOT / "docs").glob("*.md"))
+LIST_SYLLABLES = ["mar", "ka", "ri", "na", "jo", "le", "sa", "to"]  # made-up names: a list, with names that start "mar"
 JAPANESE = "ファイル %s が見つかりません。\n設定値 %r は既に登録済みです。\n12月\n"  # stands in for data/ja-messages.txt
 
 SHRINK = [  # (pattern, replacement) applied to each command line
@@ -86,6 +87,9 @@ def test_every_readme_command_runs(tmp_path, monkeypatch, made_up_download, read
                                             encoding="cp932")
     else:
         (tmp_path / "corpus.txt").write_text((PANGRAMS + "\n") * 40, encoding="utf-8")
+    for name in ("names.txt", "other-names.txt"):  # the lists the pages train and evaluate on
+        (tmp_path / name).write_text("".join(a + b + c + "\n" for a in LIST_SYLLABLES for b in LIST_SYLLABLES
+                                             for c in ("", "a", "el")), encoding="utf-8")
     if readme not in READMES:  # a docs page may start from runs/RUN: give it a run to find
         assert invoke("train", "corpus.txt", "--steps", "3", *TRAIN_FAST).exit_code == 0
     ran = 0

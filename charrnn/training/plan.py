@@ -203,7 +203,8 @@ def choose_recipe(data: Corpus, corpus_bytes: int, budget: Budget, given: dict, 
             spent = budget.end_time if budget.patience is None else None  # a plateau's cap is not spent
             speeds = measure_speeds(recipes.worth_measuring(shapes, V, len(data.train), spent, given), V, B)
             if budget.patience is None:
-                larger = recipes.worth_measuring_larger(shapes, V, len(data.train), budget.end_time, speeds, given)
+                larger = recipes.worth_measuring_larger(shapes, V, len(data.train), budget.end_time, speeds, given,
+                                                        verdict.is_list)
                 speeds = {**speeds, **measure_speeds(larger, V, B)} if larger else speeds
         return recipes.choose(train_chars=len(data.train), val_chars=len(data.val), vocab_size=V,
                               seconds=budget.end_time, steps=budget.end_step, epochs=budget.end_epoch,

@@ -84,6 +84,7 @@ LONG_SECONDS = 300  # a larger model for a small text, for a time budget at leas
 LONG_PASSES = 75  # ... when it can read the text this often ...
 LONG_PARAMS_PER_CHAR = 25.0  # ... and has at most this many parameters per training character ...
 LONG_DROPOUT = 0.5  # ... with this dropout
+LIST_PASSES = 15  # a list: the branch takes the largest one-layer candidate that reads it this often
 MOST_PASSES = 10  # a time budget of LONG_SECONDS or more ends after this many passes ...
 MOST_PASSES_FROM_CHARS = 400_000  # ... over a training text at least this long
 
@@ -175,7 +176,8 @@ def choose(*, train_chars: int, val_chars: int, vocab_size: int, seconds: float 
     N = max(train_chars, 1)
     B, T = given.get("batch_size", BATCH_SIZE), given.get("seq_len", SEQ_LEN)
     candidates = sized_candidates(given, vocab_size, N, B * T, seconds, steps, epochs, speeds)
-    pick, branch, why = pick_model(candidates, N, vocab_size, seconds, given, speeds, patience is not None)
+    pick, branch, why = pick_model(candidates, N, vocab_size, seconds, given, speeds, patience is not None,
+                                   list_of is not None)
     full_passes = passes = pick.chars / N
     most = most_passes(N, seconds, passes, branch=branch)
     if most is not None:
@@ -219,7 +221,7 @@ def sized_candidates(given: dict, V: int, N: int, window_chars: int, seconds, st
     return candidates
 
 
-def pick_model(candidates: list, N: int, V: int, seconds, given: dict, speeds, until_plateau: bool):
+def pick_model(candidates: list, N: int, V: int, seconds, given: dict, speeds, until_plateau: bool, is_list: bool):
     """(the candidate that trains, whether the small-text branch chose it, why -- or "" for the
     rule's own choice). The rule: the largest candidate that fits, else the smallest measured;
     then the long-budget branch for a small text; then a declared replacement."""
@@ -227,7 +229,7 @@ def pick_model(candidates: list, N: int, V: int, seconds, given: dict, speeds, u
     measured = [c for c in candidates if c.chars > 0] or candidates
     pick = max(fitting, key=lambda c: c.params) if fitting else min(measured, key=lambda c: c.params)
     why = ""
-    larger = None if until_plateau else larger_for_long_budget(candidates, pick, N, seconds)
+    larger = None if until_plateau else larger_for_long_budget(candidates, pick, N, seconds, is_list)
     if larger is not None:
         why = (f"{larger.cell} {larger.num_layers}x{larger.hidden_size} with dropout {LONG_DROPOUT:g} for "
                f"{pick.cell} {pick.num_layers}x{pick.hidden_size}, which would read the text ~{pick.chars / N:.0f} times")
@@ -266,15 +268,24 @@ def most_passes(N: int, seconds: float | None, passes: float, branch: bool) -> f
     return float(MOST_PASSES)
 
 
-def larger_for_long_budget(candidates: list, pick: Candidate, N: int, seconds: float | None) -> Candidate | None:
+def larger_for_long_budget(candidates: list, pick: Candidate, N: int, seconds: float | None,
+                           is_list: bool = False) -> Candidate | None:
     """The largest candidate larger than the rule's pick that reads the text at least LONG_PASSES
     times within the time budget and has at most LONG_PARAMS_PER_CHAR * N parameters, or None.
     Time budgets of LONG_SECONDS or more only: it was measured at 5 and 10 minutes, with a time
-    budget's cosine schedule; at 2 minutes larger GRUs lost to the rule's choice on the 60 KB piece."""
+    budget's cosine schedule; at 2 minutes larger GRUs lost to the rule's choice on the 60 KB piece.
+
+    A list's items are short and many: the largest one-layer candidate that reads it at least
+    LIST_PASSES times. On names.txt at 5 minutes that is the GRU 1x512 (26 passes), trained as the
+    mLSTM 1x512 that replaces it, with dropout 0.5: 1.896 nats/char on makemore's test names
+    against 1.933 for the rule's GRU 1x256 (100 passes) and 1.937 for a GRU 1x384 (53 passes,
+    dropout 0.3; benchmarks/results/makemore-explore.jsonl). Multi-layer candidates were not
+    measured on lists, so the branch leaves them out."""
     if seconds is None or seconds < LONG_SECONDS:
         return None
-    larger = [c for c in candidates if c.params > pick.params and c.chars >= LONG_PASSES * N
-              and c.params <= LONG_PARAMS_PER_CHAR * N]
+    passes = LIST_PASSES if is_list else LONG_PASSES
+    larger = [c for c in candidates if c.params > pick.params and c.chars >= passes * N
+              and c.params <= LONG_PARAMS_PER_CHAR * N and (c.num_layers == 1 or not is_list)]
     return max(larger, key=lambda c: c.params) if larger else None
 
 
@@ -317,12 +328,13 @@ def worth_measuring(shapes, vocab_size: int, train_chars: int, seconds: float | 
 
 
 def worth_measuring_larger(shapes, vocab_size: int, train_chars: int, seconds: float, speeds: dict,
-                           given: dict | None = None) -> list:
+                           given: dict | None = None, is_list: bool = False) -> list:
     """The shapes the long-budget branch could choose, and what would train in place of any of
     them for this budget, not yet measured: only where the fastest model measured (the smallest)
-    reads the text LONG_PASSES times in the budget, since a larger one reads it no faster (so a
-    large text measures nothing more)."""
-    if not speeds or seconds < LONG_SECONDS or seconds * max(speeds.values()) < LONG_PASSES * train_chars:
+    reads the text LONG_PASSES times in the budget (a list: LIST_PASSES), since a larger one reads
+    it no faster (so a large text measures nothing more)."""
+    passes = LIST_PASSES if is_list else LONG_PASSES
+    if not speeds or seconds < LONG_SECONDS or seconds * max(speeds.values()) < passes * train_chars:
         return []
     larger = [s for s in shapes if param_count(*s, vocab_size) <= LONG_PARAMS_PER_CHAR * train_chars]
     return [s for s in dict.fromkeys(larger + replacing(larger, seconds, given)) if s not in speeds]
