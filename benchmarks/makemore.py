@@ -39,6 +39,7 @@ import json
 import os
 import pathlib
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -152,7 +153,10 @@ def table(path: pathlib.Path) -> str:
     out = ["| budget | who | model | seed | steps | test loss (nats/char, ends included) | new samples |",
            "|---|---|---|---|---|---|---|"]
     for r in sorted(rows, key=lambda r: (r["minutes"], r["who"] != "charrnn", r["config"], r["seed"])):
-        out.append(f"| {r['minutes']:g} min | {r['who']} | {r['config']} | {r['seed']} | {r['steps']:,} | "
+        model = r["config"]
+        if r["who"] == "charrnn":  # the recipe's line: its model and dropout
+            model = f"{model.split(',')[0]}, dropout {re.search(r'dropout ([0-9.]+)', model).group(1)} (the default)"
+        out.append(f"| {r['minutes']:g} min | {r['who']} | {model} | {r['seed']} | {r['steps']:,} | "
                    f"{r['test']:.4f} | {r['new']:.1%} |")
     return "\n".join(out)
 

@@ -10,7 +10,7 @@ from charrnn.training import checkpoint
 from charrnn.training.checkpoint import CheckpointError
 from charrnn.training.record import FieldError, TrainRecord
 
-from conftest import NETWORKS, checkpoint_with_training_state
+from conftest import NETWORKS, checkpoint_with_training_state, resealed
 
 
 def make_ckpt(cell="lstm"):
@@ -69,7 +69,7 @@ def write_variant(tmp_path, mutate):
     header = json.loads(data[8 : 8 + n])
     mutate(header)
     raw = json.dumps(header).encode()
-    path.write_bytes(struct.pack("<Q", len(raw)) + raw + data[8 + n :])
+    path.write_bytes(resealed(struct.pack("<Q", len(raw)) + raw + data[8 + n :]))
     return path
 
 

@@ -11,7 +11,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "charrnn"
 
 # bottom up; "" is the top of the package: the files a learner reads first
-FLOORS = ("ground", "corpus", "networks", "", "training", "reports", "views", "cli")
+FLOORS = ("ground", "corpus", "networks", "", "training", "reports", "views", "api", "cli")
 LEARNER_FILES = {"model.py", "teacher_forcing.py", "sampling.py", "scheduled_sampling.py"}
 EXEMPT = {"__init__.py", "__main__.py"}  # the package's front door and `python -m charrnn`
 

@@ -48,6 +48,17 @@ def main():
     keep_freed_memory()  # every window's arrays reuse the last window's pages (cli/memory.py)
 
 
+def load_checkpoint(path: str):
+    """The checkpoint, checked (training/checkpoint.load); one note on stderr for one saved before
+    checkpoints carried a checksum, which loads unchecked."""
+    from charrnn.training.checkpoint import load
+
+    ck = load(path)
+    if not ck.verified:
+        click.echo(f"note: {path} was saved before checkpoints carried a checksum; it loads unchecked", err=True)
+    return ck
+
+
 # ------------------------------------------------------------------------------------ train
 @main.command()
 @click.argument("corpus", required=False, default=None)
@@ -88,9 +99,8 @@ def train(corpus, quiet, progress_, as_json, resume, read_as, out, encoding, ste
     at the start says what and why); given, they win. Ctrl-C saves a checkpoint and prints
     the command that resumes it.
     """
-    from charrnn.training.loop import Trainer
+    from charrnn.api.train import run
     from charrnn.training.plan import plan_run
-    from charrnn.training.runs import stop_on_signals
     from charrnn.views.progress import TrainProgress, download_progress, progress_mode
     from charrnn.views.train import run_start, train_end
 
@@ -100,10 +110,8 @@ def train(corpus, quiet, progress_, as_json, resume, read_as, out, encoding, ste
     run_start(plan, quiet)
     mode = "none" if quiet else progress_mode(progress_)
     with TrainProgress(mode) as progress:
-        trainer = Trainer(plan, callbacks=progress)
         try:
-            with stop_on_signals(trainer.request_stop):
-                result = trainer.run()
+            result = run(plan, progress)
         except KeyboardInterrupt:  # a second Ctrl-C
             fail(f"stopped at once; the last saved checkpoint is in {plan.out_dir}", 130, prefix="")
     sys.exit(train_end(result, plan, as_json))
@@ -137,14 +145,13 @@ def sample(checkpoint, prime, drop_unknown, seed, num_samples, new_only, unique,
     many are new and how many are in its training or validation list."""
     from charrnn import sampling
     from charrnn.corpus.text import normalize_text
-    from charrnn.training.checkpoint import load
     from charrnn.training.runs import newest_best_checkpoint
 
     settings = SampleSettings(**values)
     if checkpoint is None:
         checkpoint = newest_best_checkpoint()
         click.echo(f"sampling from {checkpoint}", err=True)
-    ck = load(checkpoint)
+    ck = load_checkpoint(checkpoint)
     prime = sampling.known_prime(ck.vocab, normalize_text(prime, ck.normalization), drop_unknown)
     seed = sampling.random_seed() if seed is None else seed
     if ck.config.item_start is not None:
@@ -234,12 +241,11 @@ def eval_command(checkpoint, text, encoding, as_json, by_position):
     baseline of the same text. Characters the model never saw are left out and counted."""
     from charrnn.corpus import corpora
     from charrnn.reports.evaluation import evaluation
-    from charrnn.training.checkpoint import load
     from charrnn.views.evaluation import eval_report
     from charrnn.views.progress import download_progress, notes
     from charrnn.views.terminal import json_out
 
-    ck = load(checkpoint)
+    ck = load_checkpoint(checkpoint)
     src = corpora.load(text, encoding, progress=download_progress(), normalize=ck.normalization)
     notes(src.notes)
     result = evaluation(ck, src, by_position)
@@ -255,11 +261,10 @@ def info(checkpoint, as_json, whole_vocab):
     """What a checkpoint holds: model config, parameters per tensor (PyTorch names),
     vocabulary, corpus, training progress and the loss curve."""
     from charrnn.reports.evaluation import description
-    from charrnn.training.checkpoint import load
     from charrnn.views.evaluation import info_report
     from charrnn.views.terminal import json_out
 
-    result = description(load(checkpoint))
+    result = description(load_checkpoint(checkpoint))
     json_out(result) if as_json else info_report(result, result["history"], whole_vocab)
 
 
@@ -282,14 +287,13 @@ def exposure_bias(checkpoint, text, judge_path, encoding, as_json, **values):
     Their ratio is EB-M (He et al.): 1 = no exposure bias. Also how the two unrolls part on
     the real text, against the floor of two real texts, and how the model's text differs."""
     from charrnn.reports.exposure import exposure_bias
-    from charrnn.training.checkpoint import load
     from charrnn.views.exposure import exposure_report
     from charrnn.views.progress import notes
     from charrnn.views.terminal import json_out
 
     lines: list = []
-    report = exposure_bias(load(checkpoint), text, encoding, ExposureSettings(**values), lines,
-                           load(judge_path) if judge_path else None)
+    report = exposure_bias(load_checkpoint(checkpoint), text, encoding, ExposureSettings(**values), lines,
+                           load_checkpoint(judge_path) if judge_path else None)
     notes(lines)
     json_out(report) if as_json else exposure_report(report)
 
@@ -317,7 +321,6 @@ def neurons(checkpoint, text, html_path, unit, top, max_chars, max_units, encodi
     bracket depth, position in the line, word starts, code comments and strings, Japanese
     scripts), with intervals, and show how often each gate saturates."""
     from charrnn.reports.neurons import neurons_report
-    from charrnn.training.checkpoint import load
     from charrnn.training.runs import newest_best_checkpoint
     from charrnn.views.neurons import neurons_view
     from charrnn.views.pages import neurons_page
@@ -328,7 +331,7 @@ def neurons(checkpoint, text, html_path, unit, top, max_chars, max_units, encodi
         checkpoint = newest_best_checkpoint()
         click.echo(f"reading {checkpoint}", err=True)
     lines: list = []
-    report = neurons_report(load(checkpoint), text, encoding, max_chars, max_units, lines, unit)
+    report = neurons_report(load_checkpoint(checkpoint), text, encoding, max_chars, max_units, lines, unit)
     notes(lines)
     if html_path:
         write_page(html_path, neurons_page(report))

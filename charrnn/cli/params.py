@@ -7,14 +7,13 @@ error, Click's or the library's (`errors.UserError`), becomes one line on stderr
 from __future__ import annotations
 
 import functools
-import re
 import sys
 
 import click
 from click.core import ParameterSource
 
 from charrnn.ground.errors import UserError
-from charrnn.ground.fields import flag, option_fields
+from charrnn.ground.fields import flag, option_fields, seconds_of
 
 SETTINGS = {"help_option_names": ["-h", "--help"]}
 
@@ -43,25 +42,15 @@ def fail(message: str, code: int, prefix: str = "Error: "):
 
 
 class Duration(click.ParamType):
-    """90s, 10m, 1h, 1h30m, or plain seconds."""
+    """90s, 10m, 1h, 1h30m, or plain seconds (ground/fields.seconds_of)."""
 
     name = "DURATION"
-    _part = re.compile(r"(\d+(?:\.\d+)?)([smh])")
 
     def convert(self, value, param, ctx):
-        if isinstance(value, (int, float)):
-            return float(value)
-        text = str(value).strip().lower()
         try:
-            seconds = float(text)
-        except ValueError:
-            parts = self._part.findall(text)
-            if not parts or "".join(n + u for n, u in parts) != text:
-                self.fail(f"{value!r} is not a duration; write it like 90s, 10m, 1h or 1h30m", param, ctx)
-            seconds = sum(float(n) * {"s": 1, "m": 60, "h": 3600}[u] for n, u in parts)
-        if seconds <= 0:
-            self.fail(f"{value!r}: a duration must be positive", param, ctx)
-        return seconds
+            return seconds_of(value)
+        except ValueError as e:
+            self.fail(str(e), param, ctx)
 
 
 def click_type(f, meta):

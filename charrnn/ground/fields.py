@@ -14,6 +14,7 @@ reports/exposure.ExposureSettings. No heavy imports here: `charrnn --help` stays
 
 from __future__ import annotations
 
+import re
 from dataclasses import Field, field, fields
 
 
@@ -32,3 +33,25 @@ def option_fields(cls) -> list[tuple[Field, dict]]:
 def flag(name: str) -> str:
     """A field's name as the user types it: hidden_size -> --hidden-size."""
     return "--" + name.replace("_", "-")
+
+
+DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([smh])")
+
+
+def seconds_of(value) -> float:
+    """A duration as seconds: 90s, 10m, 1h, 1h30m, or plain seconds (a number or its text).
+    ValueError (one line) for anything else, or a duration that is not positive."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        text = str(value).strip().lower()
+        try:
+            seconds = float(text)
+        except ValueError:
+            parts = DURATION_PART.findall(text)
+            if not parts or "".join(n + u for n, u in parts) != text:
+                raise ValueError(f"{value!r} is not a duration; write it like 90s, 10m, 1h or 1h30m") from None
+            seconds = sum(float(n) * {"s": 1, "m": 60, "h": 3600}[u] for n, u in parts)
+    if not seconds > 0:
+        raise ValueError(f"{value!r}: a duration must be positive")
+    return seconds

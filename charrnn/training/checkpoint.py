@@ -9,9 +9,10 @@ Tensors:
                                           of each side's (corpus/items.py), to mark samples new or seen
 Metadata (the safetensors header's string map, each value JSON):
     format ("charrnn-checkpoint"), format_version, charrnn_version, config (ModelConfig),
-    vocab (list of characters), corpus (sha256, split sizes, ...), train (metadata.TrainRecord:
+    vocab (list of characters), corpus (sha256, split sizes, ...), train (record.TrainRecord:
     options and progress -- step, epoch, window, elapsed time, optimiser step count, random
-    generator state, loss history, best validation loss, the recipe -- or {} for weights only)
+    generator state, loss history, best validation loss, the recipe -- or {} for weights only),
+    sha256 (checksum(): of every other field and every tensor, verified on every load)
 
 safetensors is a JSON header plus raw little-endian arrays: loading it parses JSON and copies
 bytes, and never runs code from the file (unlike pickle / torch.load). Every tensor is checked
@@ -25,6 +26,7 @@ checkpoint, never a half-written one.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import struct
@@ -43,6 +45,7 @@ from charrnn.training.record import FieldError, TrainRecord, check_corpus, check
 FORMAT = "charrnn-checkpoint"
 FORMAT_VERSION = 1
 MAX_HEADER_BYTES = 100 * 1024 * 1024  # a header larger than this is not one of ours
+CHECKSUM = "sha256"  # the metadata field holding checksum() of everything else
 TMP_PREFIX = ".tmp-"
 
 
@@ -61,6 +64,7 @@ class Checkpoint:
     carried_state: object = None  # the carried state (model.zero_state's form)
     items: dict | None = None  # a list model's {"train": hashes, "val": hashes}, each sorted uint64
     path: str | None = None
+    verified: bool = True  # False: written before checkpoints carried a checksum, loaded unchecked
 
     @property
     def normalization(self) -> str:
@@ -88,7 +92,22 @@ def to_bytes(ckpt: Checkpoint) -> bytes:
         "corpus": json.dumps(ckpt.corpus),
         "train": json.dumps(ckpt.train.to_dict() if ckpt.train is not None else {}),
     }
+    metadata[CHECKSUM] = checksum(tensors, metadata)
     return save(tensors, metadata=metadata)
+
+
+def checksum(tensors: dict, metadata: dict) -> str:
+    """SHA-256 of everything a checkpoint holds but the checksum itself: every metadata field,
+    and every tensor's name, dtype, shape and bytes, in sorted order. safetensors carries none of
+    its own, so without it one flipped byte of the weights would load without a word."""
+    h = hashlib.sha256()
+    for key in sorted(k for k in metadata if k != CHECKSUM):
+        h.update(f"{key}\0{metadata[key]}\0".encode("utf-8", "surrogatepass"))
+    for name in sorted(tensors):
+        a = np.ascontiguousarray(tensors[name])
+        h.update(f"{name}\0{a.dtype.str}\0{a.shape}\0".encode())
+        h.update(memoryview(a).cast("B"))
+    return h.hexdigest()
 
 
 def save(ckpt: Checkpoint, path: str | os.PathLike) -> None:
@@ -145,7 +164,8 @@ def load(path: str | os.PathLike) -> Checkpoint:
     """Read and validate a checkpoint; CheckpointError (one line) for anything wrong."""
     path = os.fspath(path)
     data = read_file_bytes(path, CheckpointError, "checkpoint", "a .safetensors checkpoint file")
-    config, vocab, corpus, train = read_metadata(read_header(data, path).get("__metadata__"), path)
+    meta = read_header(data, path).get("__metadata__")
+    config, vocab, corpus, train = read_metadata(meta, path)
     try:
         from safetensors.numpy import load as st_load
 
@@ -167,8 +187,21 @@ def load(path: str | os.PathLike) -> Checkpoint:
                              None if carried is None else config.network.state_batch(carried))
     except FieldError as e:
         raise CheckpointError(f"{path}: {e}") from None
+    verified = verify(tensors, meta, path)  # last: a damaged structure is named more precisely above
     return Checkpoint(config=config, vocab=vocab, params=params, corpus=corpus, train=record,
-                      optim_state=optim_state, carried_state=carried, items=read_items(tensors, path), path=path)
+                      optim_state=optim_state, carried_state=carried, items=read_items(tensors, path), path=path,
+                      verified=verified)
+
+
+def verify(tensors: dict, meta: dict, path: str) -> bool:
+    """Whether the checkpoint's checksum matches what it holds: CheckpointError if not; False for
+    a checkpoint written before checkpoints carried one (it loads unverified)."""
+    if CHECKSUM not in meta:
+        return False
+    if checksum(tensors, meta) != meta[CHECKSUM]:
+        raise CheckpointError(f"{path}: damaged -- its contents do not match the checksum it was saved with "
+                              f"(a changed byte in its weights or metadata); use another copy or an earlier checkpoint")
+    return True
 
 
 def read_metadata(meta, path: str) -> tuple[ModelConfig, Vocab, dict, dict]:

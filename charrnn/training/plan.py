@@ -163,7 +163,9 @@ def plan_resume(prior: Checkpoint, corpus: str | None, encoding: str, out: str |
     data = reading.from_text(source.text, options.val_frac, vocab=prior.vocab)
     # a resume goes on with the streams its carried state holds (load checked that count against
     # the record); recomputing it from the options breaks where the options lost their batch_size
-    return RunPlan(corpus_arg=corpus, notes=source.notes, corpus_info=corpus_info(source, data), corpus=data,
+    notes = source.notes + ([] if prior.verified else [f"note: {prior.path} was saved before checkpoints carried a "
+                                                        f"checksum; it loads unchecked"])
+    return RunPlan(corpus_arg=corpus, notes=notes, corpus_info=corpus_info(source, data), corpus=data,
                    config=config, options=options, budget=resume_budget(prior, *budget_given),
                    batch_size=prior.train.batch_size, out_dir=out or os.path.dirname(os.path.abspath(prior.path)),
                    prior=prior, val_unigram=val_unigram(data, config), recipe=prior.train.recipe)

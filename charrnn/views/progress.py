@@ -37,8 +37,9 @@ class TrainProgress(Callbacks):
 
     LINE_SECONDS = 60.0
 
-    def __init__(self, mode: str = "bar"):
+    def __init__(self, mode: str = "bar", notebook: bool = False):
         self.mode = mode
+        self.notebook = notebook  # the bar drawn by tqdm.auto: a widget in a notebook, text elsewhere
         self.bar = None
         self.last_val = None
         self.last: StepInfo | None = None
@@ -55,7 +56,10 @@ class TrainProgress(Callbacks):
         self.line_at = time.monotonic()
         if self.mode != "bar":
             return
-        from tqdm import tqdm
+        if self.notebook:
+            from tqdm.auto import tqdm
+        else:
+            from tqdm import tqdm
 
         self.bar = tqdm(total=1000, unit="", file=sys.stderr, dynamic_ncols=True, leave=True,
                         ascii=True if terminal.ascii_only else None,

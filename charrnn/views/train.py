@@ -31,10 +31,7 @@ def run_start(plan, quiet: bool) -> None:
 def train_end(result: TrainResult, plan, as_json: bool) -> int:
     """Everything `train` says at the end -- the summary table or JSON, the stop and how to
     resume, the unigram note -- and the command's exit code."""
-    resume_cmd = f"charrnn train {shlex.quote(plan.corpus_arg)} --resume {shlex.quote(os.path.join(plan.out_dir, LAST))}"
-    if plan.corpus_arg == "-":  # the text came through a pipe: it has to come the same way again
-        resume_cmd = f"cat CORPUS | {resume_cmd}"
-    sample_cmd = f"charrnn sample {shlex.quote(result.best_path)}"
+    sample_cmd, resume_cmd = commands(result, plan)
     if as_json:
         terminal.json_out(train_json(result, plan, sample_cmd, resume_cmd))
     if result.stopped_by.requested:
@@ -44,6 +41,14 @@ def train_end(result: TrainResult, plan, as_json: bool) -> int:
         train_summary(result, sample_cmd, resume_cmd)
     unigram_note(result)
     return 0
+
+
+def commands(result: TrainResult, plan) -> tuple[str, str]:
+    """(the command that samples from the run's best checkpoint, the one that resumes it)."""
+    resume_cmd = f"charrnn train {shlex.quote(plan.corpus_arg)} --resume {shlex.quote(os.path.join(plan.out_dir, LAST))}"
+    if plan.corpus_arg == "-":  # the text came through a pipe: it has to come the same way again
+        resume_cmd = f"cat CORPUS | {resume_cmd}"
+    return f"charrnn sample {shlex.quote(result.best_path)}", resume_cmd
 
 
 def train_stopped(result: TrainResult, resume_cmd: str) -> None:

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from charrnn.training import checkpoint
 from charrnn.training.checkpoint import CheckpointError
 
-from conftest import PANGRAMS, checkpoint_with_training_state, invoke
+from conftest import PANGRAMS, checkpoint_with_training_state, invoke, resealed
 
 pytestmark = pytest.mark.slow  # subprocesses, memory limits, benchmarks: `pytest -m "not slow"` leaves them out
 
@@ -60,7 +60,8 @@ def header_with(valid_bytes, mutate):
     header = json.loads(valid_bytes[8 : 8 + n])
     mutate(header)
     raw = json.dumps(header).encode()
-    return struct.pack("<Q", len(raw)) + raw + valid_bytes[8 + n :]
+    data = struct.pack("<Q", len(raw)) + raw + valid_bytes[8 + n :]
+    return resealed(data) if "sha256" in header.get("__metadata__", {}) else data
 
 
 def test_header_claiming_huge_tensors_does_not_allocate(valid_bytes, tmp_path):
@@ -270,3 +271,35 @@ def test_a_checkpoint_whose_options_lost_their_batch_size_resumes_with_its_own_s
     corpus.write_text(PANGRAMS * 3, encoding="utf-8")
     r = invoke("train", corpus, "--resume", path, "--steps", "1", "--quiet", "--out", tmp_path / "o")
     assert r.exit_code == 0, r.output
+
+
+def flipped(data: bytes) -> bytes:
+    """One bit flipped in the middle of the tensor data: the lowest bit of a float32's mantissa
+    there, so every value stays finite and every shape and dtype stays as it was."""
+    (n,) = struct.unpack("<Q", data[:8])
+    start = 8 + n
+    at = start + ((len(data) - start) // 2) // 4 * 4  # a float32's first (least significant) byte
+    return data[:at] + bytes([data[at] ^ 1]) + data[at + 1 :]
+
+
+def test_one_flipped_byte_is_refused_by_every_command(tmp_path, corpus_file, monkeypatch):
+    from conftest import SMALL, one_line_error
+
+    monkeypatch.setenv("CHARRNN_RUNS", str(tmp_path / "runs"))
+    assert invoke("train", corpus_file, *SMALL, "--steps", "3", "--out", tmp_path / "run").exit_code == 0
+    path = tmp_path / "run" / "last.safetensors"
+    path.write_bytes(flipped(path.read_bytes()))
+    for args in (["train", corpus_file, "--resume", path], ["sample", path], ["eval", path, corpus_file],
+                 ["info", path], ["inspect-gradients", path, "--corpus", corpus_file], ["neurons", path, corpus_file],
+                 ["exposure-bias", path, corpus_file]):
+        one_line_error(invoke(*args), str(path), "damaged")
+
+
+def test_a_checkpoint_saved_before_checksums_loads_with_a_note(valid_bytes, tmp_path):
+    from charrnn.training.checkpoint import CHECKSUM
+
+    path = tmp_path / "old.safetensors"
+    path.write_bytes(header_with(valid_bytes, lambda h: h["__metadata__"].pop(CHECKSUM)))
+    assert checkpoint.load(path).verified is False
+    r = invoke("info", path)
+    assert r.exit_code == 0 and r.stderr.count("saved before checkpoints carried a checksum") == 1
