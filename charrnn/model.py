@@ -123,6 +123,31 @@ def param_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
     return {**config.network.param_shapes(config), "decoder.weight": (V, H), "decoder.bias": (V,)}
 
 
+def vocab_axes(config: ModelConfig) -> dict:
+    """Name -> (axis, k) for every tensor with k blocks of V entries along `axis`: the network's
+    (networks/*: its one-hot input's weights), and the decoder's rows."""
+    return {**config.network.vocab_axes(config), "decoder.weight": (0, 1), "decoder.bias": (0, 1)}
+
+
+def grow_vocab(params: dict, config: ModelConfig, old_chars: list, new_chars: list, rng: np.random.Generator) -> dict:
+    """The weights of a model trained on old_chars, for the vocabulary new_chars (which holds
+    them all, and more): a character the old model knew keeps its rows and columns (moved to its
+    new id), one it did not starts as a fresh model's (init_params for `config`, the new shape)."""
+    grown = init_params(config, rng, dtype_of(params))
+    old_V, new_V = len(old_chars), len(new_chars)
+    new_id = np.array([new_chars.index(c) for c in old_chars])  # old id -> new id
+    for name, axes in vocab_axes(config).items():
+        axis, k = axes
+        moved = np.moveaxis(grown[name], axis, 0)  # a view: the vocabulary's axis first
+        old = np.moveaxis(params[name], axis, 0)
+        for j in range(k):
+            moved[j * new_V + new_id] = old[j * old_V : (j + 1) * old_V]
+    for name, p in params.items():
+        if name not in vocab_axes(config):
+            grown[name] = p.copy()
+    return grown
+
+
 def init_params(config: ModelConfig, rng: np.random.Generator, dtype=np.float32) -> dict:
     """PyTorch's default initialisation: U(-1/sqrt(H), 1/sqrt(H)) for every tensor."""
     bound = 1.0 / np.sqrt(config.hidden_size)

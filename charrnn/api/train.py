@@ -10,7 +10,6 @@ step, as `charrnn train` has it.
 
 from __future__ import annotations
 
-import signal
 import threading
 
 from charrnn.ground.errors import SettingsError
@@ -36,11 +35,12 @@ def run(plan: RunPlan, callbacks: Callbacks) -> TrainResult:
 
 
 def train(corpus: str | None = None, *, time=None, steps: int | None = None, epochs: int | None = None,
-          out: str | None = None, resume: str | None = None, lines: bool | None = None, encoding: str = "utf-8",
-          progress: bool = True, **options) -> dict:
+          out: str | None = None, resume: str | None = None, init_from: str | None = None, lines: bool | None = None,
+          encoding: str = "utf-8", progress: bool = True, **options) -> dict:
     """Train as `charrnn train` does and return what `charrnn train --json` prints. `time` is
     seconds or a duration ("90s", "10m", "1h30m"); `lines` True or False forces reading the
-    corpus as a list or as a running text (None: judged); `options` are the model's and the
+    corpus as a list or as a running text (None: judged); `init_from` fine-tunes a trained model
+    (`charrnn train --init-from`); `options` are the model's and the
     training's options by their field names (hidden_size=256, dropout=0.2, lr=3e-3, seed=1, ...),
     what is left out chosen by the recipe. `progress`: the recipe line and a progress bar
     (tqdm.auto: a widget in a notebook) on stderr; False prints nothing.
@@ -58,6 +58,7 @@ def train(corpus: str | None = None, *, time=None, steps: int | None = None, epo
         raise SettingsError(f"time: {e}") from None
     plan = plan_run(corpus, resume=resume, out=out, encoding=encoding, steps=steps, epochs=epochs,
                     time_budget=time_budget, read_as=None if lines is None else ("lines" if lines else "stream"),
+                    init_from=init_from,
                     model_given={k: v for k, v in options.items() if k in model_fields},
                     options_given={k: v for k, v in options.items() if k in train_fields})
     if progress:

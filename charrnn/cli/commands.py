@@ -72,6 +72,9 @@ def load_checkpoint(path: str):
 @click.option("--out", type=click.Path(file_okay=False, path_type=str), default=None,
               show_default="a new directory under ./runs or $CHARRNN_RUNS", help="Run directory.")
 @click.option("--resume", type=click.Path(dir_okay=False, path_type=str), default=None, help="Continue from this checkpoint.")
+@click.option("--init-from", type=click.Path(dir_okay=False, path_type=str), default=None,
+              help="Start from this checkpoint's weights (fine-tuning on CORPUS): its network and size are kept, "
+                   "characters CORPUS adds start as a fresh model's, the rest is chosen anew (a new run).")
 @click.option("--lines", "read_as", flag_value="lines", default=None,
               help="Read CORPUS as a list, one item a line: each item from the initial state, its end predicted "
                    "(default: judged from the text).")
@@ -86,7 +89,8 @@ def load_checkpoint(path: str):
                                                       "the table.")
 @with_ascii
 @with_blas_threads
-def train(corpus, quiet, progress_, as_json, resume, read_as, out, encoding, steps, epochs, time_budget, **values):
+def train(corpus, quiet, progress_, as_json, resume, init_from, read_as, out, encoding, steps, epochs, time_budget,
+          **values):
     """Train on CORPUS by teacher forcing and backpropagation through time.
 
     CORPUS is a text file, '-' for text piped into standard input, or a named corpus:
@@ -106,7 +110,7 @@ def train(corpus, quiet, progress_, as_json, resume, read_as, out, encoding, ste
 
     plan = plan_run(corpus, resume=resume, out=out, encoding=encoding, model_given=given(ModelConfig, values),
                     options_given=given(TrainOptions, values), steps=steps, epochs=epochs,
-                    time_budget=time_budget, progress=download_progress(), read_as=read_as)
+                    time_budget=time_budget, progress=download_progress(), read_as=read_as, init_from=init_from)
     run_start(plan, quiet)
     mode = "none" if quiet else progress_mode(progress_)
     with TrainProgress(mode) as progress:

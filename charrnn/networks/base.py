@@ -8,6 +8,8 @@ A network's module declares one object, NETWORK, which holds its math:
     torch_module(config)   the torch.nn module that loads these weights unchanged, or why none does
     blocks(config)         its gates and candidates, each a `Block`: symbol, role, nonlinearity, rows
     recurrent_weights      the weights that carry the state from step to step
+    vocab_axes(config)     the tensors that index the vocabulary, and along which axis (fine-tuning
+                           on a text with new characters grows them)
     check(config)          ValueError for a config it cannot build (an activation it has no use for)
     state                  zero_state / reset_streams / cast_state / state_batch, and the
                            checkpoint's tensor: state_tensor / state_from_tensor
@@ -121,6 +123,11 @@ class Network:
         """The names of the weights that carry the state from step to step (scaled by
         inspect-gradients --recurrent-scale)."""
         return []
+
+    def vocab_axes(self, config) -> dict:
+        """Name -> (axis, k) for each of this network's tensors with k blocks of V entries along
+        that axis, one per character (the input weights of one-hot inputs)."""
+        raise NotImplementedError
 
     # ------------------------------------------------------------------------ state
     def zero_state(self, config, batch_size: int, dtype=np.float32):

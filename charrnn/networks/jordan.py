@@ -109,6 +109,10 @@ class OutputRecurrent(Network):
     def torch_module(self, config):
         return None, "no PyTorch counterpart: the jordan network's recurrence runs from its outputs"
 
+    def vocab_axes(self, config) -> dict:
+        """W_yh (H, k*V): k blocks of one column a character, block j for y_{t-1-j}."""
+        return {WEIGHT: (1, config.context)}
+
     def label(self, config) -> str:
         return f"jordan k={config.context} {config.activation} 1x{config.hidden_size}"
 

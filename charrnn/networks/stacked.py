@@ -153,6 +153,10 @@ class StackedCells(Network):
         return [(k, dataclasses.replace(b, **{side: named(getattr(b, side), k) for side in sides}))
                 for k in range(config.num_layers) for b in self.cell_class.blocks(config)]
 
+    def vocab_axes(self, config) -> dict:
+        """Layer 0's input weight (G*H, V): one column a character."""
+        return {self.tensor("weight_ih", 0): (1, 1)}
+
     def recurrent_weights(self, config) -> list:
         """The weights that read h_{t-1}."""
         return [self.tensor(p.weight, k) for k in range(config.num_layers) for p in self.cell_class.products

@@ -82,6 +82,16 @@ def list_evaluation(ck: Checkpoint, src: Source) -> dict:
     }
 
 
+def lineage(parent: dict | None) -> list[str]:
+    """What a fine-tuned model was fine-tuned from, and that from what, ...: one line each."""
+    out = []
+    while parent:
+        out.append(f"{parent['label']} from {parent['checkpoint']} (step {parent['step']}, trained on "
+                   f"{parent['corpus'] or 'an unnamed text'}; {parent['added_chars']} characters added)")
+        parent = parent.get("parent")
+    return out
+
+
 def reads(ck: Checkpoint) -> str:
     """How the model reads text: a running text, or a list of items (and how many it saw)."""
     if ck.config.item_start is None:
@@ -108,6 +118,7 @@ def description(ck: Checkpoint) -> dict:
         "history": t.history if t else [],
         "recipe": {"line": recipe.line(), **recipe.to_dict()} if recipe else None,
         "reads": reads(ck),
+        "lineage": lineage(t.parent if t else None),
     }
 
 

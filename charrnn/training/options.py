@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from charrnn.corpus.text import NORMALIZATIONS
 from charrnn.ground.fields import option
+
+DTYPES = {"float32": np.float32, "float64": np.float64}  # --dtype
 
 
 @dataclass

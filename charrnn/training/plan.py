@@ -26,12 +26,13 @@ from charrnn.corpus.streams import Corpus, fit_batch_size, sha256_text, unigram_
 from charrnn.ground.errors import SettingsError, UserError
 from charrnn.ground.fields import flag
 from charrnn.ground.optim import make_optimizer
-from charrnn.model import ModelConfig, init_params, zero_state
+from charrnn.ground.vocab import Vocab
+from charrnn.model import ModelConfig, cast_params, grow_vocab, init_params, zero_state
 from charrnn.training import recipe as recipes
 from charrnn.training.budget import Budget
 from charrnn.training.checkpoint import Checkpoint
 from charrnn.training.checkpoint import load as load_checkpoint
-from charrnn.training.options import TrainOptions
+from charrnn.training.options import DTYPES, TrainOptions
 from charrnn.training.recipe import Recipe
 from charrnn.training.runs import new_run_dir, prepare_out_dir
 from charrnn.training.step import train_step
@@ -61,6 +62,8 @@ class RunPlan:
     val_unigram: float | None  # the validation split's unigram entropy, the baseline to beat
     recipe: Recipe | None = None  # how the model and options were chosen (None: a run from before recipes)
     spent: float = 0.0  # seconds of a fresh --time budget already spent planning (measuring speeds)
+    init_params: dict | None = None  # a fine-tuned run's first weights (--init-from), else None: fresh ones
+    parent: dict | None = None  # what the run was fine-tuned from (record.PARENT), kept by every checkpoint
 
 
 def measure_speeds(shapes, vocab_size: int, batch_size: int, seq_len: int = recipes.SPEED_SEQ_LEN) -> dict:
@@ -88,46 +91,57 @@ def plan_run(corpus: str | None, *, resume: str | None = None, out: str | None =
              encoding: str = "utf-8", model_given: dict | None = None,
              options_given: dict | None = None, steps: int | None = None,
              epochs: int | None = None, time_budget: float | None = None,
-             progress=None, measure_speeds=measure_speeds, read_as: str | None = None) -> RunPlan:
+             progress=None, measure_speeds=measure_speeds, read_as: str | None = None,
+             init_from: str | None = None) -> RunPlan:
     """Check everything and create the run directory; raise a UserError for anything wrong.
     `model_given` / `options_given` hold only what the user gave explicitly; a fresh run's
     recipe (`recipe.choose`) fills in the rest. `read_as` "lines" or "stream" forces how the
-    text is read (--lines, --stream); None lets a fresh run judge (corpus/items.py)."""
+    text is read (--lines, --stream); None lets a fresh run judge (corpus/items.py). `init_from`
+    starts a new run from a trained model's weights (fine-tuning: plan_fresh)."""
     model_given = {k: v for k, v in (model_given or {}).items() if v is not None}
     options_given = {k: v for k, v in (options_given or {}).items() if v is not None}
     budget_given = (steps, epochs, time_budget)
+    if resume and init_from:
+        raise SettingsError("--init-from starts a new run from a trained model, --resume continues a run: give one")
     if resume:
         plan = plan_resume(load_checkpoint(resume), corpus, encoding, out, model_given, options_given, budget_given,
                            progress, read_as)
     else:
         plan = plan_fresh(corpus, encoding, out, model_given, options_given, budget_given, progress, measure_speeds,
-                          read_as)
+                          read_as, load_checkpoint(init_from) if init_from else None)
     prepare_out_dir(plan.out_dir, resuming=plan.prior is not None)
     return plan
 
 
 def plan_fresh(corpus: str | None, encoding: str, out: str | None, model_given: dict, options_given: dict,
-               budget_given: tuple, progress, measure_speeds, read_as: str | None) -> RunPlan:
+               budget_given: tuple, progress, measure_speeds, read_as: str | None,
+               parent: Checkpoint | None = None) -> RunPlan:
     """A new run: the text read (as a list or a running text), the budget set, and the recipe's
     choices for what was not given (a time budget measures the candidates' speeds first, and
-    that time counts)."""
+    that time counts). With a `parent` (--init-from), its network, layers and size are kept and
+    its weights are the start (fine_tuning)."""
+    if parent is not None:
+        model_given, options_given = fine_tuning_given(parent, model_given, options_given)
     options = TrainOptions(**options_given)  # the recipe's choices replace some of these below
     source = corpora.load(corpus, encoding, progress=progress, normalize=options.normalize)
     verdict = items.judge(source.text) if read_as is None else items.Verdict(read_as == "lines", f"--{read_as}")
+    vocab = None if parent is None else union_vocab(parent, source.text, verdict.is_list)
     if verdict.is_list:
-        data = items.ItemCorpus.from_text(source.text, options.val_frac)
+        data = items.ItemCorpus.from_text(source.text, options.val_frac, vocab=vocab)
         model_given = {"item_start": data.vocab.index[items.SEP], **model_given}
         options_given = {"state_reset": 0.0, **options_given}  # items start afresh by themselves
     else:
-        data = Corpus.from_text(source.text, options.val_frac)
+        data = Corpus.from_text(source.text, options.val_frac, vocab=vocab)
     steps, epochs, time_budget = budget_given
     patience = None
     if not (steps or epochs or time_budget):
         time_budget, patience = CAP_SECONDS, PATIENCE
     budget = Budget(end_step=steps, end_epoch=epochs, end_time=time_budget, patience=patience)
     started = time.monotonic()
+    kept = {k: getattr(parent.config, k) for k in KEPT} if parent is not None else {}
     recipe = choose_recipe(data, len(source.text.encode("utf-8", "surrogatepass")), budget,
-                           {**model_given, **options_given}, measure_speeds, verdict)
+                           {k: v for k, v in {**model_given, **options_given}.items() if k not in kept}, measure_speeds,
+                           verdict, kept, parent)
     if recipe.passes is not None and budget.end_epoch is None:  # it ends before the budget
         budget = dataclasses.replace(budget, end_epoch=recipe.passes)
     options = TrainOptions(**{**recipe.train_values(), **options_given})
@@ -135,11 +149,51 @@ def plan_fresh(corpus: str | None, encoding: str, out: str | None, model_given: 
         config = ModelConfig(vocab_size=len(data.vocab), **{**recipe.model_values(), **model_given})
     except ValueError as e:  # options that do not fit together, e.g. --cell lstm --activation relu
         raise SettingsError(str(e)) from None
-    return RunPlan(corpus_arg=corpus or corpora.DEFAULT, notes=source.notes, corpus_info=corpus_info(source, data),
+    plan = RunPlan(corpus_arg=corpus or corpora.DEFAULT, notes=source.notes, corpus_info=corpus_info(source, data),
                    corpus=data, config=config, options=options, budget=budget,
                    batch_size=fit_batch_size(len(data.train), options.batch_size, options.seq_len),
                    out_dir=out or new_run_dir(source.name), prior=None, val_unigram=val_unigram(data, config),
                    recipe=recipe, spent=time.monotonic() - started if time_budget else 0.0)
+    return plan if parent is None else fine_tuning(plan, parent)
+
+
+# a fine-tuned run keeps these of the model it starts from: its network and its shape
+KEPT = ("cell", "num_layers", "hidden_size", "activation", "gate_activation", "context")
+
+
+def fine_tuning_given(parent: Checkpoint, model_given: dict, options_given: dict) -> tuple[dict, dict]:
+    """What a fine-tuned run takes from its parent (--init-from): its network and shape (a shape
+    option that disagrees is refused), and its normalization unless --normalize is given."""
+    for k, v in model_given.items():
+        if k in KEPT and v != getattr(parent.config, k):
+            raise SettingsError(f"{flag(k)} {v} differs from {parent.path}'s {getattr(parent.config, k)}; "
+                                f"fine-tuning keeps the model it starts from (network, layers and size)")
+    return ({**{k: getattr(parent.config, k) for k in KEPT}, **model_given},
+            {"normalize": parent.normalization, **options_given})
+
+
+def union_vocab(parent: Checkpoint, text: str, is_list: bool) -> Vocab:
+    """The parent's characters and the new text's (and, for a list, its line break)."""
+    return Vocab(sorted(set(parent.vocab.chars) | set(text) | ({items.SEP} if is_list else set())))
+
+
+def fine_tuning(plan: RunPlan, parent: Checkpoint) -> RunPlan:
+    """The plan of a run that starts from `parent`'s weights: its characters keep their rows and
+    columns, the new text's new ones start as a fresh model's (model.grow_vocab); one note says
+    how many were added."""
+    old, new = parent.vocab.chars, plan.corpus.vocab.chars
+    added = [c for c in new if c not in parent.vocab.index]
+    rng = np.random.default_rng(plan.options.seed)
+    weights = grow_vocab(cast_params(parent.params, DTYPES[plan.options.dtype]), plan.config, old, new, rng)
+    shown = ", ".join(repr(c) for c in added[:12]) + (" ..." if len(added) > 12 else "")
+    note = (f"fine-tuning {parent.config.label()} from {parent.path}: "
+            + (f"{len(added)} new character(s) ({shown}) start as a fresh model's" if added else "no new characters"))
+    record = {"checkpoint": os.path.abspath(parent.path), "label": parent.config.label(),
+              "corpus": parent.corpus.get("name"), "corpus_sha256": parent.corpus.get("sha256"),
+              "recipe": parent.train.recipe.line() if parent.train and parent.train.recipe else None,
+              "step": parent.train.step if parent.train else None, "added_chars": len(added),
+              **({"parent": parent.train.parent} if parent.train and parent.train.parent else {})}
+    return dataclasses.replace(plan, notes=plan.notes + [note], init_params=weights, parent=record)
 
 
 def plan_resume(prior: Checkpoint, corpus: str | None, encoding: str, out: str | None, model_given: dict,
@@ -168,7 +222,8 @@ def plan_resume(prior: Checkpoint, corpus: str | None, encoding: str, out: str |
     return RunPlan(corpus_arg=corpus, notes=notes, corpus_info=corpus_info(source, data), corpus=data,
                    config=config, options=options, budget=resume_budget(prior, *budget_given),
                    batch_size=prior.train.batch_size, out_dir=out or os.path.dirname(os.path.abspath(prior.path)),
-                   prior=prior, val_unigram=val_unigram(data, config), recipe=prior.train.recipe)
+                   prior=prior, val_unigram=val_unigram(data, config), recipe=prior.train.recipe,
+                   parent=prior.train.parent)
 
 
 def list_line(data, verdict: items.Verdict) -> str | None:
@@ -194,7 +249,7 @@ def val_unigram(data: Corpus, config: ModelConfig) -> float | None:
 
 
 def choose_recipe(data: Corpus, corpus_bytes: int, budget: Budget, given: dict, measure_speeds,
-                  verdict: items.Verdict) -> Recipe:
+                  verdict: items.Verdict, kept: dict | None = None, parent: Checkpoint | None = None) -> Recipe:
     """The recipe for a fresh run; a time budget first measures the candidates' speeds here."""
     V = len(data.vocab)
     try:
@@ -211,7 +266,8 @@ def choose_recipe(data: Corpus, corpus_bytes: int, budget: Budget, given: dict, 
         return recipes.choose(train_chars=len(data.train), val_chars=len(data.val), vocab_size=V,
                               seconds=budget.end_time, steps=budget.end_step, epochs=budget.end_epoch,
                               given=given, speeds=speeds, corpus_bytes=corpus_bytes,
-                              patience=budget.patience, list_of=list_line(data, verdict))
+                              patience=budget.patience, list_of=list_line(data, verdict), kept=kept,
+                              fine_tuning=f"fine-tuning from {parent.path}: its network and size" if parent else None)
     except ValueError as e:  # a model the given options make impossible, e.g. --cell jordan --num-layers 2
         raise SettingsError(str(e)) from None
 

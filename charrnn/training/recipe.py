@@ -102,6 +102,7 @@ class Recipe:
     reason: str  # what it was chosen for, e.g. "1.12 MB corpus, 5 min budget, ~1.9 passes"
     measured: dict = field(default_factory=dict)  # "gru 1x256" -> chars/s measured at the start (--time)
     passes: float | None = None  # the run ends after this many passes over the text, before its budget
+    kept: tuple = ()  # the fields a fine-tuned run keeps from the model it starts from (--init-from)
 
     def model_values(self) -> dict:
         return {k: self.values[k] for k in MODEL_FIELDS}
@@ -113,19 +114,19 @@ class Recipe:
         """The one line printed at the start of a run and shown by `charrnn info`."""
         v = self.values
         model = f"{v['cell'].upper()} {v['num_layers']}x{v['hidden_size']}"
-        given = [k for k in MODEL_FIELDS + TRAIN_FIELDS if k not in self.chosen]
+        given = [k for k in MODEL_FIELDS + TRAIN_FIELDS if k not in self.chosen and k not in self.kept]
         given_note = f"; given: {', '.join(flag(k) for k in given)}" if given else ""
         return (f"{model}, B={v['batch_size']}, T={v['seq_len']}, Adam {short_float(v['lr'])} {v['lr_schedule']}, "
                 f"dropout {v['dropout']:g}, eval every {v['eval_every']} steps ({self.reason}{given_note})")
 
     def to_dict(self) -> dict:
         return {"values": dict(self.values), "chosen": list(self.chosen), "reason": self.reason,
-                "measured": dict(self.measured), "passes": self.passes}
+                "measured": dict(self.measured), "passes": self.passes, **({"kept": list(self.kept)} if self.kept else {})}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Recipe":
         return cls(values=dict(d["values"]), chosen=tuple(d["chosen"]), reason=d["reason"],
-                   measured=dict(d.get("measured", {})), passes=d.get("passes"))
+                   measured=dict(d.get("measured", {})), passes=d.get("passes"), kept=tuple(d.get("kept", ())))
 
 
 @dataclass
@@ -163,16 +164,18 @@ def eval_every_for(steps: int, epochs: float, eval_seconds: float | None, second
 def choose(*, train_chars: int, val_chars: int, vocab_size: int, seconds: float | None = None,
            steps: int | None = None, epochs: int | None = None, given: dict | None = None,
            speeds: dict | None = None, corpus_bytes: int | None = None, patience: int | None = None,
-           list_of: str | None = None) -> Recipe:
+           list_of: str | None = None, fine_tuning: str | None = None, kept: dict | None = None) -> Recipe:
     """The recipe for this corpus and budget (the first of seconds, steps, epochs given is the
     one planned for). `given` holds what the user gave explicitly (model and training fields
     alike); `speeds` maps (cell, layers, hidden) to measured training chars/s at the recipe's
     batch size (needed for a time budget; a candidate without one is not chosen); `patience`:
     the budget is only a cap, and the run stops after this many evaluations find no better
-    validation loss. `list_of` names a list (plan.list_line), which is then trained as items."""
+    validation loss. `list_of` names a list (plan.list_line), which is then trained as items.
+    `kept` holds the model fields a fine-tuned run keeps from the model it starts from, which
+    `fine_tuning` names (plan.plan_fresh): the rest is chosen for the new text and budget."""
     if seconds is None and steps is None and epochs is None:
         raise ValueError("a recipe needs a budget: seconds, steps or epochs")
-    given = dict(given or {})
+    given = {**(kept or {}), **(given or {})}
     N = max(train_chars, 1)
     B, T = given.get("batch_size", BATCH_SIZE), given.get("seq_len", SEQ_LEN)
     candidates = sized_candidates(given, vocab_size, N, B * T, seconds, steps, epochs, speeds)
@@ -198,10 +201,10 @@ def choose(*, train_chars: int, val_chars: int, vocab_size: int, seconds: float 
     values.update({k: v for k, v in given.items() if k in values})
     size = corpus_bytes if corpus_bytes is not None else train_chars
     reason = describe(list_of or f"{human_size(size)} corpus", seconds, steps, epochs, passes, full_passes, most,
-                      patience) + (f"; {why}" if why else "")
+                      patience) + (f"; {why}" if why else "") + (f"; {fine_tuning}" if fine_tuning else "")
     measured = {f"{c} {L}x{H}": round(v, 1) for (c, L, H), v in (speeds or {}).items()}
     return Recipe(values=values, chosen=tuple(k for k in MODEL_FIELDS + TRAIN_FIELDS if k not in given),
-                  reason=reason, measured=measured, passes=most)
+                  reason=reason, measured=measured, passes=most, kept=tuple(k for k in (kept or {}) if k in values))
 
 
 def sized_candidates(given: dict, V: int, N: int, window_chars: int, seconds, steps, epochs, speeds) -> list:

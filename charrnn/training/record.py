@@ -159,7 +159,7 @@ def check_recipe(recipe) -> None:
     """None (a run from before recipes), or the recipe's values, its chosen fields and reason."""
     if recipe is None:
         return
-    known_keys(recipe, ("values", "chosen", "reason", "measured", "passes"), "train.recipe")
+    known_keys(recipe, ("values", "chosen", "reason", "measured", "passes", "kept"), "train.recipe")
     values, chosen = recipe.get("values"), recipe.get("chosen")
     fields_ = RECIPE_MODEL_FIELDS + RECIPE_TRAIN_FIELDS
     known_keys(values, fields_, "train.recipe.values")
@@ -173,6 +173,9 @@ def check_recipe(recipe) -> None:
             count(value, name)
     check(isinstance(chosen, list) and all(c in fields_ for c in chosen), "train.recipe.chosen",
           "must be a list of recipe fields")
+    kept = recipe.get("kept", [])
+    check(isinstance(kept, list) and all(c in fields_ for c in kept), "train.recipe.kept",
+          "must be a list of recipe fields")
     check(isinstance(recipe.get("reason"), str), "train.recipe.reason", "must be a string")
     measured = recipe.get("measured", {})
     check(isinstance(measured, dict) and all(isinstance(k, str) and is_number(v) and v > 0
@@ -181,6 +184,27 @@ def check_recipe(recipe) -> None:
     passes = recipe.get("passes")
     check(passes is None or (is_number(passes) and passes > 0), "train.recipe.passes",
           f"must be a positive number or null, got {passes!r}")
+
+
+PARENT = {  # what a fine-tuned run records of the model it started from (training/plan.py)
+    "checkpoint": lambda v, n: check(isinstance(v, str), n, "must be a string"),
+    "label": lambda v, n: check(isinstance(v, str), n, "must be a string"),
+    "corpus": lambda v, n: check(v is None or isinstance(v, str), n, "must be a string or null"),
+    "corpus_sha256": lambda v, n: check(v is None or isinstance(v, str), n, "must be a string or null"),
+    "recipe": lambda v, n: check(v is None or isinstance(v, str), n, "must be a string or null"),
+    "step": lambda v, n: check(v is None or is_int(v), n, "must be an integer or null"),
+    "added_chars": lambda v, n: count(v, n),
+    "parent": lambda v, n: check_parent(v, n),  # its own parent, if it was fine-tuned too
+}
+
+
+def check_parent(parent, name: str) -> None:
+    """None, or the record of the checkpoint a run was fine-tuned from (PARENT)."""
+    if parent is None:
+        return
+    known_keys(parent, PARENT, name)
+    for key, value in parent.items():
+        PARENT[key](value, f"{name}.{key}")
 
 
 def kept(check, load=lambda v: v, dump=lambda v: v, optional=False, in_info=False):
@@ -212,6 +236,7 @@ class TrainRecord:
     sample_prob: float = kept(lambda v, n: check(v is None or (is_number(v) and 0 <= v <= 1), n,
                                                  f"must be a number in [0, 1], got {v!r}"),
                               lambda v: 0.0 if v is None else v, optional=True)  # the scheduled-sampling chance reached
+    parent: dict | None = kept(lambda v, n: check_parent(v, n), optional=True, in_info=True)  # --init-from
 
     def to_dict(self) -> dict:
         """The JSON-able form a checkpoint stores."""

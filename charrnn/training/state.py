@@ -12,10 +12,9 @@ import numpy as np
 from charrnn.ground.optim import Optimizer, make_optimizer
 from charrnn.model import cast_params, init_params, zero_state
 from charrnn.training.checkpoint import Checkpoint
+from charrnn.training.options import DTYPES
 from charrnn.training.plan import RunPlan
 from charrnn.training.record import TrainRecord
-
-DTYPES = {"float32": np.float32, "float64": np.float64}
 
 
 @dataclass
@@ -38,8 +37,9 @@ class TrainState:
     def fresh(cls, plan: RunPlan) -> "TrainState":
         o, dtype = plan.options, DTYPES[plan.options.dtype]
         rng = np.random.default_rng(o.seed)
-        return cls(params=init_params(plan.config, rng, dtype), optimizer=make_optimizer(o.optimizer, o.lr),
-                   rng=rng, carried=zero_state(plan.config, plan.batch_size, dtype))
+        params = init_params(plan.config, rng, dtype) if plan.init_params is None else cast_params(plan.init_params, dtype)
+        return cls(params=params, optimizer=make_optimizer(o.optimizer, o.lr), rng=rng,
+                   carried=zero_state(plan.config, plan.batch_size, dtype))
 
     @classmethod
     def of(cls, plan: RunPlan) -> "TrainState":
@@ -61,7 +61,7 @@ class TrainState:
                 epoch=self.epoch, window=self.window, elapsed=self.elapsed, optimizer_steps=self.optimizer.t,
                 rng_state=self.rng.bit_generator.state, history=list(self.history),
                 best_val_loss=None if math.isinf(self.best_val) else self.best_val, val_unigram=plan.val_unigram,
-                recipe=plan.recipe, sample_prob=self.sample_prob),
+                recipe=plan.recipe, sample_prob=self.sample_prob, parent=plan.parent),
             optim_state=self.optimizer.state_arrays(),
             carried_state=self.carried,
             items=plan.corpus.hashes,

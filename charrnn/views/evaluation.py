@@ -81,6 +81,8 @@ def info_report(r: dict, history: list, whole_vocab: bool = False) -> None:
         t.add_row(k, str(v))
     t.add_row("PyTorch", r["pytorch"]["module"])
     t.add_row("reads", r["reads"])
+    for i, line in enumerate(r.get("lineage", [])):
+        t.add_row("fine-tuned from" if i == 0 else "  which from", line)
     V = len(r["vocab"])
     more = "" if V <= VOCAB_PREVIEW or whole_vocab else f" ... and {V - VOCAB_PREVIEW} more (--vocab shows all)"
     shown = "below" if whole_vocab else vocab_text(r["vocab"][:VOCAB_PREVIEW]) + more
