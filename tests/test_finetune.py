@@ -63,6 +63,14 @@ def test_fine_tuning_adds_characters_and_keeps_the_parents_model(parent, tmp_pat
     assert info.exit_code == 0 and f"{len(added)} characters added" in info.stdout
 
 
+def test_a_fine_tuning_time_budget_measures_the_parents_model(parent, tmp_path, runs):
+    small = tmp_path / "b.txt"
+    small.write_text(PANGRAMS * 20, encoding="utf-8")
+    assert invoke("train", small, "--init-from", parent, "--time", "3s", "--quiet", "--out", tmp_path / "r").exit_code == 0
+    recipe = checkpoint.load(tmp_path / "r" / "last.safetensors").train.recipe
+    assert list(recipe.measured) == ["lstm 1x16"] and "~0 passes" not in recipe.reason
+
+
 def test_fine_tuning_bad_input_gets_one_line(parent, tmp_path, runs):
     small = tmp_path / "b.txt"
     small.write_text(PANGRAMS * 20, encoding="utf-8")

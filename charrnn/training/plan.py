@@ -255,12 +255,13 @@ def choose_recipe(data: Corpus, corpus_bytes: int, budget: Budget, given: dict, 
     try:
         speeds = None
         if budget.end_time is not None:
-            shapes = recipes.candidate_shapes(given)
+            fixed = {**(kept or {}), **given}  # a fine-tuned run's model is its parent's: measure that
+            shapes = recipes.candidate_shapes(fixed)
             B = given.get("batch_size", recipes.BATCH_SIZE)
             spent = budget.end_time if budget.patience is None else None  # a plateau's cap is not spent
-            speeds = measure_speeds(recipes.worth_measuring(shapes, V, len(data.train), spent, given), V, B)
+            speeds = measure_speeds(recipes.worth_measuring(shapes, V, len(data.train), spent, fixed), V, B)
             if budget.patience is None:
-                larger = recipes.worth_measuring_larger(shapes, V, len(data.train), budget.end_time, speeds, given,
+                larger = recipes.worth_measuring_larger(shapes, V, len(data.train), budget.end_time, speeds, fixed,
                                                         verdict.is_list)
                 speeds = {**speeds, **measure_speeds(larger, V, B)} if larger else speeds
         return recipes.choose(train_chars=len(data.train), val_chars=len(data.val), vocab_size=V,
