@@ -98,3 +98,16 @@ def get(name: str, among=tuple(ACTIVATIONS), what: str = "activation"):
     if name not in among:
         raise ValueError(f"the {what} must be one of {', '.join(among)}, got {name!r}")
     return ACTIVATIONS[name]
+
+
+# the same functions in JavaScript, for the model's page (views/model_page.py): each network's
+# test-time step there calls them by these names
+JS = """
+const ACT = {
+  tanh: (a) => Math.tanh(a),
+  sigmoid: (a) => 0.5 * (1 + Math.tanh(0.5 * a)),
+  hard_sigmoid: (a) => Math.min(1, Math.max(0, a / 6 + 0.5)),
+  relu: (a) => Math.max(a, 0),
+  elu: (a) => (a > 0 ? a : Math.expm1(a)),
+};
+"""

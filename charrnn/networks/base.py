@@ -15,7 +15,8 @@ A network's module declares one object, NETWORK, which holds its math:
                            checkpoint's tensor: state_tensor / state_from_tensor
     TRAIN TIME             window_forward(x (T, B), state0, resets) -> decoder input, final state, tape
                            window_backward(tape, dL/d(decoder input)) -> grads, dL/d(state0) or None
-    TEST TIME              step(x (B,), state) -> decoder input (B, H), new state
+    TEST TIME              step(x (B,), state) -> decoder input (B, H), new state; and page_step,
+                           the same step in JavaScript for the model's page (None: no page)
     inspection             step_contributions (parameter sharing), activations (gates, states)
 
 and, apart from the math, its `policy` (policy.py): the options it takes, the shapes the recipe
@@ -168,6 +169,12 @@ class Network:
     def step(self, params, config, x, state):
         """TEST TIME: ids x (B,) -> (decoder input (B, H), new state)."""
         raise NotImplementedError
+
+    def page_step(self, config) -> str | None:
+        """TEST TIME in JavaScript, for `charrnn page`: source defining zeroState(cfg) and
+        netStep(x, state, W, cfg) -> {h, state} (one character id, one stream), the same
+        arithmetic as `step`; None where the network has no page."""
+        return None
 
     def step_contributions(self, params, config, tape, trace: BackwardTrace, t: int) -> dict:
         """Step t's part of the gradient of each of this network's own tensors."""

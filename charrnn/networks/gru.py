@@ -76,6 +76,22 @@ class GRUCell:
         dh_prev += dh * z
         return (dh_prev,)
 
+    # step_forward in JavaScript (the model's page: networks/stacked.py STACK_JS calls it)
+    PAGE_JS = """
+function cellStep(ax, prev, k, W, cfg) {
+  const H = cfg.hidden_size, h = prev[0], s = ACT[cfg.gate_activation], u = ACT[cfg.activation];
+  const ah = matvec(W[`rnn.weight_hh_l${k}`], h);
+  addTo(ah, W[`rnn.bias_hh_l${k}`].data);
+  const out = new Float64Array(H);
+  for (let i = 0; i < H; i++) {
+    const r = s(ax[i] + ah[i]), z = s(ax[H + i] + ah[H + i]);
+    const n = u(ax[2 * H + i] + r * ah[2 * H + i]);
+    out[i] = (h[i] - n) * z + n;
+  }
+  return [out];
+}
+"""
+
     @staticmethod
     def values(cache) -> dict:
         rz, n = cache[0], cache[1]

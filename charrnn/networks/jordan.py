@@ -195,6 +195,21 @@ class OutputRecurrent(Network):
         return [{"h": tape.h}]
 
     # -------------------------------------------------------------------- TEST TIME
+    def page_step(self, config) -> str:
+        """`step` in JavaScript (the model's page): the history, oldest first, -1 for none."""
+        return """
+function zeroState(cfg) { return new Array(cfg.context).fill(-1); }
+function netStep(x, state, W, cfg) {
+  const last = state.concat([x]).slice(-cfg.context), w = W["jordan.weight_yh"], V = cfg.vocab_size;
+  const a = Float64Array.from(W["jordan.bias_h"].data);
+  for (let j = 0; j < cfg.context; j++) {  // j = 0 is x, the character just read
+    const c = last[last.length - 1 - j];
+    if (c >= 0) addTo(a, column(w, j * V + c));
+  }
+  return {h: a.map(ACT[cfg.activation]), state: last};
+}
+"""
+
     def step(self, params, config, x, state: History):
         """The character just produced x (B,) joins the history of fed-back outputs."""
         act, _ = activations.get(config.activation)

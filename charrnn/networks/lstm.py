@@ -75,6 +75,20 @@ class LSTMGates:
         da *= slope
         return dc * f
 
+    # gates_forward in JavaScript (the page), shared with the multiplicative LSTM as in NumPy
+    GATES_JS = """
+function lstmGates(a, cPrev, cfg) {
+  const H = cfg.hidden_size, s = ACT[cfg.gate_activation], u = ACT[cfg.activation];
+  const h = new Float64Array(H), c = new Float64Array(H);
+  for (let j = 0; j < H; j++) {
+    const i = s(a[j]), f = s(a[H + j]), g = u(a[2 * H + j]), o = s(a[3 * H + j]);
+    c[j] = f * cPrev[j] + i * g;
+    h[j] = o * u(c[j]);
+  }
+  return [h, c];
+}
+"""
+
     @staticmethod
     def gate_values(ifgo, c) -> dict:
         H = ifgo.shape[1] // 4
@@ -116,6 +130,15 @@ class LSTMCell(LSTMGates):
     @classmethod
     def values(cls, cache) -> dict:
         return cls.gate_values(cache[0], cache[2])
+
+    # step_forward in JavaScript (the model's page: networks/stacked.py STACK_JS calls it)
+    PAGE_JS = LSTMGates.GATES_JS + """
+function cellStep(ax, prev, k, W, cfg) {
+  const a = matvec(W[`rnn.weight_hh_l${k}`], prev[0]);
+  addTo(a, ax); addTo(a, W[`rnn.bias_hh_l${k}`].data);
+  return lstmGates(a, prev[1], cfg);
+}
+"""
 
 
 def torch_module(config):

@@ -71,6 +71,19 @@ class MLSTMCell(LSTMGates):
         du = np.multiply(dm, ax_m, out=dout[1])  # (B, H)
         return du @ W["weight_mh"], dc_prev
 
+    # step_forward in JavaScript (the model's page: networks/stacked.py STACK_JS calls it)
+    PAGE_JS = LSTMGates.GATES_JS + """
+function cellStep(ax, prev, k, W, cfg) {
+  const H = cfg.hidden_size, u = matvec(W[`mlstm.weight_mh_l${k}`], prev[0]);
+  const m = new Float64Array(H);
+  for (let j = 0; j < H; j++) m[j] = ax[4 * H + j] * u[j];
+  const a = matvec(W[`mlstm.weight_gm_l${k}`], m);
+  for (let j = 0; j < 4 * H; j++) a[j] += ax[j];
+  addTo(a, W[`mlstm.bias_gm_l${k}`].data);
+  return lstmGates(a, prev[1], cfg);
+}
+"""
+
     @staticmethod
     def read(cache, name: str):
         return cache[4]  # m_t, what weight_gm reads

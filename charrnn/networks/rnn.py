@@ -50,6 +50,15 @@ class RNNCell:
     def values(cache) -> dict:
         return {}  # no gates: its h is its only value
 
+    # step_forward in JavaScript (the model's page: networks/stacked.py STACK_JS calls it)
+    PAGE_JS = """
+function cellStep(ax, prev, k, W, cfg) {
+  const a = matvec(W[`rnn.weight_hh_l${k}`], prev[0]);
+  addTo(a, ax); addTo(a, W[`rnn.bias_hh_l${k}`].data);
+  return [a.map(ACT[cfg.activation])];
+}
+"""
+
 
 def torch_module(config):
     if config.activation not in ("tanh", "relu"):

@@ -340,6 +340,12 @@ class StackedCells(Network):
         return out
 
     # -------------------------------------------------------------------- TEST TIME
+    def page_step(self, config) -> str | None:
+        """The stack's step in JavaScript (STACK_JS) around the cell's own (its PAGE_JS, a
+        function cellStep(ax, prev, layer, W, cfg) -> the new state's parts)."""
+        cell_js = getattr(self.cell_class, "PAGE_JS", None)
+        return None if cell_js is None else STACK_JS.replace("PREFIX", self.prefix) + cell_js
+
     def step(self, params, config, x, state):
         """ids x (B,), state (L, S, B, H) -> (the top layer's h (B, H), new state)."""
         cell = self.cell(config)
@@ -354,6 +360,27 @@ class StackedCells(Network):
                 new[k, s] = layer[s]
             inp = new[k, 0]  # h, the next layer's input
         return inp, new
+
+
+# TEST TIME in JavaScript (the page): `step` above, one stream. W[name] = {rows, cols, data (row
+# major), t (the transpose, for gathering a column)}; the state is [[h, (c)], ...] per layer
+STACK_JS = """
+function zeroState(cfg) {
+  return Array.from({length: cfg.num_layers}, () => Array.from({length: cfg.state_parts}, () => new Float64Array(cfg.hidden_size)));
+}
+function netStep(x, state, W, cfg) {
+  let inp = null;
+  const next = [];
+  for (let k = 0; k < cfg.num_layers; k++) {
+    const wih = W[`PREFIX.weight_ih_l${k}`];
+    const ax = k === 0 ? column(wih, x) : matvec(wih, inp);  // the input projection: a gather for layer 0
+    addTo(ax, W[`PREFIX.bias_ih_l${k}`].data);
+    next.push(cellStep(ax, state[k], k, W, cfg));
+    inp = next[k][0];
+  }
+  return {h: inp, state: next};
+}
+"""
 
 
 def gated_label(name: str):

@@ -98,9 +98,9 @@ def json_out(result: dict) -> None:
     print(json.dumps(finite_or_none(result), indent=1))
 
 
-def write_page(path: str, text: str) -> None:
-    """Write a page (HTML) a command was asked for; one line on stderr says where. A path that
-    cannot be written is one clear line (UserError), not a traceback."""
+def write_page(path: str, text: str, about: str = "") -> None:
+    """Write a page (HTML) a command was asked for; one line on stderr says where (and `about`
+    it). A path that cannot be written is one clear line (UserError), not a traceback."""
     from charrnn.ground.errors import UserError
 
     try:
@@ -108,4 +108,4 @@ def write_page(path: str, text: str) -> None:
             f.write(text)
     except OSError as e:
         raise UserError(f"{path}: cannot write ({e.strerror or e})") from None
-    print(f"wrote {path}", file=sys.stderr)
+    print(f"wrote {path}{about}", file=sys.stderr)
