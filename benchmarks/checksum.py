@@ -2,12 +2,14 @@
 and every tensor), on the recipe's largest models with their Adam state, beside a whole save and
 load (the checksum included in both).
 
-    python benchmarks/checksum.py
+    python benchmarks/checksum.py      # appends its rows to benchmarks/results/checksum.jsonl
 """
 
 from __future__ import annotations
 
+import json
 import os
+import pathlib
 import tempfile
 import time
 
@@ -16,6 +18,9 @@ import numpy as np
 from charrnn.ground.vocab import Vocab
 from charrnn.model import ModelConfig, init_params
 from charrnn.training import checkpoint
+from provenance import provenance
+
+RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "checksum.jsonl"
 
 
 def median_ms(f, n: int) -> float:
@@ -39,11 +44,15 @@ def main():
         tensors = {**params, **{f"optim/{k}": v for k, v in optim.items()}}
         path = os.path.join(tempfile.mkdtemp(), "c.safetensors")
         checkpoint.save(ck, path)
-        print(f"| {config.label()} | {os.path.getsize(path) / 1e6:.1f} MB | "
-              f"{median_ms(lambda: checkpoint.checksum(tensors, {}), 7):.0f} ms | "
-              f"{median_ms(lambda: checkpoint.save(ck, path), 5):.0f} ms | "
-              f"{median_ms(lambda: checkpoint.load(path), 5):.0f} ms |")
-
+        row = {"model": config.label(), "mb": os.path.getsize(path) / 1e6,
+               "checksum_ms": median_ms(lambda: checkpoint.checksum(tensors, {}), 7),
+               "save_ms": median_ms(lambda: checkpoint.save(ck, path), 5),
+               "load_ms": median_ms(lambda: checkpoint.load(path), 5),
+               "command": "python benchmarks/checksum.py", **provenance()}
+        with open(RESULTS, "a", encoding="utf-8") as f:
+            f.write(json.dumps(row) + "\n")
+        print(f"| {row['model']} | {row['mb']:.1f} MB | {row['checksum_ms']:.0f} ms | {row['save_ms']:.0f} ms | "
+              f"{row['load_ms']:.0f} ms |")
 
 if __name__ == "__main__":
     main()

@@ -15,15 +15,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import pathlib
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections import defaultdict
+
+from provenance import provenance
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data" / "tinyshakespeare.txt"
@@ -51,8 +51,7 @@ def one(corpus: str, budget: list, p: float, seed: int, measure: list) -> dict:
             "eb_m": whole["eb_m"], "judge": whole["judge"], "entropy": whole["entropy"],
             "early_eb_m": report["control"][0]["eb_m"], "verdict": report["verdict"],
             "divergence": report["divergence"][-1], "judge_kind": report["judge"], "measure_seconds": seconds,
-            "machine": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-            "date": time.strftime("%Y-%m-%d")}
+            **provenance()}
 
 
 def table(path: pathlib.Path) -> str:

@@ -25,14 +25,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import pathlib
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 
+from provenance import provenance
 from recipe import corpus_text
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -121,7 +120,7 @@ def main():
         pretrain(work)
     if args.text:
         for row in run_pair(args.text, args.minutes, args.seed, work):
-            row.update(machine=platform.machine(), cores=os.cpu_count(), date=time.strftime("%Y-%m-%d"))
+            row.update(provenance())
             with open(args.results, "a", encoding="utf-8") as f:
                 f.write(json.dumps(row) + "\n")
             print(json.dumps(row))

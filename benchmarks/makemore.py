@@ -36,15 +36,15 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import os
 import pathlib
-import platform
 import re
 import subprocess
 import sys
 import tempfile
 import time
 import types
+
+from provenance import provenance
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 NAMES = ROOT.parent / "shared" / "data" / "names.txt"
@@ -190,18 +190,10 @@ def main():
         row = run_makemore(args.who, args.minutes, SPLIT_SEED if args.seed is None else args.seed, args.makemore,
                            work, known)
     row.update(minutes=args.minutes, seed=0 if args.seed is None and args.who == "charrnn" else args.seed
-               if args.seed is not None else SPLIT_SEED, machine=platform.machine(), cpu=cpu_name(),
-               cores=os.cpu_count(), date=time.strftime("%Y-%m-%d"))
+               if args.seed is not None else SPLIT_SEED, **provenance())
     with open(args.results, "a", encoding="utf-8") as f:
         f.write(json.dumps(row) + "\n")
     print(json.dumps(row))
-
-
-def cpu_name() -> str:
-    try:
-        return next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor()
 
 
 if __name__ == "__main__":

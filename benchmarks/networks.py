@@ -20,13 +20,14 @@ import argparse
 import json
 import os
 import pathlib
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections import defaultdict
+
+from provenance import provenance
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data" / "tinyshakespeare.txt"
@@ -39,10 +40,9 @@ def run_one(corpus: str, budget: str, variant: str, hidden: int, seed: int, thre
 
     cell, *extra = variant.split()
     with tempfile.TemporaryDirectory() as out:
-        args = [sys.executable, "-m", "charrnn", "train", CORPORA.get(corpus, corpus), "--time", budget,
-                "--cell", cell, "--hidden-size", str(hidden), "--seed", str(seed), "--out", out, *extra]
-        if threads:
-            args += ["--threads", str(threads)]
+        command = ["train", CORPORA.get(corpus, corpus), "--time", budget, "--cell", cell, "--hidden-size", str(hidden),
+                   "--seed", str(seed), *extra] + (["--threads", str(threads)] if threads else [])
+        args = [sys.executable, "-m", "charrnn", *command, "--out", out]
         t0 = time.perf_counter()
         r = subprocess.run(args, capture_output=True, text=True)
         wall = time.perf_counter() - t0
@@ -55,8 +55,7 @@ def run_one(corpus: str, budget: str, variant: str, hidden: int, seed: int, thre
         chars = t.step * t.batch_size * t.options.seq_len
     return {"corpus": corpus, "budget": budget, "cell": variant, "hidden": hidden, "seed": seed, "threads": threads,
             "val": t.best_val_loss, "steps": t.step, "chars_per_sec": chars / max(t.elapsed, 1e-9), "wall": wall,
-            "recipe": recipe, "error": error, "machine": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-            "date": time.strftime("%Y-%m-%d")}
+            "recipe": recipe, "error": error, "command": " ".join(["charrnn", *command]), **provenance()}
 
 
 def table(path: pathlib.Path) -> str:

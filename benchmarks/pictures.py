@@ -8,6 +8,8 @@
         the page of `charrnn inspect-gradients --html`, from its gradient-flow chart down
     python benchmarks/pictures.py svg OUT.svg [-- inspect-gradients options]
         the terminal report of inspect-gradients as an SVG
+    python benchmarks/pictures.py page CKPT OUT.png [--prime TEXT] [--length N] [--width 1280]
+        the model's page (`charrnn page`) after generating from the prime, one character hovered
 """
 
 from __future__ import annotations
@@ -47,7 +49,9 @@ def screenshot(page_file: pathlib.Path, out: pathlib.Path, width: int, act=None,
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", choices=["neurons", "gradients", "svg"])
+    ap.add_argument("what", choices=["neurons", "gradients", "svg", "page"])
+    ap.add_argument("--prime", default="", help="page: the prime")
+    ap.add_argument("--length", default="400", help="page: characters to generate")
     ap.add_argument("rest", nargs="*")
     ap.add_argument("--property", default="column", help="neurons: colour by the best unit for this property")
     ap.add_argument("--width", type=int, default=1280)
@@ -75,6 +79,18 @@ def main():
                 "window.scrollTo(0, document.getElementById('flow').closest('figure').previousElementSibling"
                 ".previousElementSibling.offsetTop - document.querySelector('header').offsetHeight - 12)")
             screenshot(page_file, pathlib.Path(out), args.width, act=at_flow, height=1250)
+        elif args.what == "page":
+            ckpt, out = args.rest
+            charrnn("page", ckpt, str(page_file))
+
+            def generate(page):
+                page.fill("#prime", args.prime)
+                page.fill("#length", args.length)
+                page.click("#go")
+                page.wait_for_function("document.getElementById('status').textContent === 'done'", timeout=120000)
+                page.locator("#out span.c").nth(30).hover()
+
+            screenshot(page_file, pathlib.Path(out), args.width, act=generate, height=700)
         else:
             (out,) = args.rest
             charrnn("inspect-gradients", *extra, "--svg", out)

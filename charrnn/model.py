@@ -135,7 +135,8 @@ def grow_vocab(params: dict, config: ModelConfig, old_chars: list, new_chars: li
     new id), one it did not starts as a fresh model's (init_params for `config`, the new shape)."""
     grown = init_params(config, rng, dtype_of(params))
     old_V, new_V = len(old_chars), len(new_chars)
-    new_id = np.array([new_chars.index(c) for c in old_chars])  # old id -> new id
+    position = {c: i for i, c in enumerate(new_chars)}
+    new_id = np.array([position[c] for c in old_chars])  # old id -> new id
     for name, axes in vocab_axes(config).items():
         axis, k = axes
         moved = np.moveaxis(grown[name], axis, 0)  # a view: the vocabulary's axis first

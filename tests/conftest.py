@@ -195,3 +195,23 @@ def checkpoint_with_training_state(cell="lstm", hidden_size=6, num_layers=2, bat
     state.step, state.history = 1, [{"step": 1, "elapsed": 0.5, "train_loss": 3.0, "val_loss": 2.0}]
     state.carried = config.network.cast_state(random_state(config, batch_size, np.random.default_rng(7)), np.float32)
     return state.to_checkpoint(plan)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium (Debian's), driven by Playwright. It skips where there is none, except
+    where $CHARRNN_REQUIRE_BROWSER is set (.ci/run sets it): there a missing browser fails."""
+    import os
+    import shutil
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        if os.environ.get("CHARRNN_REQUIRE_BROWSER"):
+            pytest.fail("no Chromium, and $CHARRNN_REQUIRE_BROWSER asks for the browser tests to run")
+        pytest.skip("no Chromium on this machine (.ci/run installs Debian's)")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=path, args=["--no-sandbox", "--disable-gpu",
+                                                          "--disable-background-networking"])
+        yield b
+        b.close()

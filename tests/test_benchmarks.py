@@ -186,3 +186,49 @@ def test_alternating_train_processes_run_the_old_revision(tmp_path):
         assert ran.is_relative_to(tmp_path.resolve())
     finally:
         sys.path[:] = [p for p in sys.path if p != str(BENCH)]
+
+
+def _sharing():
+    sys.path.insert(0, str(BENCH))
+    try:
+        import sharing
+    finally:
+        sys.path.remove(str(BENCH))
+    return sharing
+
+
+@pytest.mark.parametrize("copies", [1, 5])
+def test_the_sharing_benchmarks_bptt_is_the_numerical_gradient(copies):
+    """The shared RNN (one copy of the weights) and the unrolled one (a copy per step) both learn by
+    the script's own BPTT: its gradient must be the loss's, element by element, or the comparison
+    would measure a bug."""
+    sharing = _sharing()
+    T, B, V, H = 5, 3, 7, 4
+    rng = np.random.default_rng(0)
+    p = sharing.init(copies, V, H, rng)
+    p["b_h"] += rng.normal(0, 0.1, p["b_h"].shape)
+    ids = rng.integers(0, V, (T + 1, B))
+    _, g = sharing.loss_and_grads(p, ids)
+    eps = 1e-6
+    for name, w in p.items():
+        flat = w.reshape(-1)
+        for i in rng.choice(flat.size, min(12, flat.size), replace=False):
+            keep = flat[i]
+            flat[i] = keep + eps
+            up = sharing.loss_and_grads(p, ids, False)[0]
+            flat[i] = keep - eps
+            down = sharing.loss_and_grads(p, ids, False)[0]
+            flat[i] = keep
+            assert abs((up - down) / (2 * eps) - g[name].reshape(-1)[i]) < 1e-7, (name, i)
+    if copies > 1:  # the unrolled copies are separate weights: the last step's W_hh[T-1] gets one contribution
+        assert np.abs(g["W_hh"][T - 1]).sum() > 0 and np.abs(g["W_xh"][copies - 1:]).sum() > 0
+
+
+def test_the_sharing_benchmark_writes_its_rows(tmp_path):
+    out = tmp_path / "sharing.jsonl"
+    r = run("sharing.py", "--T", "4", "--H", "8", "--B", "4", "--steps", "4", "--every", "2", "--results", str(out))
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [row["windows"] for row in rows] == [2, 4]
+    assert rows[0]["unshared_params"] == 4 * rows[0]["shared_params"]  # a copy per step
+    assert {"date", "cpu", "commit", "command"} <= set(rows[0])

@@ -187,3 +187,17 @@ def test_sampling_keeps_the_carried_state_of_the_network_it_steps(rng):
         before = config.network.cast_state(state, np.float32)
         sampling.step(params, config, np.array([0, 4]), state)
         assert config.network.state_tensor(state).tolist() == config.network.state_tensor(before).tolist()
+
+
+def test_the_help_and_the_package_description_name_every_network():
+    import configparser
+
+    from charrnn.cli import main
+
+    first = main.help.strip().splitlines()[0] + main.help.strip().splitlines()[1]
+    assert all(name in first for name in networks.NETWORKS)
+    description = configparser.ConfigParser()
+    description.read(PACKAGE.parent / "setup.cfg")
+    summaries = description["metadata"]["description"]
+    assert all(net.name in summaries.lower() or net.policy.summary.split(" (")[0].lower() in summaries.lower()
+               for net in networks.NETWORKS.values()), summaries

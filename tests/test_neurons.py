@@ -2,7 +2,6 @@
 unit must track one, the terminal views, and the page in a real browser."""
 
 import json
-import shutil
 
 import numpy as np
 import pytest
@@ -139,27 +138,6 @@ def test_the_page_is_one_file_with_nothing_to_fetch(bracket_model, tmp_path):
 
 
 # ------------------------------------------------------------------------- in a real browser
-def chromium():
-    for name in ("chromium", "chromium-browser"):
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
-
-
-@pytest.fixture
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    path = chromium()
-    if path is None:
-        pytest.skip("no Chromium on this machine (.ci/run installs Debian's)")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, args=["--no-sandbox", "--disable-gpu",
-                                                          "--disable-background-networking"])
-        yield b
-        b.close()
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("width", [1280, 390])
 def test_the_page_in_a_real_browser(bracket_model, tmp_path, browser, width):

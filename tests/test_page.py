@@ -4,7 +4,6 @@ distribution is NumPy's on the page's own weights, and greedy generation writes 
 
 import json
 import re
-import shutil
 
 import numpy as np
 import pytest
@@ -47,19 +46,6 @@ def numpy_reference(path, prime, n):
     settings = sampling.SampleSettings(length=n, greedy=True, stop="\n" if config.item_start is not None else None)
     text = "".join(c[0] for c in sampling.generate(params, config, vocab, settings, sampling.sample_seeds(0, 1), start))
     return sampling.sampling_distribution(logits)[0], text
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        pytest.skip("no Chromium on this machine (.ci/run installs Debian's)")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, args=["--no-sandbox", "--disable-gpu",
-                                                          "--disable-background-networking"])
-        yield b
-        b.close()
 
 
 def opened(browser, page_file, width=1280):

@@ -13,7 +13,7 @@ import time
 
 import click
 
-from charrnn import __version__
+from charrnn import __version__, networks
 from charrnn.cli.params import (
     SETTINGS,
     Duration,
@@ -35,17 +35,19 @@ from charrnn.views.progress import PROGRESS
 @click.group(cls=OneLineErrors, context_settings=SETTINGS)
 @click.version_option(__version__, prog_name="charrnn")
 def main():
-    """Train a character-level RNN (RNN, GRU, LSTM) in NumPy on any text file, sample from it,
-    and watch backpropagation through time at work.
+    from charrnn.cli.memory import keep_freed_memory
+
+    keep_freed_memory()  # every window's arrays reuse the last window's pages (cli/memory.py)
+
+
+main.help = f"""Train a character-level recurrent network ({", ".join(n.name for n in networks.NETWORKS.values())})
+    in NumPy on any text file, sample from it, and watch backpropagation through time at work.
 
     \b
       charrnn train corpus.txt --time 10m     teacher forcing + BPTT
       charrnn sample --length 500             free running: its own output fed back in
       charrnn inspect-gradients               gradient checks, vanishing/exploding gradients
-    """
-    from charrnn.cli.memory import keep_freed_memory
-
-    keep_freed_memory()  # every window's arrays reuse the last window's pages (cli/memory.py)
+    """  # the networks from the registry: a new one is named here without an edit
 
 
 def load_checkpoint(path: str):

@@ -165,6 +165,31 @@ def step_contributions(params: dict, config: ModelConfig, ids: np.ndarray, state
     return steps(), grads, loss
 
 
+def bptt_phases(params: dict, config: ModelConfig, ids: np.ndarray, state0) -> dict:
+    """BPTT's first two phases on one window (teacher_forcing.py's docstring), as norms over the
+    batch, t = 0 .. T-1 (the third, each step's contribution to a shared weight, is
+    step_contributions below):
+
+        output     ||dL/do_t||, every step's at once: (softmax - onehot(y_t)) / (T*B)
+        from_out   ||dL/do_t W_dec||, what reaches the top layer's h_t from its own output
+        from_next  what reaches h_t from step t+1 (through h_{t+1}; zero at t = T-1)
+        full       ||dL/dh_t||, the two together: computed from t = T-1 down to 0
+    """
+    _, _, tape = teacher_forcing.forward(params, config, ids, state0)
+    trace = BackwardTrace()
+    dlogits = teacher_forcing.output_gradient(tape)
+    teacher_forcing.backward(params, config, tape, dlogits=dlogits, trace=trace)
+    T, B = ids.shape[0] - 1, ids.shape[1]
+    from_out = (dlogits @ params["decoder.weight"]).reshape(T, B, -1)  # (T, B, H)
+    full = trace.dh[-1]  # (T, B, H) the top layer's
+
+    def norms(d):
+        return [float(x) for x in np.sqrt((d.astype(np.float64) ** 2).sum(axis=(1, 2)))]
+
+    return {"output": norms(dlogits.reshape(T, B, -1)), "from_out": norms(from_out),
+            "from_next": norms(full - from_out), "full": norms(full)}
+
+
 def gradient_flow(params: dict, config: ModelConfig, ids: np.ndarray, state0) -> tuple[np.ndarray, dict]:
     """||dL_T / dh_t|| for t = 0 .. T-1 (top layer, summed over the batch as one vector):
     how much of the last step's loss reaches each earlier hidden state. Returns (T,), and for

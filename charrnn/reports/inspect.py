@@ -21,7 +21,14 @@ from charrnn.ground.fields import option
 from charrnn.ground.optim import global_norm, make_optimizer
 from charrnn.ground.vocab import Vocab
 from charrnn.model import ModelConfig, cast_params, dtype_of, init_params, num_params, zero_state
-from charrnn.reports.gradients import CHECK_TOLERANCE, check_gradients, gate_openness, gradient_flow, step_contributions
+from charrnn.reports.gradients import (
+    CHECK_TOLERANCE,
+    bptt_phases,
+    check_gradients,
+    gate_openness,
+    gradient_flow,
+    step_contributions,
+)
 from charrnn.training.checkpoint import load as load_checkpoint
 from charrnn.training.step import train_step
 
@@ -80,6 +87,7 @@ def inspect(
         "loss": loss,
         "gradient_check": gradient_check(p64, config, ids[: min(T, check_steps) + 1], state0, check_elements, seed),
         "gradient_flow": flow_summary(flow[::-1]),
+        "bptt": bptt_phases(p64, config, ids, state0),  # the full dL/dh_t, from the output and from t+1
         "gradient_path": config.network.policy.gradient_path,  # what one step back multiplies the gradient by
         # the path of the state's part besides h (an LSTM's cell path c), on the same scale (relative
         # to ||dL_T/dh_T||); null where the state is h alone

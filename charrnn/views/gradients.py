@@ -25,7 +25,8 @@ def inspect_report(report: dict, console) -> None:
                   f"x B = {w['batch_size']} streams of {w['source']}")
     console.print("Train-time unroll (teacher forcing): input x_t = observed character t, target = "
                   "character t+1; loss L = mean_t -log o_t[y_t]. All numbers in float64.\n")
-    for section in (gradient_check, gradient_flow, parameter_sharing, gates_and_biases, gate_openness, clipping):
+    for section in (gradient_check, gradient_flow, bptt_phases, parameter_sharing, gates_and_biases, gate_openness,
+                    clipping):
         section(report, console)
     verdict = "all gradient checks passed" if report["all_checks_passed"] else "SOME GRADIENT CHECKS FAILED"
     console.print(f"\n[bold]{verdict}[/bold]")
@@ -71,6 +72,26 @@ def gradient_flow(report: dict, console) -> None:
     for cell, note in notes.items():
         console.print(f"{cell}: {note}")
     console.print()
+
+
+def bptt_phases(report: dict, console) -> None:
+    """2b. BPTT's phases on the whole window's loss: every dL/do_t at once, then the full dL/dh_t
+    from t = T down to 1, from its own output and from step t+1."""
+    t = new_table(title="2b. BPTT on the whole window's loss, step by step: 1. every dL/do_t at once; 2. from t = T "
+                        "down to 1, the full dL/dh_t = what h_t's own output sends + what step t+1 sends back "
+                        "(norms over the batch, t = 1 (left) .. T (right), log scale)", title_justify="left")
+    for col in ("model", "", "t = 1 .. T", "at t = 1", "at t = T"):
+        t.add_column(col, justify="right" if col.startswith("at") else "left")
+    rows = (("output", "1. dL/do_t"), ("from_out", "2. from its output"), ("from_next", "   from step t+1"),
+            ("full", "   dL/dh_t, the sum"))
+    for m in report["models"]:
+        b = m["bptt"]
+        ref = max(max(b["full"]), max(b["output"])) or 1.0
+        for i, (key, label) in enumerate(rows):
+            t.add_row(m["model"]["label"] if i == 0 else "", label, log_spark(b[key], ref, 40),
+                      f"{b[key][0]:.1e}", f"{b[key][-1]:.1e}")
+    show(console, t)
+    console.print("3. each shared weight's gradient: the sum of one contribution per step (section 3)\n")
 
 
 def parameter_sharing(report: dict, console) -> None:
