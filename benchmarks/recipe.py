@@ -50,6 +50,8 @@ import time
 
 import numpy as np
 
+from provenance import provenance
+
 from charrnn.model import ModelConfig
 from compare_torch import torch_model  # the registry's torch.nn module, charrnn's weights loaded
 
@@ -192,20 +194,22 @@ def bench(torch, name: str, budget: str, configs, results: pathlib.Path, extra=(
         loss = one_stream_loss(torch, rnn, dec, data.val, V)
         rows.append({"who": "pytorch", "config": f"LSTM {label}", "steps": steps, "val": loss})
         print(f"{name} {budget} PyTorch LSTM {label}: {loss:.4f} ({steps} steps)", file=sys.stderr, flush=True)
-    record = {"corpus": name, "chars": len(text), "budget": budget, "seconds": seconds, "machine": machine,
-              "date": time.strftime("%Y-%m-%d"), "charrnn_args": list(extra), "torch_seed": torch_seed, "rows": rows}
+    record = {**provenance(), "corpus": name, "chars": len(text), "budget": budget, "seconds": seconds, "machine": machine,
+              "charrnn_args": list(extra), "torch_seed": torch_seed, "rows": rows,
+              "command": " ".join(["python benchmarks/recipe.py", *sys.argv[1:]])}
     results.parent.mkdir(parents=True, exist_ok=True)
     with open(results, "a", encoding="utf-8") as f:
         f.write(json.dumps(record) + "\n")
     return rows
 
 
-def table(results: pathlib.Path) -> str:
-    """Markdown: one row per corpus and budget (the latest result for each)."""
+def table(results: pathlib.Path, date: str | None = None) -> str:
+    """Markdown: one row per corpus and budget (the latest result for each; only that day's, with `date`)."""
     latest = {}
     for line in results.read_text(encoding="utf-8").splitlines():
         r = json.loads(line)
-        latest[(r["corpus"], r["budget"])] = r
+        if date is None or r.get("date") == date:
+            latest[(r["corpus"], r["budget"])] = r
     labels = [f"LSTM {label}" for label, *_ in TORCH_CONFIGS]
     out = ["| corpus | chars | budget | charrnn default (recipe) | wall | " + " | ".join(f"PyTorch {l}" for l in labels)
            + " | charrnn - best PyTorch |",

@@ -20,7 +20,12 @@ import argparse
 import json
 import pathlib
 import re
+import statistics
 import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import networks  # noqa: E402  (the networks grid's own --table)
+import recipe as recipe_bench  # noqa: E402  (the recipe grid's own --table, for a day's runs)
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -107,13 +112,14 @@ def checksum(results: pathlib.Path) -> str:
     return "\n".join(out)
 
 
-def sharing(results: pathlib.Path) -> str:
+def sharing(results: pathlib.Path, japanese: bool = False) -> str:
     """One shared RNN against the same with its own weights at every step, on the same windows
     (results/sharing.jsonl)."""
     got = rows(results, "sharing.jsonl")
     seeds = sorted({r["seed"] for r in got})
-    out = ["| windows trained on | shared weights, seeds " + " and ".join(map(str, seeds)) +
-           " | a copy per step, seeds " + " and ".join(map(str, seeds)) + " |", "|---:|---|---|"]
+    named = " と ".join(map(str, seeds)) if japanese else " and ".join(map(str, seeds))
+    out = [f"| 学習した窓の数 | 重みを共有（シード {named}） | ステップごとに別の重み（シード {named}） |" if japanese
+           else f"| windows trained on | shared weights, seeds {named} | a copy per step, seeds {named} |", "|---:|---|---|"]
     for n in sorted({r["windows"] for r in got}):
         at = sorted((r for r in got if r["windows"] == n), key=lambda r: r["seed"])
         out.append(f"| {n:,} | " + ", ".join(f"{r['shared_val']:.3f}" for r in at) + " | "
@@ -121,15 +127,166 @@ def sharing(results: pathlib.Path) -> str:
     return "\n".join(out)
 
 
-def activations_trained(results: pathlib.Path) -> str:
+def activations_trained(results: pathlib.Path, japanese: bool = False) -> str:
     """The vanilla RNN with tanh, sigmoid and relu, trained for the same time (results/activations-trained.jsonl)."""
     got = rows(results, "activations-trained.jsonl")
-    out = ["| `--activation` | validation loss, each seed | mean | chars/s |", "|---|---|---:|---:|"]
+    out = ["| `--activation` | 検証損失（シードごと） | 平均 | 文字/秒 |" if japanese
+           else "| `--activation` | validation loss, each seed | mean | chars/s |", "|---|---|---:|---:|"]
     for cell in dict.fromkeys(r["cell"] for r in got):
         at = sorted((r for r in got if r["cell"] == cell), key=lambda r: r["seed"])
         vals = [r["val"] for r in at]
         out.append(f"| {cell.split()[-1]} | " + ", ".join(f"{v:.3f}" for v in vals) + f" | {sum(vals) / len(vals):.3f} | "
                    f"{sum(r['chars_per_sec'] for r in at) / len(at):,.0f} |")
+    return "\n".join(out)
+
+
+RECIPE_FILES = ("recipe.jsonl", "recipe-seeds.jsonl", "recipe-explore.jsonl")
+CORPUS_ORDER = ("tinyshakespeare", "pydoc", "numpy", "shakespeare-60k", "pydoc-80k", "numpy-50k")
+
+
+def cpu_of(record: dict) -> str:
+    """The CPU a record was measured on, as far as it knows ('unrecorded' for the oldest rows)."""
+    cpu = record.get("cpu") or record.get("machine", "").split(",")[0]
+    return "AMD EPYC" if "AMD" in cpu else "Intel Xeon" if "Intel" in cpu else "unrecorded"
+
+
+def seed_of(record: dict) -> int:
+    args = record.get("charrnn_args") or []
+    return int(args[args.index("--seed") + 1]) if "--seed" in args else 0  # train's --seed defaults to 0
+
+
+def recipe_records(results: pathlib.Path) -> list[dict]:
+    """Every record of the recipe grid's files, oldest first (by date, then by place in the files)."""
+    got = [r for name in RECIPE_FILES for r in rows(results, name)]
+    return sorted(got, key=lambda r: r.get("date", ""))  # stable: the files' order within a day
+
+
+def default_runs(results: pathlib.Path) -> dict:
+    """(corpus, budget) -> {seed: (record, row)}: charrnn's default (no model option given), the
+    newest run of each seed; a row that a change to the recipe made stale carries "superseded" and
+    is left out."""
+    out = {}
+    for record in recipe_records(results):
+        extra = [a for a in record.get("charrnn_args") or [] if a != "--seed" and not a.isdigit()]
+        for row in record["rows"]:
+            if row["who"] == "charrnn" and not extra and "given:" not in row["config"] and not row.get("superseded"):
+                out.setdefault((record["corpus"], record["budget"]), {})[seed_of(record)] = (record, row)
+    return out
+
+
+def best_stock(results: pathlib.Path, corpus: str, budget: str, cpu: str):
+    """The best of the stock PyTorch scripts (each one's newest seed-0 run) for (corpus, budget)
+    measured on `cpu`: (val, config, how many scripts) or None."""
+    newest = {}
+    for record in recipe_records(results):
+        if (record["corpus"], record["budget"]) == (corpus, budget) and cpu_of(record) == cpu \
+                and record.get("torch_seed", 0) == 0:
+            newest.update({r["config"]: r for r in record["rows"] if r["who"] == "pytorch"})
+    if not newest:
+        return None
+    best = min(newest.values(), key=lambda r: r["val"])
+    return best["val"], best["config"].replace("LSTM ", "").replace("x", "×"), len(newest)
+
+
+def recipe_grid(results: pathlib.Path, japanese: bool = False) -> str:
+    """charrnn's default today against the best stock PyTorch script measured beside it
+    (results/recipe*.jsonl; the validation split read as one stream)."""
+    runs = default_runs(results)
+    minutes = lambda b: float(b.rstrip("m"))  # noqa: E731
+    out = ["| テキスト | 時間 | charrnn の既定 | シード 0 | シード 1 | PyTorch の最良 | charrnn が低い差 | CPU、日付 |" if japanese
+           else "| text | budget | charrnn's default | seed 0 | seed 1 | best stock PyTorch | charrnn lower by | CPU, date |",
+           "|---|---:|---|---:|---:|---|---:|---|"]
+    for corpus, budget in sorted(runs, key=lambda k: (CORPUS_ORDER.index(k[0]), minutes(k[1]))):
+        seeds = runs[(corpus, budget)]
+        record, row = seeds.get(0) or next(iter(seeds.values()))
+        model = row["config"].split(",")[0].replace("MLSTM", "mLSTM").replace("x", "×")
+        dropout = re.search(r"dropout ([0-9.]+)", row["config"]).group(1)
+        passes = re.search(r"~([0-9.]+) passes(, then ends)?", row["config"])
+        count = "10" if passes.group(2) else "~" + passes.group(1)
+        how = f"{model}, dropout {dropout}, " + (f"{count} 周" if japanese else f"{count} passes")
+        vals = {s: r["val"] for s, (_, r) in seeds.items()}
+        cells = [f"{vals[s]:.3f}" if s in vals else "—" for s in (0, 1)]
+        cpu = cpu_of(record)
+        stock = best_stock(results, corpus, budget, cpu)
+        if stock:
+            of = "" if stock[2] == 3 else "（これだけ実行）" if japanese else " (the only one run)"
+            gap = f"{stock[0] - max(vals[s] for s in vals if cpu_of(seeds[s][0]) == cpu):.3f}"
+            stock_cell = f"{stock[0]:.3f}, {stock[1]}{of}"
+        else:
+            elsewhere = any(best_stock(results, corpus, budget, c) for c in ("AMD EPYC", "Intel Xeon", "unrecorded"))
+            stock_cell = (("他の CPU でのみ実行" if japanese else "run on another CPU only") if elsewhere
+                          else ("未実行" if japanese else "not run"))
+            gap = "—"
+        dates = sorted({r.get("date", "?") for r, _ in seeds.values()})
+        cpus = sorted({cpu_of(r) for r, _ in seeds.values()})
+        if japanese:
+            cpus = ["記録なし" if c == "unrecorded" else c for c in cpus]
+        out.append(f"| {corpus} | {budget.replace('m', ' 分' if japanese else ' min')} | {how} | {cells[0]} | {cells[1]} | {stock_cell} | "
+                   f"{gap} | {', '.join(cpus)}, {', '.join(dates)} |")
+    return "\n".join(out)
+
+
+def recipe_grid_reading(results: pathlib.Path, japanese: bool = False) -> str:
+    """The recipe grid's reading, in numbers its rows give: where the default is lower than the
+    stock scripts, and how far apart its two seeds land."""
+    runs = default_runs(results)
+    margins, behind, spreads = [], [], []
+    for (corpus, budget), seeds in runs.items():
+        vals = {s: r["val"] for s, (_, r) in seeds.items()}
+        if len(vals) > 1:
+            spreads.append(max(vals.values()) - min(vals.values()))
+        cpu = cpu_of((seeds.get(0) or next(iter(seeds.values())))[0])
+        stock = best_stock(results, corpus, budget, cpu)
+        if stock:
+            margin = stock[0] - max(v for s, v in vals.items() if cpu_of(seeds[s][0]) == cpu)
+            (margins if margin > 0 else behind).append(margin)
+    if japanese:
+        lines = [f"PyTorch のスクリプトを実行した {len(margins) + len(behind)} 行のうち {len(margins)} 行で、既定の学習は"
+                 f"最良のスクリプトより {min(margins):.3f}〜{max(margins):.3f} nats/文字 低くなりました。"]
+        if spreads:
+            lines.append(f"シードが二つある行では、二つの差は {min(spreads):.3f}〜{max(spreads):.3f} です。")
+        return "\n".join(lines)
+    lines = [f"The default is lower than the best stock script in {len(margins)} of the {len(margins) + len(behind)} "
+             f"rows where one was run, by {min(margins):.3f} to {max(margins):.3f} nats/char."]
+    if spreads:
+        lines.append(f"Where a row has two seeds, they land {min(spreads):.3f} to {max(spreads):.3f} apart.")
+    return "\n".join(lines)
+
+
+def longer(results: pathlib.Path) -> str:
+    """The GRU 1x512 the rule chose against the mLSTM 1x512, 10 minutes on tinyshakespeare
+    (results/longer.jsonl; the runs' own monitored validation loss)."""
+    out = ["| 10 minutes, tinyshakespeare | steps | chars/s | best validation loss |", "|---|---|---|---|"]
+    for r in rows(results, "longer.jsonl"):
+        model = r["recipe"].split(",")[0].replace("MLSTM", "mLSTM").replace("x", "×")
+        how = (f"{model}, given (`--cell`, `--hidden-size`), seed {r['seed']}" if "given:" in r["recipe"]
+               else f"{model}, chosen by the recipe, seed {r['seed']}")
+        out.append(f"| {how} | {r['steps']:,} | {r['chars_per_sec']:,.0f} | {r['val']:.3f} |")
+    return "\n".join(out)
+
+
+def recipe_line(results: pathlib.Path) -> str:
+    """The line the recipe printed for the newest default run of tinyshakespeare at 10 minutes."""
+    record, row = next(iter(sorted(default_runs(results)[("tinyshakespeare", "10m")].items(),
+                                   key=lambda kv: kv[1][0].get("date", ""))[-1:]))[1]
+    return f"```\nrecipe: {row['config']}\n```"
+
+
+def gru_activations(results: pathlib.Path) -> str:
+    """The GRU's gate and candidate functions trained for the same time (results/activations.jsonl)."""
+    got = rows(results, "activations.jsonl")
+    names = {"gru": "sigmoid / tanh (the default)", "gru --gate-activation hard_sigmoid": "hard sigmoid / tanh",
+             "gru --activation relu": "sigmoid / relu", "gru --activation elu": "sigmoid / elu"}
+    out = ["| gates / candidate | best validation loss | chars/s |", "|---|---|---|"]
+    means = {}
+    for cell in dict.fromkeys(r["cell"] for r in got):
+        vals = [r["val"] for r in got if r["cell"] == cell]
+        means[cell] = (sum(vals) / len(vals), min(vals), max(vals),
+                       statistics.median(r["chars_per_sec"] for r in got if r["cell"] == cell))
+    best = min(m[0] for m in means.values())
+    for cell, (mean, lo, hi, speed) in means.items():
+        shown = f"**{mean:.3f}**" if mean == best else f"{mean:.3f}"
+        out.append(f"| {names.get(cell, cell)} | {shown} ({lo:.3f}..{hi:.3f}) | {speed:,.0f} |")
     return "\n".join(out)
 
 
@@ -140,7 +297,18 @@ TABLES = {
     "finetune": finetune,
     "checksum": checksum,
     "sharing": sharing,
+    "sharing-ja": lambda results: sharing(results, japanese=True),
     "activations-trained": activations_trained,
+    "activations-trained-ja": lambda results: activations_trained(results, japanese=True),
+    "recipe-grid": recipe_grid,
+    "longer": longer,
+    "gru-activations": gru_activations,
+    "recipe-line": recipe_line,
+    "recipe-2026-11-28": lambda results: recipe_bench.table(results / "recipe.jsonl", date="2026-11-28"),
+    "recipe-grid-reading": recipe_grid_reading,
+    "recipe-grid-ja": lambda results: recipe_grid(results, japanese=True),
+    "recipe-grid-reading-ja": lambda results: recipe_grid_reading(results, japanese=True),
+    "networks": lambda results: networks.table(results / "networks.jsonl"),
 }
 
 

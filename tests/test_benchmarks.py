@@ -1,5 +1,6 @@
 """The benchmark scripts run (on tiny configurations; their numbers are not asserted)."""
 
+import importlib
 import json
 import pathlib
 import subprocess
@@ -188,13 +189,13 @@ def test_alternating_train_processes_run_the_old_revision(tmp_path):
         sys.path[:] = [p for p in sys.path if p != str(BENCH)]
 
 
-def _sharing():
+def bench_module(name: str):
+    """A benchmark script imported as a module (benchmarks/ is not a package)."""
     sys.path.insert(0, str(BENCH))
     try:
-        import sharing
+        return importlib.import_module(name)
     finally:
         sys.path.remove(str(BENCH))
-    return sharing
 
 
 @pytest.mark.parametrize("copies", [1, 5])
@@ -202,7 +203,7 @@ def test_the_sharing_benchmarks_bptt_is_the_numerical_gradient(copies):
     """The shared RNN (one copy of the weights) and the unrolled one (a copy per step) both learn by
     the script's own BPTT: its gradient must be the loss's, element by element, or the comparison
     would measure a bug."""
-    sharing = _sharing()
+    sharing = bench_module("sharing")
     T, B, V, H = 5, 3, 7, 4
     rng = np.random.default_rng(0)
     p = sharing.init(copies, V, H, rng)
@@ -232,3 +233,43 @@ def test_the_sharing_benchmark_writes_its_rows(tmp_path):
     assert [row["windows"] for row in rows] == [2, 4]
     assert rows[0]["unshared_params"] == 4 * rows[0]["shared_params"]  # a copy per step
     assert {"date", "cpu", "commit", "command"} <= set(rows[0])
+
+
+@pytest.mark.parametrize("kind", ["mingru", "qrnn1", "qrnn2"])
+def test_the_elementwise_prototypes_backward_is_the_numerical_gradient(kind):
+    """The prototypes learn by their own BPTT (the element-wise scan backward, a width-2 filter's
+    step back, the one-hot gather's gradient): it must be the loss's gradient, with a carried
+    state and a carried previous input, or their measured losses would measure a bug."""
+    ew = bench_module("elementwise")
+    T, B, V, H = 6, 3, 7, 5
+    p = ew.Proto(kind, 2, H, V, seed=1, dtype=np.float64)
+    rng = np.random.default_rng(2)
+    for v in p.params.values():
+        v += rng.normal(0, 0.3, v.shape)
+    state = p.zero_state(B)
+    state[0]["x"] = rng.integers(0, V, B)
+    state[1]["x"] = rng.normal(0, 0.5, (B, H))
+    for s in state:
+        s["c"] = rng.normal(0, 0.5, (B, H))
+    ids = rng.integers(0, V, (T + 1, B))
+    _, g, _ = p.window(ids, state)
+    eps = 1e-6
+    for name, w in p.params.items():
+        flat = w.reshape(-1)
+        for i in rng.choice(flat.size, min(10, flat.size), replace=False):
+            keep = flat[i]
+            flat[i] = keep + eps
+            up = p.window(ids, state, grads=False)[0]
+            flat[i] = keep - eps
+            down = p.window(ids, state, grads=False)[0]
+            flat[i] = keep
+            num, ana = (up - down) / (2 * eps), g[name].reshape(-1)[i]
+            assert abs(num - ana) <= 1e-6 * max(1.0, abs(num)), (name, i, num, ana)
+
+
+def test_the_elementwise_prototypes_are_sized_to_the_gru():
+    ew = bench_module("elementwise")
+    gru_1x128 = 3 * 128 * (65 + 128) + 6 * 128 + 65 * 129
+    for kind, layers in ew.LAYERS.items():
+        H = ew.width_for(kind, layers, gru_1x128, 65)
+        assert abs(ew.param_count(kind, layers, H, 65) - gru_1x128) / gru_1x128 < 0.03

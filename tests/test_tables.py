@@ -29,3 +29,41 @@ def test_one_changed_number_in_a_row_fails_the_check(tmp_path, name):
     row[key] = row[key] + 0.01 if key == "test" else row[key] * 2
     (results / name).write_text("\n".join(lines[:-1] + [json.dumps(row)]) + "\n", encoding="utf-8")
     assert tables.differences(results) != []
+
+
+def _recipe_rows(results, name="recipe.jsonl"):
+    return [json.loads(line) for line in (results / name).read_text(encoding="utf-8").splitlines()]
+
+
+def _write(results, records, name="recipe.jsonl"):
+    (results / name).write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+
+
+def test_the_recipe_grid_follows_its_rows(tmp_path):
+    """A changed loss in a current default row changes the grid; a row marked superseded leaves it,
+    and the one it hid (an older run of the same corpus, budget and seed) does not come back."""
+    results = tmp_path / "results"
+    shutil.copytree(tables.RESULTS, results)
+    before = tables.recipe_grid(results)
+    records = _recipe_rows(results)
+    current = next(r for r in records if r["corpus"] == "numpy" and r["budget"] == "10m")
+    row = next(x for x in current["rows"] if x["who"] == "charrnn")
+    row["val"] += 0.01
+    _write(results, records)
+    assert tables.recipe_grid(results) != before and tables.differences(results) != []
+    row["superseded"] = "a test"
+    _write(results, records)
+    assert "| numpy | 10 min |" not in tables.recipe_grid(results)
+
+
+def test_the_grid_compares_only_runs_on_the_same_cpu(tmp_path):
+    results = tmp_path / "results"
+    shutil.copytree(tables.RESULTS, results)
+    records = _recipe_rows(results)
+    for r in records:
+        if r["corpus"] == "numpy" and r["budget"] == "10m":
+            r["machine"] = "Intel(R) Xeon(R) Processor, 2 cores"
+            r["rows"] = [x for x in r["rows"] if x["who"] == "charrnn"]
+    _write(results, records)
+    line = next(l for l in tables.recipe_grid(results).splitlines() if l.startswith("| numpy | 10 min |"))
+    assert "not run" in line and "| — |" in line

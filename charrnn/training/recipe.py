@@ -26,21 +26,20 @@ the line says why, and its measured speed sets the passes, the dropout and the e
 
 A small text and a long time budget are the exception (`larger_for_long_budget`): there the
 rule's choice reads the text hundreds of times and stops improving long before the budget ends
-(the 60 KB piece of tinyshakespeare: 1.805 nats/char at 2, 5 and 10 minutes alike), while a model
+(on the 60 KB piece of tinyshakespeare it was no better at 10 minutes than at 2), while a model
 too large for the text by the rule above, with heavy dropout, does better. For a time budget of
 LONG_SECONDS or more, when a larger candidate reads the text at least LONG_PASSES times and has
 at most LONG_PARAMS_PER_CHAR * N parameters, the largest such one trains, with dropout
 LONG_DROPOUT, and a declared replacement of its shape trains in its place within the
-replacement's budgets, as above. Fitted to 5- and 10-minute runs on the three 45-72 K pieces
-(GRU 1x512 won over the rule's GRU 1x128 at 78 to 231 passes; the mLSTM 1x512 in its place, with
-the same dropout, won again: docs/recipe.md); a run with no budget, which stops at a plateau,
+replacement's budgets, as above. Fitted to 5- and 10-minute runs on three pieces of 50-80 KB
+(a GRU 1x512 beat the rule's GRU 1x128 at 78 to 231 passes, and the mLSTM 1x512 in its place,
+with the same dropout, beat it again; the runs: docs/recipe.md); a run with no budget, which stops at a plateau,
 keeps the rule's choice, unreplaced.
 
 A large text and a long time budget meet the other limit: a model that fits the text by the rule
-reads it many times and, as the cosine's rate falls, learns it by heart. On tinyshakespeare the
-mLSTM 1x512 reached 1.446 in 10 minutes (5.7 passes) and 1.477 in 30 (20 passes; 1.462 with
-dropout 0.5); the GRU 1x512 1.513 in 10 (6 passes) and 1.529 in 30 (29); on pydoc the GRU 1x384
-1.194 in 5 (16 passes) and 1.206 in 10 (34). So for a time budget of LONG_SECONDS or more on a
+reads it many times and, as the cosine's rate falls, learns it by heart: on tinyshakespeare and
+pydoc every model tried ended worse after 20 to 35 passes than after 6 to 16 (the runs:
+docs/recipe.md, "Large texts at long budgets"). So for a time budget of LONG_SECONDS or more on a
 text of MOST_PASSES_FROM_CHARS characters or more, the run is planned for at most MOST_PASSES
 passes, its schedule decays over them, and it ends there, before the budget: more time never
 plans a run that the measurements say ends worse. The small-text branch is exempt (its heavy
@@ -280,9 +279,8 @@ def larger_for_long_budget(candidates: list, pick: Candidate, N: int, seconds: f
 
     A list's items are short and many: the largest one-layer candidate that reads it at least
     LIST_PASSES times. On names.txt at 5 minutes that is the GRU 1x512 (26 passes), trained as the
-    mLSTM 1x512 that replaces it, with dropout 0.5: 1.896 nats/char on makemore's test names
-    against 1.933 for the rule's GRU 1x256 (100 passes) and 1.937 for a GRU 1x384 (53 passes,
-    dropout 0.3; benchmarks/results/makemore-explore.jsonl). Multi-layer candidates were not
+    mLSTM 1x512 that replaces it, with dropout 0.5, which scored below the rule's GRU 1x256 and a
+    GRU 1x384 (docs/recipe.md, "Lists"; benchmarks/results/makemore-explore.jsonl). Multi-layer candidates were not
     measured on lists, so the branch leaves them out."""
     if seconds is None or seconds < LONG_SECONDS:
         return None
