@@ -62,10 +62,6 @@ KINDS = {"mingru": (2, 1), "qrnn1": (3, 1), "qrnn2": (3, 2)}  # gates G, filter 
 LAYERS = {"mingru": 3, "qrnn1": 2, "qrnn2": 2}  # the depth each is tried at (the minGRU paper stacks 3)
 
 
-def sigmoid(x):
-    return 0.5 * (np.tanh(0.5 * x) + 1.0)
-
-
 def param_count(kind: str, layers: int, H: int, V: int) -> int:
     G, k = KINDS[kind]
     return sum(G * H * (k * (V if l == 0 else H) + 1) for l in range(layers)) + V * (H + 1)
@@ -80,8 +76,10 @@ class Proto:
     """A stacked element-wise recurrent network of one kind; `window` is a training window's
     loss and gradients, `state` the carried c (and, at width 2, the last input) of every layer."""
 
-    def __init__(self, kind: str, layers: int, H: int, V: int, seed: int = 0, dtype=np.float32, dropout: float = 0.0):
+    def __init__(self, kind: str, layers: int, H: int, V: int, seed: int = 0, dtype=np.float32, dropout: float = 0.0,
+                 chunk: int = 10):
         self.kind, self.layers, self.H, self.V, self.dtype, self.dropout = kind, layers, H, V, dtype, dropout
+        self.chunk = chunk
         self.G, self.k = KINDS[kind]
         rng = np.random.default_rng(seed)
         self.params = {}
@@ -116,29 +114,50 @@ class Proto:
             X = np.concatenate([X, np.concatenate([prev[None], x[:-1]]).reshape(T * B, D)], axis=1)
         return X @ W.T + b, X
 
+    def gates(self, A):
+        """(a, b, o) of c_t = a_t * c_{t-1} + b_t, h_t = o_t * c_t (o None: h = c), from a chunk of
+        pre-activations; the activated gates are written back into A for the backward."""
+        H = self.H
+        if self.kind == "mingru":
+            z = A[..., :H]
+            np.multiply(z, 0.5, out=z)
+            np.tanh(z, out=z)
+            z += 1.0
+            z *= 0.5
+            return 1.0 - z, z * A[..., H:], None
+        z, f, o = A[..., :H], A[..., H : 2 * H], A[..., 2 * H :]
+        np.tanh(z, out=z)
+        for s in (f, o):
+            np.multiply(s, 0.5, out=s)
+            np.tanh(s, out=s)
+            s += 1.0
+            s *= 0.5
+        return f, (1.0 - f) * z, o
+
     def window(self, ids: np.ndarray, state: list, rng=None, grads: bool = True):
-        """ids (T+1, B): the window's mean cross-entropy, its gradients (or None) and the new state."""
-        T, B, H = ids.shape[0] - 1, ids.shape[1], self.H
+        """ids (T+1, B): the window's mean cross-entropy, its gradients (or None) and the new state.
+        The element-wise work runs over `chunk` steps at a time: arrays of a few steps stay in the
+        cache, where a whole window's (T, B, H) arrays do not (`--chunk 100` is the whole window at
+        once, to compare)."""
+        T, B, H, C = ids.shape[0] - 1, ids.shape[1], self.H, self.chunk
         x, saved, new_state = ids[:-1], [], []
         for l in range(self.layers):
             A, X = self.inputs(l, x, state[l]["x"])
-            A = A.reshape(T, B, self.G * H)
-            if self.kind == "mingru":
-                z, g = sigmoid(A[..., :H]), A[..., H:]
-                a, bb, o = 1.0 - z, z * g, None
-            else:
-                z, f, o = np.tanh(A[..., :H]), sigmoid(A[..., H : 2 * H]), sigmoid(A[..., 2 * H :])
-                a, bb = f, (1.0 - f) * z
+            A = A.reshape(T, B, self.G * H)  # activated in place, chunk by chunk
             c = np.empty((T, B, H), self.dtype)
+            h = c if self.kind == "mingru" else np.empty((T, B, H), self.dtype)
             prev = state[l]["c"]
-            for t in range(T):  # the only loop over time: c_t = a_t * c_{t-1} + b_t
-                np.multiply(a[t], prev, out=c[t])
-                c[t] += bb[t]
-                prev = c[t]
-            h = c if o is None else o * c
+            for t0 in range(0, T, C):
+                a, bb, o = self.gates(A[t0 : t0 + C])
+                for t in range(t0, min(t0 + C, T)):  # the only loop over time: c_t = a_t * c_{t-1} + b_t
+                    np.multiply(a[t - t0], prev, out=c[t])
+                    c[t] += bb[t - t0]
+                    prev = c[t]
+                if o is not None:
+                    np.multiply(o, c[t0 : t0 + C], out=h[t0 : t0 + C])
             mask = dropout_mask(h.shape, self.dropout, rng, self.dtype)
             out = h if mask is None else h * mask
-            saved.append((X, A, a, c, o, mask, x, state[l]))
+            saved.append((X, A, c, mask, x, state[l]))
             new_state.append({"c": c[-1].copy(), "x": x[-1].copy()})
             x = out
         logits = x.reshape(T * B, H) @ self.params["Wd"].T + self.params["bd"]
@@ -149,8 +168,21 @@ class Proto:
             return loss, None, new_state
         return loss, self.backward(logp, y, x, saved, T, B), new_state
 
+    def gate_backward(self, acts, dA, dh, G, c, c_prev):
+        """dL/dA for one chunk, from G = dL/dc and dh = dL/dh (the activated gates in `acts`)."""
+        H = self.H
+        if self.kind == "mingru":
+            z, g = acts[..., :H], acts[..., H:]
+            dA[..., H:] = G * z  # b = z g
+            dA[..., :H] = (G * g - G * c_prev) * z * (1.0 - z)  # a = 1 - z
+            return
+        z, f, o = acts[..., :H], acts[..., H : 2 * H], acts[..., 2 * H :]
+        dA[..., :H] = G * (1.0 - f) * (1.0 - z * z)  # b = (1 - f) z
+        dA[..., H : 2 * H] = (G * c_prev - G * z) * f * (1.0 - f)  # a = f
+        dA[..., 2 * H :] = dh * c * o * (1.0 - o)  # h = o c
+
     def backward(self, logp, y, top, saved, T, B):
-        H, g = self.H, {}
+        H, C, g = self.H, self.chunk, {}
         dlogits = np.exp(logp)
         dlogits[np.arange(T * B), y] -= 1.0
         dlogits /= T * B
@@ -158,26 +190,21 @@ class Proto:
         g["bd"] = dlogits.sum(axis=0)
         dx = (dlogits @ self.params["Wd"]).reshape(T, B, H)
         for l in reversed(range(self.layers)):
-            X, A, a, c, o, mask, x, st = saved[l]
+            X, A, c, mask, x, st = saved[l]
             dh = dx if mask is None else dx * mask
-            dc = dh if o is None else dh * o
-            G = np.empty_like(c)
-            carry = np.zeros((B, H), self.dtype)
-            for t in reversed(range(T)):  # G_t = dL/dc_t + a_{t+1} G_{t+1}
-                np.add(dc[t], carry, out=G[t])
-                np.multiply(G[t], a[t], out=carry)
-            c_prev = np.concatenate([st["c"][None], c[:-1]])
-            da, db = G * c_prev, G
             dA = np.empty_like(A)
-            if self.kind == "mingru":
-                z, gg = 1.0 - a, A[..., H:]
-                dA[..., :H] = (db * gg - da) * z * a  # b = z g, a = 1 - z
-                dA[..., H:] = db * z
-            else:
-                f, z = a, np.tanh(A[..., :H])
-                dA[..., :H] = db * (1.0 - f) * (1.0 - z * z)
-                dA[..., H : 2 * H] = (da - db * z) * f * (1.0 - f)
-                dA[..., 2 * H :] = dh * c * o * (1.0 - o)
+            carry = np.zeros((B, H), self.dtype)
+            for t0 in reversed(range(0, T, C)):
+                t1 = min(t0 + C, T)
+                acts = A[t0:t1]
+                a = 1.0 - acts[..., :H] if self.kind == "mingru" else acts[..., H : 2 * H]
+                dc = dh[t0:t1] if self.kind == "mingru" else dh[t0:t1] * acts[..., 2 * H :]
+                G = np.empty((t1 - t0, B, H), self.dtype)
+                for t in reversed(range(t1 - t0)):  # G_t = dL/dc_t + a_{t+1} G_{t+1}
+                    np.add(dc[t], carry, out=G[t])
+                    np.multiply(G[t], a[t], out=carry)
+                c_prev = np.concatenate([(st["c"] if t0 == 0 else c[t0 - 1])[None], c[t0 : t1 - 1]])
+                self.gate_backward(acts, dA[t0:t1], dh[t0:t1], G, c[t0:t1], c_prev)
             dA = dA.reshape(T * B, -1)
             g[f"b{l}"] = dA.sum(axis=0)
             W = self.params[f"W{l}"]
@@ -215,7 +242,7 @@ def timed_step(step) -> float:
     return time.perf_counter() - t0
 
 
-def speed(rounds: int, targets, V: int = 65, T: int = 100, B: int = 32) -> list[dict]:
+def speed(rounds: int, targets, V: int = 65, T: int = 100, B: int = 32, chunk: int = 10) -> list[dict]:
     """Each prototype against the GRU of its parameter count, one training window each per round,
     in turn; chars/s medians."""
     from throughput import Run
@@ -228,7 +255,7 @@ def speed(rounds: int, targets, V: int = 65, T: int = 100, B: int = 32) -> list[
         protos = {}
         for kind in KINDS:
             H = width_for(kind, LAYERS[kind], P, V)
-            protos[kind] = Proto(kind, LAYERS[kind], H, V, dropout=0.0)
+            protos[kind] = Proto(kind, LAYERS[kind], H, V, dropout=0.0, chunk=chunk)
         opts = {k: make_optimizer("adam", 2e-3) for k in protos}
         states = {k: p.zero_state(B) for k, p in protos.items()}
         windows = [rng.integers(0, V, size=(T + 1, B)) for _ in range(4)]
@@ -247,13 +274,13 @@ def speed(rounds: int, targets, V: int = 65, T: int = 100, B: int = 32) -> list[
                 if i >= 2:  # two warm-up rounds
                     times[k].append(dt)
         base = T * B / statistics.median(times["gru"])
-        rows.append({"what": "speed", "target": f"GRU 1x{H_gru}", "params": P, "kind": "gru", "layers": 1,
+        rows.append({"what": "speed", "target": f"GRU 1x{H_gru}", "params": P, "kind": "gru", "layers": 1, "chunk": None,
                      "hidden": H_gru, "chars_per_sec": base, "ratio": 1.0, "rounds": rounds})
         for k, p in protos.items():
             cps = T * B / statistics.median(times[k])
             rows.append({"what": "speed", "target": f"GRU 1x{H_gru}", "params": param_count(k, p.layers, p.H, V),
                          "kind": k, "layers": p.layers, "hidden": p.H, "chars_per_sec": cps, "ratio": cps / base,
-                         "rounds": rounds})
+                         "rounds": rounds, "chunk": p.chunk})
     return rows
 
 
@@ -316,7 +343,7 @@ def equal_time(corpus: str, budget: str, seed: int) -> list[dict]:
         loss = p.stream_loss(data.val)
         rows.append({"what": "equal-time", "corpus": name, "budget": budget, "seed": seed, "kind": kind,
                      "layers": p.layers, "hidden": H, "params": param_count(kind, p.layers, H, V), "val": loss,
-                     "steps": steps, "seconds": seconds})
+                     "steps": steps, "seconds": seconds, "chunk": p.chunk, "dropout": p.dropout})
         print(f"  {kind} {p.layers}x{H}: {loss:.4f} after {steps} steps", file=sys.stderr, flush=True)
     return rows
 
@@ -325,6 +352,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--speed", action="store_true", help="chars/s of each prototype against the GRU's step")
     ap.add_argument("--rounds", type=int, default=20)
+    ap.add_argument("--chunk", type=int, default=10, help="steps of element-wise work at a time")
     ap.add_argument("--targets", type=int, nargs="+", default=[128, 256], help="the GRU 1xH sizes to match")
     ap.add_argument("--equal-time", metavar="CORPUS", help="pydoc or a file: trained as long as the recipe's run")
     ap.add_argument("--budget", default="2m")
@@ -336,7 +364,7 @@ def main():
     keep_freed_memory()
     rows = []
     if args.speed:
-        rows += speed(args.rounds, args.targets)
+        rows += speed(args.rounds, args.targets, chunk=args.chunk)
         print("| matched to | network | layers x width | parameters | chars/s | against the GRU |")
         print("|---|---|---|---:|---:|---:|")
         for r in rows:

@@ -25,6 +25,7 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import networks  # noqa: E402  (the networks grid's own --table)
+import exposure  # noqa: E402  (the exposure grid's own --table)
 import recipe as recipe_bench  # noqa: E402  (the recipe grid's own --table, for a day's runs)
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -161,15 +162,22 @@ def recipe_records(results: pathlib.Path) -> list[dict]:
     return sorted(got, key=lambda r: r.get("date", ""))  # stable: the files' order within a day
 
 
+def options_of(record: dict) -> tuple:
+    """charrnn's options in a record besides --seed."""
+    args = list(record.get("charrnn_args") or [])
+    if "--seed" in args:
+        del args[args.index("--seed") : args.index("--seed") + 2]
+    return tuple(args)
+
+
 def default_runs(results: pathlib.Path) -> dict:
     """(corpus, budget) -> {seed: (record, row)}: charrnn's default (no model option given), the
     newest run of each seed; a row that a change to the recipe made stale carries "superseded" and
     is left out."""
     out = {}
     for record in recipe_records(results):
-        extra = [a for a in record.get("charrnn_args") or [] if a != "--seed" and not a.isdigit()]
         for row in record["rows"]:
-            if row["who"] == "charrnn" and not extra and "given:" not in row["config"] and not row.get("superseded"):
+            if row["who"] == "charrnn" and not options_of(record) and "given:" not in row["config"] and not row.get("superseded"):
                 out.setdefault((record["corpus"], record["budget"]), {})[seed_of(record)] = (record, row)
     return out
 
@@ -290,6 +298,119 @@ def gru_activations(results: pathlib.Path) -> str:
     return "\n".join(out)
 
 
+def elementwise_speed(results: pathlib.Path) -> str:
+    """The element-wise prototypes' training speed against the GRU at equal parameters, each run's
+    ratio (results/elementwise.jsonl, the 10-steps-at-a-time version)."""
+    got = [r for r in rows(results, "elementwise.jsonl")  # the default 10 steps at a time only
+           if r["what"] == "speed" and r.get("version") is None and "--chunk" not in r.get("command", "")]
+    out = ["| matched to | network | layers × width | parameters | chars/s, each run | against the GRU, each run |",
+           "|---|---|---|---:|---:|---:|"]
+    for target in dict.fromkeys(r["target"] for r in got):
+        for kind in dict.fromkeys(r["kind"] for r in got if r["target"] == target):
+            at = [r for r in got if r["target"] == target and r["kind"] == kind]
+            name = {"gru": "GRU (charrnn's)", "mingru": "minGRU", "qrnn1": "QRNN, width 1", "qrnn2": "QRNN, width 2"}[kind]
+            out.append(f"| {target.replace('x', '×')} | {name} | {at[0]['layers']}×{at[0]['hidden']} | {at[0]['params']:,} | "
+                       + ", ".join(f"{r['chars_per_sec']:,.0f}" for r in at) + " | "
+                       + ", ".join(f"{r['ratio']:.2f}×" for r in at) + " |")
+    return "\n".join(out)
+
+
+def elementwise_equal_time(results: pathlib.Path) -> str:
+    """The prototypes trained as long as the recipe's own run, scored alike (results/elementwise.jsonl)."""
+    got = [r for r in rows(results, "elementwise.jsonl") if r["what"] == "equal-time"]
+    out = ["| text, budget | network | layers × width | parameters | validation loss, seeds 0 and 1 |",
+           "|---|---|---|---:|---|"]
+    for corpus, budget in dict.fromkeys((r["corpus"], r["budget"]) for r in got):
+        here = [r for r in got if (r["corpus"], r["budget"]) == (corpus, budget)]
+        for kind in dict.fromkeys(r["kind"] for r in here):
+            at = sorted((r for r in here if r["kind"] == kind), key=lambda r: r["seed"])
+            name = {"mingru": "minGRU", "qrnn1": "QRNN, width 1", "qrnn2": "QRNN, width 2"}.get(
+                kind, f"{kind.upper()} (the recipe's)")
+            out.append(f"| {corpus}, {budget.replace('m', ' min')} | {name} | {at[0]['layers']}×{at[0]['hidden']} | "
+                       f"{at[0]['params']:,} | " + ", ".join(f"{r['val']:.3f}" for r in at) + " |")
+    return "\n".join(out)
+
+
+def charrnn_run(results: pathlib.Path, corpus: str, budget: str, args=(), model: str = "", seed: int = 0,
+                ends: bool | None = None, passes: str | None = None):
+    """The newest charrnn run of the recipe files with these options (`args`, besides --seed), its
+    model line starting with `model`; `ends`: whether it ended at the 10-pass limit; `passes`: its
+    planned passes. (record, row) or None."""
+    found = None
+    for record in recipe_records(results):
+        if (record["corpus"], record["budget"], options_of(record), seed_of(record)) != (corpus, budget, tuple(args), seed):
+            continue
+        for row in record["rows"]:
+            planned = re.search(r"~([0-9.]+) passes(, then ends)?", row.get("config", ""))
+            if row["who"] == "charrnn" and row["config"].startswith(model) and planned \
+                    and (ends is None or bool(planned.group(2)) == ends) and passes in (None, planned.group(1)):
+                found = (record, row)
+    return found
+
+
+def passes_of(row: dict) -> str:
+    return re.search(r"~([0-9.]+) passes", row["config"]).group(1)
+
+
+def small_pieces(results: pathlib.Path) -> str:
+    """The rule's GRU 1x128 against a larger GRU and the mLSTM, both with dropout 0.5, on the three
+    pieces (results/recipe*.jsonl)."""
+    larger = ("--hidden-size", "512", "--dropout", "0.5")
+    out = ["| piece | budget | GRU 1×128 (the rule's choice) | GRU 1×512, dropout 0.5 (passes) | "
+           "mLSTM 1×512, dropout 0.5 (passes) |", "|---|---:|---:|---:|---:|"]
+    for piece in ("shakespeare-60k", "pydoc-80k", "numpy-50k"):
+        for i, budget in enumerate(("5m", "10m")):
+            rule = charrnn_run(results, piece, budget, model="GRU 1x128")
+            runs = [charrnn_run(results, piece, budget, ("--cell", cell, *larger)) for cell in ("gru", "mlstm")]
+            best = min(r[1]["val"] for r in [rule, *runs] if r)
+            cells = [("—" if r is None else (f"**{r[1]['val']:.3f}**" if r[1]["val"] == best else f"{r[1]['val']:.3f}")
+                      + ("" if r is None or r is rule else f" ({float(passes_of(r[1])):.0f})")) for r in [rule, *runs]]
+            out.append(f"| {piece if i == 0 else ''} | {budget.replace('m', ' min')} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def pass_limit(results: pathlib.Path) -> str:
+    """Long budgets on large texts before and with the 10-pass limit (results/recipe*.jsonl)."""
+    def shown(found, bold=False):
+        if found is None:
+            return "—"
+        record, row = found
+        model = row["config"].split(",")[0].replace("MLSTM", "mLSTM").replace("x", "×")
+        loss = f"**{row['val']:.4f}**" if bold else f"{row['val']:.4f}"
+        if re.search(r"then ends", row["config"]):
+            return f"{loss} {model}, ended at {row['wall']:.0f} s"
+        return f"{loss} {model} ({float(passes_of(row)):.0f})"
+    out = ["| text | budget | before the limit (passes) | with the limit: 10 passes, then ends |", "|---|---:|---:|---:|"]
+    cases = [("tinyshakespeare", "30m", 0, "30 min", dict(model="GRU 1x512")),
+             ("tinyshakespeare", "60m", 0, "60 min (the hour-long run)", None),
+             ("tinyshakespeare", "30m", 1, "30 min, seed 1", None),
+             ("pydoc", "5m", 0, "5 min", dict(ends=False, passes="19"))]
+    for corpus, budget, seed, label, before in cases:
+        b = charrnn_run(results, corpus, budget, seed=seed, **before) if before else None
+        w = charrnn_run(results, corpus, budget, seed=seed, ends=True)
+        better = b is not None and b[1]["val"] < w[1]["val"]
+        out.append(f"| {corpus} | {label} | {shown(b, better)} | {shown(w, not better)} |")
+    return "\n".join(out)
+
+
+def regularisation(results: pathlib.Path) -> str:
+    """Each regularisation technique's screening run against the default of the same text, budget,
+    seed and CPU (results/regularisation.jsonl, in benchmarks/recipe.py's format)."""
+    runs = default_runs(results)
+    out = ["| text, budget | options given | seed | passes | validation loss | the default (same seed, CPU) | difference | CPU, date |",
+           "|---|---|---:|---:|---:|---:|---:|---|"]
+    for record in sorted(rows(results, "regularisation.jsonl"), key=lambda r: r.get("date", "")):
+        row = next(r for r in record["rows"] if r["who"] == "charrnn")
+        seed, cpu = seed_of(record), cpu_of(record)
+        base = runs.get((record["corpus"], record["budget"]), {}).get(seed)
+        same = base is not None and cpu_of(base[0]) == cpu
+        ref = f"{base[1]['val']:.3f}" if same else "—"
+        diff = f"{row['val'] - base[1]['val']:+.3f}" if same else "—"
+        out.append(f"| {record['corpus']}, {record['budget'].replace('m', ' min')} | `{' '.join(options_of(record))}` | "
+                   f"{seed} | {passes_of(row)} | {row['val']:.3f} | {ref} | {diff} | {cpu}, {record.get('date', '?')} |")
+    return "\n".join(out)
+
+
 TABLES = {
     "makemore": makemore,
     "makemore-ja": lambda results: makemore(results, japanese=True),
@@ -302,7 +423,13 @@ TABLES = {
     "activations-trained-ja": lambda results: activations_trained(results, japanese=True),
     "recipe-grid": recipe_grid,
     "longer": longer,
+    "small-pieces": small_pieces,
+    "pass-limit": pass_limit,
+    "regularisation": regularisation,
     "gru-activations": gru_activations,
+    "exposure": lambda results: exposure.table(results / "exposure.jsonl"),
+    "elementwise-speed": elementwise_speed,
+    "elementwise-equal-time": elementwise_equal_time,
     "recipe-line": recipe_line,
     "recipe-2026-11-28": lambda results: recipe_bench.table(results / "recipe.jsonl", date="2026-11-28"),
     "recipe-grid-reading": recipe_grid_reading,

@@ -235,14 +235,15 @@ def test_the_sharing_benchmark_writes_its_rows(tmp_path):
     assert {"date", "cpu", "commit", "command"} <= set(rows[0])
 
 
+@pytest.mark.parametrize("chunk", [4, 10])
 @pytest.mark.parametrize("kind", ["mingru", "qrnn1", "qrnn2"])
-def test_the_elementwise_prototypes_backward_is_the_numerical_gradient(kind):
+def test_the_elementwise_prototypes_backward_is_the_numerical_gradient(kind, chunk):
     """The prototypes learn by their own BPTT (the element-wise scan backward, a width-2 filter's
     step back, the one-hot gather's gradient): it must be the loss's gradient, with a carried
     state and a carried previous input, or their measured losses would measure a bug."""
     ew = bench_module("elementwise")
     T, B, V, H = 6, 3, 7, 5
-    p = ew.Proto(kind, 2, H, V, seed=1, dtype=np.float64)
+    p = ew.Proto(kind, 2, H, V, seed=1, dtype=np.float64, chunk=chunk)  # 4: the window in two chunks
     rng = np.random.default_rng(2)
     for v in p.params.values():
         v += rng.normal(0, 0.3, v.shape)

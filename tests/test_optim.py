@@ -69,3 +69,40 @@ def test_clip_by_global_norm():
     assert not fired
     _, fired = clip_by_global_norm(grads, None)
     assert not fired
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_weight_decay_shrinks_the_weight_matrices_apart_from_the_gradient(name):
+    """Decoupled (AdamW) decay: with a zero gradient, a step multiplies each weight matrix by
+    exactly 1 - lr wd (the optimiser's own update of a zero gradient is zero) and leaves the
+    biases; with wd = 0 the step is the plain optimiser's, bit for bit."""
+    rng = np.random.default_rng(0)
+    params = {"rnn.weight_hh_l0": rng.normal(size=(4, 3)), "rnn.bias_hh_l0": rng.normal(size=4),
+              "decoder.weight": rng.normal(size=(5, 4)), "decoder.bias": rng.normal(size=5)}
+    before = {k: v.copy() for k, v in params.items()}
+    opt = make_optimizer(name, 0.01, weight_decay=0.5)
+    opt.step(params, {k: np.zeros_like(v) for k, v in params.items()})
+    for k in params:
+        want = before[k] * (1 - 0.01 * 0.5) if "weight" in k else before[k]
+        np.testing.assert_allclose(params[k], want, rtol=1e-15)
+    grads = {k: rng.normal(size=v.shape) for k, v in params.items()}
+    plain, off = ({k: v.copy() for k, v in before.items()} for _ in range(2))
+    make_optimizer(name, 0.01).step(plain, grads)
+    make_optimizer(name, 0.01, weight_decay=0.0).step(off, grads)
+    assert all(np.array_equal(plain[k], off[k]) for k in plain)
+
+
+def test_adamw_matches_the_formula():
+    """p <- p (1 - lr wd), then Adam's update: PyTorch's AdamW, step by step."""
+    g = np.array([0.5, -1.0])
+    p = {"w.weight": np.array([1.0, 2.0])}
+    opt = make_optimizer("adam", 0.01, weight_decay=0.1)
+    m = v = np.zeros(2)
+    ref = np.array([1.0, 2.0])
+    for n in range(1, 4):
+        opt.step(p, {"w.weight": g})
+        ref = ref * (1 - 0.01 * 0.1)
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g * g
+        ref = ref - 0.01 * (m / (1 - 0.9**n)) / (np.sqrt(v / (1 - 0.999**n)) + 1e-8)
+    np.testing.assert_allclose(p["w.weight"], ref, rtol=1e-12)

@@ -8,6 +8,8 @@ Updates are in place on the parameter arrays, in the parameters' own dtype.
     RMSprop:            S = a S + (1 - a) g^2         p -= lr g / (sqrt(S) + eps)
     Adam:               m = b1 m + (1 - b1) g         v = b2 v + (1 - b2) g^2
                         p -= lr (m / (1 - b1^n)) / (sqrt(v / (1 - b2^n)) + eps)
+    weight decay wd (decoupled, AdamW's; any of them):  p *= 1 - lr wd   before the update, on
+                        the weight matrices only
 """
 
 from __future__ import annotations
@@ -36,12 +38,19 @@ def clip_by_global_norm(grads: dict, max_norm: float | None) -> tuple[float, boo
     return norm, True
 
 
+def decays(name: str) -> bool:
+    """Whether decoupled weight decay shrinks this tensor: the weight matrices, not the biases
+    (a bias pulled towards 0 is a prior on nothing; Loshchilov and Hutter's AdamW, as commonly used)."""
+    return "weight" in name.rsplit(".", 1)[-1]
+
+
 class Optimizer:
     name = ""
     slots: tuple[str, ...] = ()
 
-    def __init__(self, lr: float, **hyper):
+    def __init__(self, lr: float, weight_decay: float = 0.0, **hyper):
         self.lr = lr
+        self.weight_decay = weight_decay
         self.hyper = hyper
         self.t = 0  # steps taken
         self.state: dict[str, dict[str, np.ndarray]] = {}
@@ -53,6 +62,8 @@ class Optimizer:
             slots = self.state.get(name)
             if slots is None:
                 slots = self.state[name] = {s: np.zeros_like(p) for s in self.slots}
+            if self.weight_decay and decays(name):
+                p *= p.dtype.type(1.0 - lr * self.weight_decay)
             self._update(p, grads[name], slots, lr)
 
     def _update(self, p, g, slots, lr):
@@ -74,8 +85,8 @@ class SGD(Optimizer):
     name = "sgd"
     slots = ("momentum",)
 
-    def __init__(self, lr: float, momentum: float = 0.9):
-        super().__init__(lr, momentum=momentum)
+    def __init__(self, lr: float, momentum: float = 0.9, weight_decay: float = 0.0):
+        super().__init__(lr, weight_decay, momentum=momentum)
 
     def _update(self, p, g, slots, lr):
         v = slots["momentum"]
@@ -88,8 +99,8 @@ class Adagrad(Optimizer):
     name = "adagrad"
     slots = ("sum_sq",)
 
-    def __init__(self, lr: float, eps: float = 1e-8):
-        super().__init__(lr, eps=eps)
+    def __init__(self, lr: float, eps: float = 1e-8, weight_decay: float = 0.0):
+        super().__init__(lr, weight_decay, eps=eps)
 
     def _update(self, p, g, slots, lr):
         G = slots["sum_sq"]
@@ -101,8 +112,8 @@ class RMSprop(Optimizer):
     name = "rmsprop"
     slots = ("sq_avg",)
 
-    def __init__(self, lr: float, alpha: float = 0.99, eps: float = 1e-8):
-        super().__init__(lr, alpha=alpha, eps=eps)
+    def __init__(self, lr: float, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0.0):
+        super().__init__(lr, weight_decay, alpha=alpha, eps=eps)
 
     def _update(self, p, g, slots, lr):
         a = self.hyper["alpha"]
@@ -116,8 +127,9 @@ class Adam(Optimizer):
     name = "adam"
     slots = ("exp_avg", "exp_avg_sq")
 
-    def __init__(self, lr: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
-        super().__init__(lr, beta1=beta1, beta2=beta2, eps=eps)
+    def __init__(self, lr: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
+                 weight_decay: float = 0.0):
+        super().__init__(lr, weight_decay, beta1=beta1, beta2=beta2, eps=eps)
 
     def step(self, params, grads, lr=None):
         b1, b2 = self.hyper["beta1"], self.hyper["beta2"]
@@ -143,8 +155,11 @@ class Adam(Optimizer):
 OPTIMIZERS = {cls.name: cls for cls in (Adam, Adagrad, RMSprop, SGD)}
 
 
-def make_optimizer(name: str, lr: float) -> Optimizer:
+def make_optimizer(name: str, lr: float, weight_decay: float = 0.0) -> Optimizer:
+    """The optimiser `name`; with weight_decay, each step first shrinks every weight matrix by
+    lr * weight_decay, decoupled from the gradient (p <- p (1 - lr wd), then the update: AdamW's
+    order, as PyTorch's AdamW does it)."""
     try:
-        return OPTIMIZERS[name](lr)
+        return OPTIMIZERS[name](lr, weight_decay=weight_decay)
     except KeyError:
         raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}") from None

@@ -23,6 +23,9 @@ class TrainOptions:
                                       "given, else constant.", choices=("auto", "constant", "cosine"))
     min_lr_frac: float = 0.1  # cosine decays lr to lr * min_lr_frac
     clip: float = option(5.0, "Clip the global gradient norm to this; 0 = off.", low=0.0)
+    weight_decay: float = option(0.0, "Decoupled weight decay (AdamW): every step each weight matrix "
+                                      "shrinks by lr x this, apart from its gradient (biases do not); 0 = off.",
+                                 low=0.0)
     seq_len: int = option(100, "BPTT window T (characters per window).", low=1)
     batch_size: int = option(32, "B parallel streams.", low=1)
     dtype: str = option("float32", "Training precision.", choices=("float32", "float64"))

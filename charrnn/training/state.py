@@ -38,7 +38,7 @@ class TrainState:
         o, dtype = plan.options, DTYPES[plan.options.dtype]
         rng = np.random.default_rng(o.seed)
         params = init_params(plan.config, rng, dtype) if plan.init_params is None else cast_params(plan.init_params, dtype)
-        return cls(params=params, optimizer=make_optimizer(o.optimizer, o.lr), rng=rng,
+        return cls(params=params, optimizer=make_optimizer(o.optimizer, o.lr, o.weight_decay), rng=rng,
                    carried=zero_state(plan.config, plan.batch_size, dtype))
 
     @classmethod
@@ -70,7 +70,7 @@ class TrainState:
     @classmethod
     def from_checkpoint(cls, ck: Checkpoint, plan: RunPlan) -> "TrainState":
         t, o, dtype = ck.train, plan.options, DTYPES[plan.options.dtype]
-        optimizer = make_optimizer(o.optimizer, o.lr)
+        optimizer = make_optimizer(o.optimizer, o.lr, o.weight_decay)
         optimizer.load_state_arrays({k: v.astype(dtype) for k, v in ck.optim_state.items()}, t.optimizer_steps)
         rng = np.random.default_rng()
         rng.bit_generator.state = t.rng_state
