@@ -171,14 +171,14 @@ def options_of(record: dict) -> tuple:
 
 
 def default_runs(results: pathlib.Path) -> dict:
-    """(corpus, budget) -> {seed: (record, row)}: charrnn's default (no model option given), the
-    newest run of each seed; a row that a change to the recipe made stale carries "superseded" and
-    is left out."""
+    """(corpus, budget, CPU) -> {seed: (record, row)}: charrnn's default (no model option given),
+    the newest run of each seed on each CPU (runs on two CPUs are not one setting: their steps
+    differ); a row that a change to the recipe made stale carries "superseded" and is left out."""
     out = {}
     for record in recipe_records(results):
         for row in record["rows"]:
             if row["who"] == "charrnn" and not options_of(record) and "given:" not in row["config"] and not row.get("superseded"):
-                out.setdefault((record["corpus"], record["budget"]), {})[seed_of(record)] = (record, row)
+                out.setdefault((record["corpus"], record["budget"], cpu_of(record)), {})[seed_of(record)] = (record, row)
     return out
 
 
@@ -204,8 +204,8 @@ def recipe_grid(results: pathlib.Path, japanese: bool = False) -> str:
     out = ["| テキスト | 時間 | charrnn の既定 | シード 0 | シード 1 | PyTorch の最良 | charrnn が低い差 | CPU、日付 |" if japanese
            else "| text | budget | charrnn's default | seed 0 | seed 1 | best stock PyTorch | charrnn lower by | CPU, date |",
            "|---|---:|---|---:|---:|---|---:|---|"]
-    for corpus, budget in sorted(runs, key=lambda k: (CORPUS_ORDER.index(k[0]), minutes(k[1]))):
-        seeds = runs[(corpus, budget)]
+    for corpus, budget, cpu in sorted(runs, key=lambda k: (CORPUS_ORDER.index(k[0]), minutes(k[1]), k[2])):
+        seeds = runs[(corpus, budget, cpu)]
         record, row = seeds.get(0) or next(iter(seeds.values()))
         model = row["config"].split(",")[0].replace("MLSTM", "mLSTM").replace("x", "×")
         dropout = re.search(r"dropout ([0-9.]+)", row["config"]).group(1)
@@ -214,11 +214,10 @@ def recipe_grid(results: pathlib.Path, japanese: bool = False) -> str:
         how = f"{model}, dropout {dropout}, " + (f"{count} 周" if japanese else f"{count} passes")
         vals = {s: r["val"] for s, (_, r) in seeds.items()}
         cells = [f"{vals[s]:.3f}" if s in vals else "—" for s in (0, 1)]
-        cpu = cpu_of(record)
         stock = best_stock(results, corpus, budget, cpu)
         if stock:
             of = "" if stock[2] == 3 else "（これだけ実行）" if japanese else " (the only one run)"
-            gap = f"{stock[0] - max(vals[s] for s in vals if cpu_of(seeds[s][0]) == cpu):.3f}"
+            gap = f"{stock[0] - max(vals.values()):.3f}"
             stock_cell = f"{stock[0]:.3f}, {stock[1]}{of}"
         else:
             elsewhere = any(best_stock(results, corpus, budget, c) for c in ("AMD EPYC", "Intel Xeon", "unrecorded"))
@@ -226,11 +225,9 @@ def recipe_grid(results: pathlib.Path, japanese: bool = False) -> str:
                           else ("未実行" if japanese else "not run"))
             gap = "—"
         dates = sorted({r.get("date", "?") for r, _ in seeds.values()})
-        cpus = sorted({cpu_of(r) for r, _ in seeds.values()})
-        if japanese:
-            cpus = ["記録なし" if c == "unrecorded" else c for c in cpus]
+        shown_cpu = "記録なし" if japanese and cpu == "unrecorded" else cpu
         out.append(f"| {corpus} | {budget.replace('m', ' 分' if japanese else ' min')} | {how} | {cells[0]} | {cells[1]} | {stock_cell} | "
-                   f"{gap} | {', '.join(cpus)}, {', '.join(dates)} |")
+                   f"{gap} | {shown_cpu}, {', '.join(dates)} |")
     return "\n".join(out)
 
 
@@ -239,14 +236,13 @@ def recipe_grid_reading(results: pathlib.Path, japanese: bool = False) -> str:
     stock scripts, and how far apart its two seeds land."""
     runs = default_runs(results)
     margins, behind, spreads = [], [], []
-    for (corpus, budget), seeds in runs.items():
+    for (corpus, budget, cpu), seeds in runs.items():
         vals = {s: r["val"] for s, (_, r) in seeds.items()}
         if len(vals) > 1:
             spreads.append(max(vals.values()) - min(vals.values()))
-        cpu = cpu_of((seeds.get(0) or next(iter(seeds.values())))[0])
         stock = best_stock(results, corpus, budget, cpu)
         if stock:
-            margin = stock[0] - max(v for s, v in vals.items() if cpu_of(seeds[s][0]) == cpu)
+            margin = stock[0] - max(vals.values())
             (margins if margin > 0 else behind).append(margin)
     if japanese:
         lines = [f"PyTorch のスクリプトを実行した {len(margins) + len(behind)} 行のうち {len(margins)} 行で、既定の学習は"
@@ -275,8 +271,9 @@ def longer(results: pathlib.Path) -> str:
 
 def recipe_line(results: pathlib.Path) -> str:
     """The line the recipe printed for the newest default run of tinyshakespeare at 10 minutes."""
-    record, row = next(iter(sorted(default_runs(results)[("tinyshakespeare", "10m")].items(),
-                                   key=lambda kv: kv[1][0].get("date", ""))[-1:]))[1]
+    runs = [run for key, seeds in default_runs(results).items() if key[:2] == ("tinyshakespeare", "10m")
+            for run in seeds.values()]
+    record, row = max(runs, key=lambda run: run[0].get("date", ""))
     return f"```\nrecipe: {row['config']}\n```"
 
 
@@ -402,8 +399,8 @@ def regularisation(results: pathlib.Path) -> str:
     for record in sorted(rows(results, "regularisation.jsonl"), key=lambda r: r.get("date", "")):
         row = next(r for r in record["rows"] if r["who"] == "charrnn")
         seed, cpu = seed_of(record), cpu_of(record)
-        base = runs.get((record["corpus"], record["budget"]), {}).get(seed)
-        same = base is not None and cpu_of(base[0]) == cpu
+        base = runs.get((record["corpus"], record["budget"], cpu), {}).get(seed)
+        same = base is not None
         ref = f"{base[1]['val']:.3f}" if same else "—"
         diff = f"{row['val'] - base[1]['val']:+.3f}" if same else "—"
         out.append(f"| {record['corpus']}, {record['budget'].replace('m', ' min')} | `{' '.join(options_of(record))}` | "
