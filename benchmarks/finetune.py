@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 
+import tables
 from provenance import provenance
 from recipe import corpus_text
 
@@ -86,21 +87,6 @@ def run_pair(kind: str, minutes: float, seed: int, work: pathlib.Path) -> list[d
     return rows
 
 
-def table(path: pathlib.Path) -> str:
-    rows = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
-    out = ["| small text | budget | fine-tuned (seed 0, 1) | from scratch (seed 0, 1) | fine-tuned lower by |",
-           "|---|---|---|---|---|"]
-    for text in TEXTS.values():
-        for minutes in sorted({r["minutes"] for r in rows if r["text"] == text}):
-            got = {who: sorted((r["seed"], r["val"]) for r in rows if r["text"] == text and r["minutes"] == minutes
-                               and r["who"] == who) for who in ("fine-tuned", "from scratch")}
-            ft, sc = ([v for _, v in got[w]] for w in ("fine-tuned", "from scratch"))
-            gap = f"{min(sc) - max(ft):.3f} to {max(sc) - min(ft):.3f}" if ft and sc else "-"
-            out.append(f"| {text} | {minutes:g} min | {', '.join(f'{v:.3f}' for v in ft)} | "
-                       f"{', '.join(f'{v:.3f}' for v in sc)} | {gap} |")
-    return "\n".join(out)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pretrain", action="store_true", help="train the parent (tinyshakespeare, 10 minutes)")
@@ -114,7 +100,8 @@ def main():
     work = pathlib.Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     if args.table:
-        print(table(pathlib.Path(args.results)))
+        path = pathlib.Path(args.results)
+        print(tables.finetune(path.parent, path.name))  # the README's table, as tables.py makes it
         return
     if args.pretrain:
         pretrain(work)

@@ -88,9 +88,9 @@ def lists_explore(results: pathlib.Path) -> str:
     return "\n".join(out)
 
 
-def finetune(results: pathlib.Path) -> str:
+def finetune(results: pathlib.Path, name: str = "finetune.jsonl") -> str:
     """Fine-tuned against from scratch on two small texts, two seeds (results/finetune.jsonl)."""
-    got = rows(results, "finetune.jsonl")
+    got = rows(results, name)
     out = ["| small text | budget | fine-tuned, seeds 0 and 1 | from scratch, seeds 0 and 1 | fine-tuned lower by |",
            "|---|---|---|---|---|"]
     for text in dict.fromkeys(r["text"] for r in got):
