@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import pathlib
 import re
 import statistics
@@ -390,21 +391,150 @@ def pass_limit(results: pathlib.Path) -> str:
     return "\n".join(out)
 
 
+# each regularisation option, and how the recipe line names it when the recipe chose it
+REGULARISERS = {"--weight-decay": "weight decay", "--average": "average", "--dropout-mask": "dropout mask"}
+
+
+def regularisers(record: dict, row: dict) -> dict:
+    """name -> value of the regularisation a run trained with, other than the default: what its
+    recipe line names (the recipe's own choices) and the options given (older lines name none)."""
+    def value(v: str) -> str:
+        try:
+            return f"{float(v):g}"
+        except ValueError:
+            return v
+
+    found = {name: value(v) for name in REGULARISERS.values()
+             for v in re.findall(rf"{name} ([0-9.e-]+)", row.get("config", ""))}
+    args = options_of(record)
+    found.update({REGULARISERS[a]: value(args[i + 1]) for i, a in enumerate(args) if a in REGULARISERS})
+    return {k: v for k, v in found.items() if v not in ("0", "step")}
+
+
+def screening_baseline(results: pathlib.Path, record: dict, row: dict):
+    """The run a screening run is measured against: the newest run of the same text, budget, seed
+    and CPU that trained with the screening run's regularisation less what it gave, and with no
+    other option: charrnn's default of that day (superseded rows too: they were the default of their
+    time), or a run given only regularisation options. (record, row) or None."""
+    given = {REGULARISERS[a] for a in options_of(record) if a in REGULARISERS}
+    wanted = {k: v for k, v in regularisers(record, row).items() if k not in given}
+    found = None
+    everyone = sorted([*recipe_records(results), *rows(results, "regularisation.jsonl")], key=lambda r: r.get("date", ""))
+    for other in everyone:
+        flags = {a for a in options_of(other) if a.startswith("--")}
+        if other is record or not flags <= set(REGULARISERS) or \
+                (other["corpus"], other["budget"], cpu_of(other), seed_of(other)) != \
+                (record["corpus"], record["budget"], cpu_of(record), seed_of(record)):
+            continue
+        for r in other["rows"]:
+            if r["who"] == "charrnn" and (flags or "given:" not in r["config"]) and regularisers(other, r) == wanted:
+                found = (other, r)
+    return found
+
+
 def regularisation(results: pathlib.Path) -> str:
-    """Each regularisation technique's screening run against the default of the same text, budget,
-    seed and CPU (results/regularisation.jsonl, in benchmarks/recipe.py's format)."""
-    runs = default_runs(results)
-    out = ["| text, budget | options given | seed | passes | validation loss | the default (same seed, CPU) | difference | CPU, date |",
+    """Each regularisation technique's screening run against the default it was screened on: the
+    same text, budget, seed and CPU (screening_baseline; results/regularisation.jsonl, in
+    benchmarks/recipe.py's format)."""
+    out = ["| text, budget | options given | seed | passes | validation loss | without them (same seed, CPU) | difference | CPU, date |",
            "|---|---|---:|---:|---:|---:|---:|---|"]
     for record in sorted(rows(results, "regularisation.jsonl"), key=lambda r: r.get("date", "")):
         row = next(r for r in record["rows"] if r["who"] == "charrnn")
         seed, cpu = seed_of(record), cpu_of(record)
-        base = runs.get((record["corpus"], record["budget"], cpu), {}).get(seed)
+        base = screening_baseline(results, record, row)
         same = base is not None
         ref = f"{base[1]['val']:.3f}" if same else "—"
         diff = f"{row['val'] - base[1]['val']:+.3f}" if same else "—"
         out.append(f"| {record['corpus']}, {record['budget'].replace('m', ' min')} | `{' '.join(options_of(record))}` | "
                    f"{seed} | {passes_of(row)} | {row['val']:.3f} | {ref} | {diff} | {cpu}, {record.get('date', '?')} |")
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------- tables printed by the speed scripts
+def md_tables(path: pathlib.Path) -> list[list[list[str]]]:
+    """Each markdown table of a results .md file (what throughput.py, compare_torch.py and
+    alternate.py print), as its rows of cells, header first, in the file's order."""
+    tables, current = [], None
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for i, line in enumerate(lines):
+        starts = line.startswith("|") and i + 1 < len(lines) and lines[i + 1].startswith("|---")
+        if starts:
+            current = [cells(line)]
+            tables.append(current)
+        elif line.startswith("|---"):
+            continue
+        elif line.startswith("|") and current is not None:
+            current.append(cells(line))
+        else:
+            current = None
+    return tables
+
+
+def cells(line: str) -> list[str]:
+    return [c.strip() for c in line.strip().strip("|").split("|")]
+
+
+def shown(cell: str) -> str:
+    """A script's ASCII cell as the documents write it: 1x512 -> 1×512, 1.36x -> 1.36×."""
+    return re.sub(r"(\d)x\b", r"\1×", re.sub(r"(\d)x(\d)", r"\1×\2", cell))
+
+
+def md_table(header: str, body: list[list[str]]) -> str:
+    columns = header.count("|") - 1
+    return "\n".join([header, "|" + "---|" * columns] + ["| " + " | ".join(shown(c) for c in row) + " |" for row in body])
+
+
+def compare_torch_candidates(results: pathlib.Path) -> str:
+    """The recipe's candidates against PyTorch (compare_torch.py --candidates), the first run kept."""
+    rows_ = md_tables(results / "compare-torch-candidates.md")[0][1:]
+    return md_table("| config | charrnn chars/s (p10..p90) | PyTorch chars/s (p10..p90) | ratio |", [r[:4] for r in rows_])
+
+
+def throughput_candidates(results: pathlib.Path) -> str:
+    rows_ = md_tables(results / "throughput-candidates.md")[0][1:]
+    return md_table("| config | chars/s (median) | GFLOP/s | of peak |", [[r[0], r[1], r[4], r[5]] for r in rows_])
+
+
+def throughput_bound(results: pathlib.Path) -> str:
+    """The step against its matrix products alone (throughput.py --candidates --bound), newest run."""
+    rows_ = md_tables(results / "throughput-bound.md")[0][1:]
+    return md_table("| config | whole step: chars/s (p10 .. p90) | matrix products alone | products' share of the step | "
+                    "the most a free gate arithmetic could give |",
+                    [[r[0], r[1], r[2].split(" (")[0], r[3], r[4]] for r in rows_])
+
+
+def keep_freed_memory(results: pathlib.Path) -> str:
+    """Whole training processes before and after keeping freed memory (alternate.py --train), with
+    the second run's ratio beside the first's."""
+    first, second = md_tables(results / "alternate-keep-freed-memory.md")[:2]
+    again = {r[0]: r[3] for r in second[1:]}
+    return md_table("| config | before, chars/s (p10 .. p90) | after | after / before | second run |",
+                    [[r[0], r[1], r[2], r[3], again[r[0]]] for r in first[1:]])
+
+
+def product_order(results: pathlib.Path) -> str:
+    """Each per-step product in both orders, forward and backward (throughput.py --orders), in µs."""
+    found = {}
+    for config, product, direction, plain, times, ratio in md_tables(results / "alternate-product-order.md")[0][1:]:
+        found.setdefault((config.replace(" B=32", ""), product), {})[direction] = [plain, times, ratio]
+    return md_table("| product (B = 32) | forward `in_t @ W.T`, µs | `ops.times`, µs | ratio | backward `d_t @ W`, µs | "
+                    "`ops.times`, µs | ratio |",
+                    [[f"{c} {p}", *d["forward"], *d["backward"]] for (c, p), d in found.items()])
+
+
+def train_10m(results: pathlib.Path) -> str:
+    """The evaluations of the old default's ten-minute run (its metrics.jsonl), the best in bold."""
+    evals = [r for r in rows(results, "train-10m-metrics.jsonl") if "val_loss" in r]
+    best = min(evals, key=lambda r: r["val_loss"])
+    out = ["| step | elapsed | validation loss (nats/char) | bits/char |", "|---|---|---|---|"]
+    for r in evals:
+        minutes, seconds = divmod(int(round(r["elapsed"])), 60)
+        cells_ = [f"{r['step']}" + (" (end)" if r is evals[-1] else ""), f"{minutes} min {seconds:02d} s",
+                  f"{r['val_loss']:.4f}", f"{r['val_loss'] / math.log(2):.3f}"]
+        if r is best:
+            cells_ = [f"**{c}**" for c in cells_]
+            cells_[2] = cells_[2] + " (best)"
+        out.append("| " + " | ".join(cells_) + " |")
     return "\n".join(out)
 
 
@@ -433,6 +563,12 @@ TABLES = {
     "recipe-grid-ja": lambda results: recipe_grid(results, japanese=True),
     "recipe-grid-reading-ja": lambda results: recipe_grid_reading(results, japanese=True),
     "networks": lambda results: networks.table(results / "networks.jsonl"),
+    "compare-torch-candidates": compare_torch_candidates,
+    "throughput-candidates": throughput_candidates,
+    "throughput-bound": throughput_bound,
+    "keep-freed-memory": keep_freed_memory,
+    "product-order": product_order,
+    "train-10m": train_10m,
 }
 
 

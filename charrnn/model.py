@@ -39,6 +39,9 @@ from charrnn.ground import activations
 from charrnn.ground.fields import flag, option
 
 
+DROPOUT_MASKS = ("step", "window")  # --dropout-mask (ground/ops.dropout_mask)
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     vocab_size: int  # V
@@ -53,6 +56,9 @@ class ModelConfig:
                                   choices=activations.GATE_ACTIVATIONS)
     dropout: float = option(0.1, "Dropout on every layer's output (between layers and before the "
                                  "decoder); training only.", low=0.0, high=1.0, open_high=True)
+    dropout_mask: str = option("step", "Dropout's masks: a new one at every time step (step), or one per window and "
+                                       "stream, the same at all its steps (window: variational dropout, as AWD-LSTM).",
+                               choices=DROPOUT_MASKS)
     context: int = option(1, f"How many previous outputs (characters) are fed back to the hidden units, k "
                              f"({networks.taking('context')}).", low=1, high=64)
     # a list model (one item a line): the id of the line break that starts and ends every item;
@@ -96,6 +102,8 @@ class ModelConfig:
         d = dataclasses.asdict(self)
         if d["item_start"] is None:
             del d["item_start"]
+        if d["dropout_mask"] == "step":  # as checkpoints were before window masks: older charrnn reads them
+            del d["dropout_mask"]
         return d
 
     @classmethod

@@ -64,7 +64,7 @@ def test_same_seed_same_weights(corpus_file, tmp_path, runs):
 
 
 @pytest.mark.parametrize("extra", [[], ["--dropout", "0.3", "--num-layers", "2", "--state-reset", "0.2"],
-                                   ["--weight-decay", "0.1"]])
+                                   ["--weight-decay", "0.1"], ["--average", "0.9"]])
 def test_resume_is_bit_for_bit(corpus_file, tmp_path, runs, extra):
     # the corpus has 5,400 training characters: 4 streams of 1,350 -> 67 windows of 20 per epoch,
     # so 40 + 40 steps crosses an epoch boundary (state reset) as well. The model is fixed: the
@@ -84,6 +84,9 @@ def test_resume_is_bit_for_bit(corpus_file, tmp_path, runs, extra):
     for k in whole.optim_state:
         assert np.array_equal(whole.optim_state[k], split.optim_state[k]), k
     assert np.array_equal(whole.carried_state, split.carried_state)
+    assert (whole.average is None) == (split.average is None) == ("--average" not in extra)
+    for n in whole.average or {}:
+        assert np.array_equal(whole.average[n], split.average[n]), n
 
 
 def test_resume_without_corpus_uses_the_runs_own(corpus_file, tmp_path, runs):
@@ -216,3 +219,25 @@ def test_a_model_no_better_than_counting_characters_says_so(corpus_file, tmp_pat
     assert r.exit_code == 0
     note = [l for l in r.stderr.splitlines() if l.startswith("note: the best validation loss")]
     assert len(note) == 1 and "unigram baseline" in note[0] and "--time" in note[0]
+
+
+def test_averaging_keeps_the_average_as_best_and_the_weights_beside_it_in_last(corpus_file, tmp_path, runs):
+    """--average: best.safetensors's weights are the moving average (what sample, eval and a page
+    read), last.safetensors holds the weights themselves and the average, and the validation loss
+    that chose best is the average's."""
+    from charrnn.teacher_forcing import evaluate_stream
+
+    args = ["train", corpus_file, *SMALL, "--num-layers", "1", "--seed", "2", "--steps", "30", "--eval-every", "30"]
+    r = invoke(*args, "--average", "0.9", "--out", tmp_path / "avg")
+    assert r.exit_code == 0, r.output
+    assert invoke(*args, "--out", tmp_path / "raw").exit_code == 0
+    best, last = (checkpoint.load(tmp_path / "avg" / f"{n}.safetensors") for n in ("best", "last"))
+    raw = checkpoint.load(tmp_path / "raw" / "last.safetensors")
+    assert best.average is None and last.average is not None
+    for n in raw.params:  # the weights train exactly as without averaging; the average differs from them
+        assert np.array_equal(last.params[n], raw.params[n]), n
+        assert np.array_equal(best.params[n], last.average[n]), n
+    assert not np.array_equal(last.average["decoder.weight"], last.params["decoder.weight"])
+    val = np.asarray(last.vocab.encode(corpus_file.read_text(encoding="utf-8")))[-600:]
+    assert evaluate_stream(best.params, best.config, val)[0] != evaluate_stream(last.params, last.config, val)[0]
+    assert last.train.history[-1]["val_loss"] == pytest.approx(last.train.best_val_loss)

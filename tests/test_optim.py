@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from charrnn.ground.optim import OPTIMIZERS, clip_by_global_norm, global_norm, make_optimizer
+from charrnn.ground.optim import OPTIMIZERS, average_into, clip_by_global_norm, global_norm, make_optimizer
 
 
 def quadratic_run(name, steps, lr, optimizer=None):
@@ -90,6 +90,26 @@ def test_weight_decay_shrinks_the_weight_matrices_apart_from_the_gradient(name):
     make_optimizer(name, 0.01).step(plain, grads)
     make_optimizer(name, 0.01, weight_decay=0.0).step(off, grads)
     assert all(np.array_equal(plain[k], off[k]) for k in plain)
+
+
+def test_weight_averaging_matches_the_formula():
+    """avg <- b avg + (1 - b) p with b = min(decay, (1 + t) / (10 + t)): a constant weight is its
+    own average, and a sequence of weights gives the formula's average step by step."""
+    rng = np.random.default_rng(1)
+    seq = [rng.normal(size=(3, 2)) for _ in range(40)]
+    avg = {"w": seq[0].copy()}
+    ref = seq[0].copy()
+    for t, w in enumerate(seq, start=1):
+        average_into(avg, {"w": w}, 0.95, t)
+        b = min(0.95, (1 + t) / (10 + t))
+        ref = b * ref + (1 - b) * w
+    np.testing.assert_allclose(avg["w"], ref, rtol=1e-13)
+    still = {"w": np.full((2, 2), 3.0, dtype=np.float32)}
+    same = {"w": still["w"].copy()}
+    for t in range(1, 5):
+        average_into(same, still, 0.999, t)
+    np.testing.assert_allclose(same["w"], still["w"], rtol=1e-6)
+    assert same["w"].dtype == np.float32
 
 
 def test_adamw_matches_the_formula():

@@ -14,11 +14,11 @@ from charrnn.ground.optim import clip_by_global_norm, make_optimizer
 from conftest import NETWORKS, PANGRAMS, STATE_CARRYING, VARIANTS, float_state, layer_counts, random_state
 
 
-def small_problem(cell, activation, gate_activation, num_layers, dropout=0.0, seed=0):
+def small_problem(cell, activation, gate_activation, num_layers, dropout=0.0, seed=0, dropout_mask="step"):
     V, H, T, B = 7, 5, 6, 3
     config = ModelConfig(
         vocab_size=V, hidden_size=H, num_layers=num_layers, cell=cell,
-        activation=activation, gate_activation=gate_activation, dropout=dropout,
+        activation=activation, gate_activation=gate_activation, dropout=dropout, dropout_mask=dropout_mask,
     )
     rng = np.random.default_rng(seed)
     params = init_params(config, rng, np.float64)
@@ -41,11 +41,25 @@ def test_gradient_check_every_tensor_and_initial_state(cell, activation, gate_ac
         assert r.rel_error < CHECK_TOLERANCE, (r.name, r.rel_error)
 
 
-@pytest.mark.parametrize("cell,num_layers", [(c, L) for c in NETWORKS for L in layer_counts(c)])
-def test_gradient_check_with_dropout(cell, num_layers):
-    config, params, ids, state0 = small_problem(cell, "tanh", "sigmoid", num_layers, dropout=0.4)
+@pytest.mark.parametrize("cell,num_layers,per", [(c, L, per) for c in NETWORKS for L in layer_counts(c)
+                                                 for per in ("step", "window")])
+def test_gradient_check_with_dropout(cell, num_layers, per):
+    config, params, ids, state0 = small_problem(cell, "tanh", "sigmoid", num_layers, dropout=0.4, dropout_mask=per)
     results = check_gradients(params, config, ids, state0, dropout_seed=7)
     assert max(r.rel_error for r in results) < CHECK_TOLERANCE
+
+
+@pytest.mark.parametrize("cell", NETWORKS)
+def test_window_dropout_drops_the_same_units_at_every_step_of_a_stream(cell):
+    """--dropout-mask window: each stream's units are dropped for the whole window (variational
+    dropout); per step, the dropped units change from step to step."""
+    for per in ("step", "window"):
+        config, params, ids, state0 = small_problem(cell, "tanh", "sigmoid", 1, dropout=0.5, dropout_mask=per)
+        top, _, _ = config.network.window_forward(params, config, ids[:-1], state0, np.random.default_rng(3))
+        dropped = (top == 0).reshape(ids.shape[0] - 1, ids.shape[1], -1)  # (T, B, H)
+        assert dropped.any()
+        same_over_time = all((dropped[t] == dropped[0]).all() for t in range(dropped.shape[0]))
+        assert same_over_time == (per == "window"), per
 
 
 def test_gradient_check_catches_a_wrong_backward():

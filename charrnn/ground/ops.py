@@ -67,11 +67,15 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
     return z
 
 
-def dropout_mask(shape: tuple, p: float, rng: np.random.Generator | None, dtype) -> np.ndarray | None:
-    """An inverted-dropout mask (kept units scaled by 1/(1-p)), or None when there is no
-    dropout (p = 0, or no generator: evaluation and test time)."""
+def dropout_mask(shape: tuple, p: float, rng: np.random.Generator | None, dtype, per: str = "step") -> np.ndarray | None:
+    """An inverted-dropout mask for (T, B, H) outputs (kept units scaled by 1/(1-p)), or None when
+    there is no dropout (p = 0, or no generator: evaluation and test time). per "step": a new
+    mask at every step, (T, B, H); per "window": one per stream for the whole window, (1, B, H),
+    which broadcasts over the steps (variational dropout: Gal and Ghahramani 2016)."""
     if p <= 0.0 or rng is None:
         return None
+    if per == "window":
+        shape = (1,) + tuple(shape[1:])
     keep = 1.0 - p
     mask = (rng.random(shape, dtype=np.float32) < keep).astype(dtype)
     mask *= np.dtype(dtype).type(1.0 / keep)

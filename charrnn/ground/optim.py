@@ -10,6 +10,9 @@ Updates are in place on the parameter arrays, in the parameters' own dtype.
                         p -= lr (m / (1 - b1^n)) / (sqrt(v / (1 - b2^n)) + eps)
     weight decay wd (decoupled, AdamW's; any of them):  p *= 1 - lr wd   before the update, on
                         the weight matrices only
+
+Weight averaging (average_into), beside any of them: an exponential moving average of the weights
+after each update, which evaluation and the best checkpoint use in place of the weights themselves.
 """
 
 from __future__ import annotations
@@ -150,6 +153,22 @@ class Adam(Optimizer):
         denom *= 1.0 / self._c2
         denom += eps
         p -= (lr / self._c1) * m / denom
+
+
+def average_into(average: dict, params: dict, decay: float, step: int) -> None:
+    """Weight averaging after update number `step` (1, 2, ...), in place on `average`:
+
+        avg <- b avg + (1 - b) p,     b = min(decay, (1 + step) / (10 + step))
+
+    The average spans about 1 / (1 - decay) recent updates; early on b is smaller, so the
+    average does not drag the random initial weights along (TensorFlow's ExponentialMovingAverage
+    with num_updates). The updates' noise averages out, as averaged SGD's does (Polyak and
+    Juditsky 1992; AWD-LSTM evaluates with averaged weights)."""
+    b = min(decay, (1.0 + step) / (10.0 + step))
+    for name, p in params.items():
+        a = average[name]
+        a *= a.dtype.type(b)
+        a += a.dtype.type(1.0 - b) * p
 
 
 OPTIMIZERS = {cls.name: cls for cls in (Adam, Adagrad, RMSprop, SGD)}

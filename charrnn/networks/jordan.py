@@ -85,7 +85,7 @@ def pre_activation(params: dict, V: int, hist: np.ndarray) -> np.ndarray:
 class JordanTape:
     hist: np.ndarray  # (T, B, k)
     h: np.ndarray  # (T, B, H) hidden units
-    dropout_mask: np.ndarray | None  # (T, B, H)
+    dropout_mask: np.ndarray | None  # (T, B, H), or (1, B, H) per window
 
 
 class OutputRecurrent(Network):
@@ -158,7 +158,7 @@ class OutputRecurrent(Network):
         T, B = x.shape
         hist = histories(x, state0, resets)  # (T, B, k)
         h = act(pre_activation(params, config.vocab_size, hist))  # (T, B, H): no step reads another's h
-        mask = dropout_mask(h.shape, config.dropout, dropout_rng, h.dtype)
+        mask = dropout_mask(h.shape, config.dropout, dropout_rng, h.dtype, config.dropout_mask)
         out = h if mask is None else h * mask
         final = History(hist[-1, :, ::-1].astype(np.intp))  # the last k read, oldest first
         return out.reshape(T * B, -1), final, JordanTape(hist=hist, h=h, dropout_mask=mask)

@@ -86,7 +86,7 @@ class LayerTape:
     x: np.ndarray  # (T, B) ids for layer 0, else (T, B, H): the layer below's output after dropout
     h: np.ndarray  # (T+1, B, H): h[0] is the initial state, h[t+1] the output at step t
     caches: list  # T per-step caches from cell.step_forward
-    dropout_mask: np.ndarray | None  # (T, B, H) mask applied to this layer's output, or None
+    dropout_mask: np.ndarray | None  # (T, B, H), or (1, B, H) per window: this layer's output's, or None
     keep: np.ndarray | None = None  # (T, B, 1): 0 where a stream starts afresh at step t, else 1
 
     def h_prev(self) -> np.ndarray:
@@ -230,7 +230,7 @@ class StackedCells(Network):
                 caches.append(cache)
             final_state[k] = np.stack(state)
             out = h[1:]  # (T, B, H)
-            mask = dropout_mask(out.shape, config.dropout, dropout_rng, out.dtype)
+            mask = dropout_mask(out.shape, config.dropout, dropout_rng, out.dtype, config.dropout_mask)
             if mask is not None:
                 out = out * mask
             layers.append(LayerTape(x=x, h=h, caches=caches, dropout_mask=mask, keep=keep))

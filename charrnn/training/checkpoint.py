@@ -3,6 +3,8 @@
 Tensors:
     rnn.weight_ih_l0 ... decoder.bias     the weights, under PyTorch's names (torch can load them)
     optim/<param name>/<slot>             optimiser state (Adam: exp_avg, exp_avg_sq)
+    average/<param name>                  with --average, last's average of the weights (best's
+                                          weights are the average itself)
     train/state                           the carried state of the B streams, as the network keeps
                                           it: (L, S, B, H) for stacked cells, (B, k) ids for jordan
     items/train, items/val                a list model's items: the sorted, distinct 64-bit hashes
@@ -63,6 +65,7 @@ class Checkpoint:
     optim_state: dict = field(default_factory=dict)  # "<param>/<slot>" -> array
     carried_state: object = None  # the carried state (model.zero_state's form)
     items: dict | None = None  # a list model's {"train": hashes, "val": hashes}, each sorted uint64
+    average: dict | None = None  # name -> the weights' moving average (--average), beside the weights
     path: str | None = None
     verified: bool = True  # False: written before checkpoints carried a checksum, loaded unchecked
 
@@ -79,6 +82,8 @@ def to_bytes(ckpt: Checkpoint) -> bytes:
     tensors = {name: np.ascontiguousarray(p) for name, p in ckpt.params.items()}
     for key, a in ckpt.optim_state.items():
         tensors[f"optim/{key}"] = np.ascontiguousarray(a)
+    for name, a in (ckpt.average or {}).items():
+        tensors[f"average/{name}"] = np.ascontiguousarray(a)
     if ckpt.carried_state is not None:
         tensors["train/state"] = np.ascontiguousarray(ckpt.config.network.state_tensor(ckpt.carried_state))
     for side, hashes in (ckpt.items or {}).items():
@@ -175,6 +180,7 @@ def load(path: str | os.PathLike) -> Checkpoint:
     del data
     params = read_params(tensors, config, path)
     optim_state = read_optim_state(tensors, params, path)
+    average = read_average(tensors, params, path)
     carried = tensors.get("train/state")
     if carried is not None:
         try:
@@ -189,8 +195,8 @@ def load(path: str | os.PathLike) -> Checkpoint:
         raise CheckpointError(f"{path}: {e}") from None
     verified = verify(tensors, meta, path)  # last: a damaged structure is named more precisely above
     return Checkpoint(config=config, vocab=vocab, params=params, corpus=corpus, train=record,
-                      optim_state=optim_state, carried_state=carried, items=read_items(tensors, path), path=path,
-                      verified=verified)
+                      optim_state=optim_state, carried_state=carried, items=read_items(tensors, path), average=average,
+                      path=path, verified=verified)
 
 
 def verify(tensors: dict, meta: dict, path: str) -> bool:
@@ -265,6 +271,22 @@ def read_items(tensors: dict, path: str) -> dict | None:
             raise CheckpointError(f"{path}: items/{side} must be sorted, distinct 64-bit hashes")
         found[side] = a
     return found or None
+
+
+def read_average(tensors: dict, params: dict, path: str) -> dict | None:
+    """The weights' moving average (average/<name>): one for every weight, of its shape and dtype,
+    finite; None where the checkpoint holds none."""
+    average = {k[len("average/"):]: a for k, a in tensors.items() if k.startswith("average/")}
+    if not average:
+        return None
+    for name, p in params.items():
+        a = average.get(name)
+        if a is None or a.shape != p.shape or a.dtype != p.dtype or not np.isfinite(a).all():
+            raise CheckpointError(f"{path}: the weights' average average/{name} is missing or does not match the weights")
+    if set(average) != set(params):
+        raise CheckpointError(f"{path}: the weights' average holds {sorted(set(average) - set(params))[0]}, "
+                              "which is not a weight")
+    return average
 
 
 def read_optim_state(tensors: dict, params: dict, path: str) -> dict:

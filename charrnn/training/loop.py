@@ -6,6 +6,7 @@ evaluation on the validation split, checkpoints and preview samples along the wa
         new epoch?          -> the streams start again from a zero state
         lr, p = schedules   (schedule.py: pure functions of the budget's progress)
         train_step          (step.py: forward, BPTT, clip, optimiser) on the next window
+        --average           -> the weights folded into their moving average (state.py)
         every eval_every    -> validation loss, `last` and `best` saved; stop on a plateau
         every sample_every  -> a preview sample
     save, and return what happened
@@ -116,6 +117,7 @@ class Trainer:
         except TrainingDiverged as e:
             raise TrainingDiverged(f"{e} at step {s.step + 1}; lower --lr (now {o.lr:g}) or --clip") from None
         s.carried, s.window, s.step = r.final_state, s.window + 1, s.step + 1
+        s.averaged(o.average)
         self.chars += o.seq_len * self.plan.batch_size
         self.step_seconds += self.clock() - t0
         return r
@@ -172,13 +174,13 @@ class Trainer:
         breaks = item_breaks(self.config, val_ids)
         if breaks is not None:  # a list's: whole items only
             val_ids = val_ids[: breaks[-1] + 1]
-        return evaluate_stream(self.state.params, self.config, val_ids, streams=monitor_streams(len(val_ids)))[0]
+        return evaluate_stream(self.state.weights(), self.config, val_ids, streams=monitor_streams(len(val_ids)))[0]
 
     def preview(self) -> str:
         settings = sampling.SampleSettings(length=self.opts.sample_length)
         rngs = [np.random.default_rng([self.opts.seed, self.state.step])]
         return "".join(chars[0] for chars in
-                       sampling.generate(self.state.params, self.config, self.plan.corpus.vocab, settings, rngs))
+                       sampling.generate(self.state.weights(), self.config, self.plan.corpus.vocab, settings, rngs))
 
     def finish(self, stop: Stop, metrics: MetricsLog) -> None:
         """Asked to stop between two steps: save where it stands, no evaluation. Otherwise the
@@ -221,6 +223,6 @@ class Trainer:
     def save(self, name: str) -> str:
         self.tick()
         path = os.path.join(self.plan.out_dir, name)
-        checkpoint.save(self.state.to_checkpoint(self.plan), path)
+        checkpoint.save(self.state.to_checkpoint(self.plan, best=name == BEST), path)
         self.callbacks.on_save(path)
         return path

@@ -26,6 +26,10 @@ class TrainOptions:
     weight_decay: float = option(0.0, "Decoupled weight decay (AdamW): every step each weight matrix "
                                       "shrinks by lr x this, apart from its gradient (biases do not); 0 = off.",
                                  low=0.0)
+    average: float = option(0.0, "Weight averaging: evaluate and keep as best.safetensors an exponential moving "
+                                 "average of the weights, this decay a step (0.999 spans about the last 1000 "
+                                 "steps); last.safetensors keeps the weights themselves too; 0 = off.",
+                            low=0.0, high=1.0, open_high=True)
     seq_len: int = option(100, "BPTT window T (characters per window).", low=1)
     batch_size: int = option(32, "B parallel streams.", low=1)
     dtype: str = option("float32", "Training precision.", choices=("float32", "float64"))
@@ -50,7 +54,7 @@ class TrainOptions:
 
 # the fields a fresh run's recipe chooses when they are left out (charrnn/training/recipe.py)
 RECIPE_MODEL_FIELDS = ("cell", "num_layers", "hidden_size", "dropout")
-RECIPE_TRAIN_FIELDS = ("batch_size", "seq_len", "lr", "lr_schedule", "eval_every")
+RECIPE_TRAIN_FIELDS = ("batch_size", "seq_len", "lr", "lr_schedule", "eval_every", "weight_decay")
 
 # how validation is monitored during training (`charrnn eval` reads the whole text as one stream):
 # the validation split's first MONITOR_CHARS characters, as up to MONITOR_STREAMS pieces side by

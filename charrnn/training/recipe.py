@@ -46,7 +46,11 @@ plans a run that the measurements say ends worse. The small-text branch is exemp
 dropout keeps it level from 49 to 231 passes), and so are smaller texts, where it is unmeasured.
 
 Regularisation follows E: a run that reads each character about once has nothing to overfit and
-trains without dropout; the more passes, the more dropout. Evaluation follows the budget and E:
+trains without dropout; the more passes, the more dropout. A time budget's run also decays its
+weight matrices (WEIGHT_DECAY, decoupled, AdamW's), except in the small-text branch and for lists,
+where it is unmeasured (the runs: docs/recipe.md, "Regularisation past ten passes").
+
+Evaluation follows the budget and E:
 about EVALS evaluations a run, more when the text is read many times (so that the best
 checkpoint is caught before overfitting sets in), never more than EVAL_SHARE of a time budget.
 The learning rate decays by a cosine over a time budget; a step or epoch budget keeps it
@@ -86,6 +90,13 @@ LONG_DROPOUT = 0.5  # ... with this dropout
 LIST_PASSES = 15  # a list: the branch takes the largest one-layer candidate that reads it this often
 MOST_PASSES = 10  # a time budget of LONG_SECONDS or more ends after this many passes ...
 MOST_PASSES_FROM_CHARS = 400_000  # ... over a training text at least this long
+WEIGHT_DECAY = 0.1  # decoupled weight decay of a time budget's run, outside the small-text branch and lists
+
+
+def weight_decay_note(values: dict) -> str:
+    """", weight decay 0.1" where the run decays its weights (a recipe from before weight decay has none)."""
+    wd = values.get("weight_decay", 0.0)
+    return f", weight decay {wd:g}" if wd else ""
 
 
 def describe_budget(seconds: float | None, steps: int | None, epochs: int | None) -> str:
@@ -107,16 +118,16 @@ class Recipe:
         return {k: self.values[k] for k in MODEL_FIELDS}
 
     def train_values(self) -> dict:
-        return {k: self.values[k] for k in TRAIN_FIELDS}
+        return {k: self.values[k] for k in TRAIN_FIELDS if k in self.values}  # weight_decay: not in older recipes
 
     def line(self) -> str:
         """The one line printed at the start of a run and shown by `charrnn info`."""
         v = self.values
         model = f"{v['cell'].upper()} {v['num_layers']}x{v['hidden_size']}"
-        given = [k for k in MODEL_FIELDS + TRAIN_FIELDS if k not in self.chosen and k not in self.kept]
+        given = [k for k in MODEL_FIELDS + TRAIN_FIELDS if k in v and k not in self.chosen and k not in self.kept]
         given_note = f"; given: {', '.join(flag(k) for k in given)}" if given else ""
         return (f"{model}, B={v['batch_size']}, T={v['seq_len']}, Adam {short_float(v['lr'])} {v['lr_schedule']}, "
-                f"dropout {v['dropout']:g}, eval every {v['eval_every']} steps ({self.reason}{given_note})")
+                f"dropout {v['dropout']:g}{weight_decay_note(v)}, eval every {v['eval_every']} steps ({self.reason}{given_note})")
 
     def to_dict(self) -> dict:
         return {"values": dict(self.values), "chosen": list(self.chosen), "reason": self.reason,
@@ -194,6 +205,7 @@ def choose(*, train_chars: int, val_chars: int, vocab_size: int, seconds: float 
         "dropout": LONG_DROPOUT if branch else dropout_for(passes), "batch_size": B, "seq_len": T, "lr": LR,
         "lr_schedule": "cosine" if seconds is not None else "constant",
         "eval_every": eval_every_for(max(1, int(pick.chars // (B * T))), passes, eval_seconds, evals_over),
+        "weight_decay": WEIGHT_DECAY if seconds is not None and not branch and list_of is None else 0.0,
     }
     if patience is not None:  # evaluations far enough apart that the noise of a few steps cannot end it
         values["eval_every"] = max(values["eval_every"], PLATEAU_EVAL)

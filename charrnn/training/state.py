@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from charrnn.ground.optim import Optimizer, make_optimizer
+from charrnn.ground.optim import Optimizer, average_into, make_optimizer
 from charrnn.model import cast_params, init_params, zero_state
 from charrnn.training.checkpoint import Checkpoint
 from charrnn.training.options import DTYPES
@@ -32,6 +32,18 @@ class TrainState:
     best_val: float = math.inf
     history: list = field(default_factory=list)  # one entry per evaluation
     sample_prob: float = 0.0  # the scheduled-sampling chance of the last step
+    average: dict | None = None  # the weights' moving average (--average), else None
+
+    def averaged(self, decay: float) -> None:
+        """After an update: fold the weights into their average (--average; ground/optim.py)."""
+        if decay:
+            if self.average is None:  # a run resumed with --average given for the first time
+                self.average = {k: p.copy() for k, p in self.params.items()}
+            average_into(self.average, self.params, decay, self.optimizer.t)
+
+    def weights(self) -> dict:
+        """The weights evaluation, previews and `best` use: the average, where the run keeps one."""
+        return self.average if self.average is not None else self.params
 
     @classmethod
     def fresh(cls, plan: RunPlan) -> "TrainState":
@@ -39,7 +51,8 @@ class TrainState:
         rng = np.random.default_rng(o.seed)
         params = init_params(plan.config, rng, dtype) if plan.init_params is None else cast_params(plan.init_params, dtype)
         return cls(params=params, optimizer=make_optimizer(o.optimizer, o.lr, o.weight_decay), rng=rng,
-                   carried=zero_state(plan.config, plan.batch_size, dtype))
+                   carried=zero_state(plan.config, plan.batch_size, dtype),
+                   average={k: p.copy() for k, p in params.items()} if o.average else None)
 
     @classmethod
     def of(cls, plan: RunPlan) -> "TrainState":
@@ -51,9 +64,12 @@ class TrainState:
         self.epoch, self.window = self.epoch + 1, 0
         self.carried = zero_state(plan.config, plan.batch_size, DTYPES[plan.options.dtype])
 
-    def to_checkpoint(self, plan: RunPlan) -> Checkpoint:
+    def to_checkpoint(self, plan: RunPlan, best: bool = False) -> Checkpoint:
+        """`last`: the weights, their average beside them (--average) and everything a resume needs;
+        `best`: the same with the average as its weights (what sample, eval and a page use)."""
         return Checkpoint(
-            config=plan.config, vocab=plan.corpus.vocab, params=self.params,
+            config=plan.config, vocab=plan.corpus.vocab, params=self.weights() if best else self.params,
+            average=None if best else self.average,
             corpus={**plan.corpus_info, "sha256": plan.corpus.text_sha256,
                     "train_chars": int(len(plan.corpus.train)), "val_chars": int(len(plan.corpus.val))},
             train=TrainRecord(
@@ -77,4 +93,5 @@ class TrainState:
         return cls(params=cast_params(ck.params, dtype), optimizer=optimizer, rng=rng,
                    carried=ck.config.network.cast_state(ck.carried_state, dtype), step=t.step, epoch=t.epoch,
                    window=t.window, elapsed=t.elapsed, history=list(t.history),
-                   best_val=math.inf if t.best_val_loss is None else t.best_val_loss, sample_prob=t.sample_prob)
+                   best_val=math.inf if t.best_val_loss is None else t.best_val_loss, sample_prob=t.sample_prob,
+                   average=None if ck.average is None or not o.average else cast_params(ck.average, dtype))
