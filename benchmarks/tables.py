@@ -330,13 +330,14 @@ def elementwise_equal_time(results: pathlib.Path) -> str:
 
 
 def charrnn_run(results: pathlib.Path, corpus: str, budget: str, args=(), model: str = "", seed: int = 0,
-                ends: bool | None = None, passes: str | None = None):
+                ends: bool | None = None, passes: str | None = None, cpu: str | None = None):
     """The newest charrnn run of the recipe files with these options (`args`, besides --seed), its
     model line starting with `model`; `ends`: whether it ended at the 10-pass limit; `passes`: its
-    planned passes. (record, row) or None."""
+    planned passes; `cpu`: measured on it. (record, row) or None."""
     found = None
     for record in recipe_records(results):
-        if (record["corpus"], record["budget"], options_of(record), seed_of(record)) != (corpus, budget, tuple(args), seed):
+        if (record["corpus"], record["budget"], options_of(record), seed_of(record)) != (corpus, budget, tuple(args), seed) \
+                or cpu not in (None, cpu_of(record)):
             continue
         for row in record["rows"]:
             planned = re.search(r"~([0-9.]+) passes(, then ends)?", row.get("config", ""))
@@ -364,6 +365,32 @@ def small_pieces(results: pathlib.Path) -> str:
             cells = [("—" if r is None else (f"**{r[1]['val']:.3f}**" if r[1]["val"] == best else f"{r[1]['val']:.3f}")
                       + ("" if r is None or r is rule else f" ({float(passes_of(r[1])):.0f})")) for r in [rule, *runs]]
             out.append(f"| {piece if i == 0 else ''} | {budget.replace('m', ' min')} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def longer_budgets(results: pathlib.Path) -> str:
+    """Large texts at a shorter and a longer budget, before the 10-pass limit (results/recipe*.jsonl):
+    each cell the budget, then each run's loss (passes), the lowest of the row in bold."""
+    MLSTM = ("--cell", "mlstm", "--hidden-size", "512")
+    # text, model, CPU, (budget, [(name, charrnn_run's query)]) at the shorter and the longer budget
+    cases = [("tinyshakespeare", "mLSTM 1×512", "AMD EPYC", ("10m", [("", dict(model="MLSTM"))]),
+              ("30m", [("", dict(args=MLSTM)), ("dropout 0.5: ", dict(args=MLSTM + ("--dropout", "0.5")))])),
+             ("tinyshakespeare", "GRU 1×512", "Intel Xeon", ("10m", [("", dict(model="GRU 1x512"))]), None),
+             ("tinyshakespeare", "GRU 1×512", "AMD EPYC", None, ("30m", [("", dict(model="GRU 1x512"))])),
+             ("pydoc", "GRU 1×384", "AMD EPYC", ("5m", [("", dict(ends=False, passes="16"))]),
+              ("10m", [("seed 0: ", dict(ends=False)), ("seed 1: ", dict(ends=False, seed=1))]))]
+    out = ["| text | model | shorter budget: loss (passes) | longer budget: loss (passes) | CPU |", "|---|---|---:|---:|---|"]
+    for corpus, label, cpu, *budgets in cases:
+        found = [[(name, charrnn_run(results, corpus, b[0], cpu=cpu, **q)[1]) for name, q in b[1]] if b else []
+                 for b in budgets]
+        everyone = [row["val"] for runs in found for _, row in runs]
+        best = min(everyone) if len(everyone) > 1 else None  # a row of one run has nothing to be lowest of
+        cells_ = []
+        for b, runs in zip(budgets, found):
+            loss = [f"**{row['val']:.3f}**" if row["val"] == best else f"{row['val']:.3f}" for _, row in runs]
+            cells_.append("—" if not b else f"{b[0].replace('m', ' min')}: " + ", ".join(
+                f"{name}{shown_loss} ({float(passes_of(row)):.2g})" for (name, row), shown_loss in zip(runs, loss)))
+        out.append(f"| {corpus} | {label} | {cells_[0]} | {cells_[1]} | {cpu} |")
     return "\n".join(out)
 
 
@@ -538,6 +565,17 @@ def train_10m(results: pathlib.Path) -> str:
     return "\n".join(out)
 
 
+def inspect_after_training(results: pathlib.Path) -> str:
+    """How far back the gradient reaches in fresh models trained 300 steps (the newest run of
+    `charrnn inspect-gradients --train-steps 300 --seq-len 150 --json`, results/inspect-after-training.jsonl)."""
+    record = rows(results, "inspect-after-training.jsonl")[-1]
+    out = ["| model (after 300 steps) | vanishes (<1e-3) after | 40 steps back | 100 steps back |", "|---|---|---|---|"]
+    for m in record["models"]:
+        out.append(f"| {m['label'].rsplit(' ', 1)[0]} | {m['vanish_steps']} step{'s' if m['vanish_steps'] != 1 else ''} | "
+                   f"{m['back_40']:.1e} | {m['back_100']:.1e} |")
+    return "\n".join(out)
+
+
 TABLES = {
     "makemore": makemore,
     "makemore-ja": lambda results: makemore(results, japanese=True),
@@ -552,6 +590,8 @@ TABLES = {
     "longer": longer,
     "small-pieces": small_pieces,
     "pass-limit": pass_limit,
+    "longer-budgets": longer_budgets,
+    "inspect-after-training": inspect_after_training,
     "regularisation": regularisation,
     "gru-activations": gru_activations,
     "exposure": lambda results: exposure.table(results / "exposure.jsonl"),
