@@ -419,7 +419,8 @@ def pass_limit(results: pathlib.Path) -> str:
 
 
 # each regularisation option, and how the recipe line names it when the recipe chose it
-REGULARISERS = {"--weight-decay": "weight decay", "--average": "average", "--dropout-mask": "dropout mask"}
+REGULARISERS = {"--weight-decay": "weight decay", "--average": "average", "--dropout-mask": "dropout mask",
+                "--weight-drop": "weight drop"}
 
 
 def regularisers(record: dict, row: dict) -> dict:

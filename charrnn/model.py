@@ -59,6 +59,10 @@ class ModelConfig:
     dropout_mask: str = option("step", "Dropout's masks: a new one at every time step (step), or one per window and "
                                        "stream, the same at all its steps (window: variational dropout, as AWD-LSTM).",
                                choices=DROPOUT_MASKS)
+    weight_drop: float = option(0.0, "DropConnect on the recurrent weights: each window drops this fraction of "
+                                     "the weights that read h_{t-1}, the same ones at every step (AWD-LSTM's weight "
+                                     f"drop; {networks.taking('weight_drop')}); training only.",
+                                low=0.0, high=1.0, open_high=True)
     context: int = option(1, f"How many previous outputs (characters) are fed back to the hidden units, k "
                              f"({networks.taking('context')}).", low=1, high=64)
     # a list model (one item a line): the id of the line break that starts and ends every item;
@@ -102,6 +106,8 @@ class ModelConfig:
         d = dataclasses.asdict(self)
         if d["item_start"] is None:
             del d["item_start"]
+        if d["weight_drop"] == 0.0:  # as checkpoints were before DropConnect
+            del d["weight_drop"]
         if d["dropout_mask"] == "step":  # as checkpoints were before window masks: older charrnn reads them
             del d["dropout_mask"]
         return d

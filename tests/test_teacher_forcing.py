@@ -14,11 +14,13 @@ from charrnn.ground.optim import clip_by_global_norm, make_optimizer
 from conftest import NETWORKS, PANGRAMS, STATE_CARRYING, VARIANTS, float_state, layer_counts, random_state
 
 
-def small_problem(cell, activation, gate_activation, num_layers, dropout=0.0, seed=0, dropout_mask="step"):
+def small_problem(cell, activation, gate_activation, num_layers, dropout=0.0, seed=0, dropout_mask="step",
+                  weight_drop=0.0):
     V, H, T, B = 7, 5, 6, 3
     config = ModelConfig(
         vocab_size=V, hidden_size=H, num_layers=num_layers, cell=cell,
         activation=activation, gate_activation=gate_activation, dropout=dropout, dropout_mask=dropout_mask,
+        weight_drop=weight_drop,
     )
     rng = np.random.default_rng(seed)
     params = init_params(config, rng, np.float64)
@@ -47,6 +49,32 @@ def test_gradient_check_with_dropout(cell, num_layers, per):
     config, params, ids, state0 = small_problem(cell, "tanh", "sigmoid", num_layers, dropout=0.4, dropout_mask=per)
     results = check_gradients(params, config, ids, state0, dropout_seed=7)
     assert max(r.rel_error for r in results) < CHECK_TOLERANCE
+
+
+@pytest.mark.parametrize("cell,num_layers", [(c, L) for c in NETWORKS if c != "jordan" for L in layer_counts(c)])
+def test_gradient_check_with_dropconnect(cell, num_layers):
+    """--weight-drop: the recurrent weights thinned once per window; every tensor's gradient checked,
+    with and without output dropout beside it."""
+    for dropout in (0.0, 0.3):
+        config, params, ids, state0 = small_problem(cell, "tanh", "sigmoid", num_layers, dropout=dropout, weight_drop=0.4)
+        results = check_gradients(params, config, ids, state0, dropout_seed=5)
+        assert max(r.rel_error for r in results) < CHECK_TOLERANCE, [(r.name, r.rel_error) for r in results]
+
+
+def test_dropconnect_thins_the_recurrent_weights_once_a_window_and_only_in_training():
+    config, params, ids, state0 = small_problem("gru", "tanh", "sigmoid", 1, weight_drop=0.5)
+    plain = dict(config.__dict__, weight_drop=0.0)
+    plain_config = ModelConfig(**plain)
+    loss, _, _ = teacher_forcing.forward(params, config, ids, state0)  # no rng: evaluation, nothing dropped
+    assert loss == teacher_forcing.forward(params, plain_config, ids, state0)[0]
+    _, _, tape = teacher_forcing.forward(params, config, ids, state0, np.random.default_rng(1))
+    layer = tape.net.layers[0]
+    mask = layer.connect["weight_hh"]
+    assert mask.shape == params["rnn.weight_hh_l0"].shape and set(np.unique(mask)) == {0.0, 2.0}
+    np.testing.assert_array_equal(layer.W["weight_hh"], params["rnn.weight_hh_l0"] * mask)
+    assert np.array_equal(layer.W["bias_hh"], params["rnn.bias_hh_l0"])  # biases are not dropped
+    with pytest.raises(ValueError, match="--weight-drop does not apply to the jordan network"):
+        ModelConfig(vocab_size=7, cell="jordan", weight_drop=0.3)
 
 
 @pytest.mark.parametrize("cell", NETWORKS)

@@ -93,7 +93,8 @@ class OutputRecurrent(Network):
     activation_choices = activations.STATE_ACTIVATIONS
     policy = Policy(
         summary="output-recurrent: hidden units read the last k outputs, no h-to-h weight",
-        takes=frozenset({"activation", "context"}), refusals={"gate_activation": "it has no gates"}, max_layers=1,
+        takes=frozenset({"activation", "context"}),
+        refusals={"gate_activation": "it has no gates", "weight_drop": "it has no recurrent weights"}, max_layers=1,
         gradient_path="nothing crosses a step under teacher forcing: the last step's loss reaches only its own "
                       "hidden units (the window is one feed-forward batch)")
 

@@ -18,7 +18,9 @@ TEST TIME (`step`): one step of the whole stack for B streams, from the characte
 
 Dropout (training only) acts on every layer's output, as in char-rnn: between stacked layers,
 where PyTorch's `nn.LSTM(dropout=p)` puts it, and also before the decoder, so that it
-regularises a one-layer model too.
+regularises a one-layer model too. DropConnect (--weight-drop, training only; AWD-LSTM's weight
+drop) masks the recurrent weights instead, once per window: every step of the window reads
+h_{t-1} through the same thinned W = W_hh * M / (1 - p), and dL/dW_hh = (dL/dW) * M / (1 - p).
 
 A cell (rnn.py, gru.py, lstm.py, mlstm.py) provides:
 
@@ -88,6 +90,8 @@ class LayerTape:
     caches: list  # T per-step caches from cell.step_forward
     dropout_mask: np.ndarray | None  # (T, B, H), or (1, B, H) per window: this layer's output's, or None
     keep: np.ndarray | None = None  # (T, B, 1): 0 where a stream starts afresh at step t, else 1
+    W: dict | None = None  # the recurrent tensors as the forward read them, where DropConnect thinned them
+    connect: dict | None = None  # suffix -> DropConnect's mask of that weight (its shape), else None
 
     def h_prev(self) -> np.ndarray:
         """h_{t-1} as step t read it, (T, B, H): zero where the stream started afresh."""
@@ -217,7 +221,7 @@ class StackedCells(Network):
         final_state = np.empty_like(state0)
         layers = []
         for k in range(config.num_layers):
-            W = self.recurrent(params, k)
+            W, connect = self.thinned(self.recurrent(params, k), config, dropout_rng)
             ax = self.input_projection(params, k, x)  # (T, B, G*H), all steps at once
             h = np.empty((T + 1,) + state0.shape[2:], dtype=state0.dtype)  # (T+1, B, H)
             h[0] = state0[k, 0]
@@ -233,7 +237,8 @@ class StackedCells(Network):
             mask = dropout_mask(out.shape, config.dropout, dropout_rng, out.dtype, config.dropout_mask)
             if mask is not None:
                 out = out * mask
-            layers.append(LayerTape(x=x, h=h, caches=caches, dropout_mask=mask, keep=keep))
+            layers.append(LayerTape(x=x, h=h, caches=caches, dropout_mask=mask, keep=keep,
+                                    W=W if connect else None, connect=connect))
             x = out  # the next layer's input (or the decoder's)
         return x.reshape(T * B, -1), final_state, StackedTape(layers)
 
@@ -246,7 +251,8 @@ class StackedCells(Network):
         dstate0 = np.empty((config.num_layers, len(self.state_parts), B, dH.shape[2]), dtype=dH.dtype)
         grads = {}
         for k in reversed(range(config.num_layers)):
-            lt, W = tape.layers[k], self.recurrent(params, k)
+            lt = tape.layers[k]
+            W = lt.W if lt.W is not None else self.recurrent(params, k)
             if lt.dropout_mask is not None:
                 dH = dH * lt.dropout_mask  # through this layer's output dropout
             dAx, dout = self.gradient_buffers(params, k, dH)
@@ -264,11 +270,22 @@ class StackedCells(Network):
             dout = tuple(dAx[..., : p.rows * dH.shape[2]] if d is None else d
                          for p, d in zip(self.cell_class.products, dout))
             grads.update(self.weight_gradients(cell, k, lt, dAx, dout, config.vocab_size))
+            for suffix, mask in (lt.connect or {}).items():
+                grads[self.tensor(suffix, k)] *= mask  # through W * M / (1 - p)
             if trace is not None:
                 self.record(trace, dAx, dout, dH, arriving)
             if k > 0:  # on to layer k-1's (dropped) output
                 dH = (dAx.reshape(T * B, -1) @ params[self.tensor("weight_ih", k)]).reshape(T, B, -1)
         return grads, dstate0
+
+    def thinned(self, W: dict, config, dropout_rng) -> tuple[dict, dict | None]:
+        """DropConnect (--weight-drop): the weights that read h_{t-1}, each times a mask drawn
+        once for the window, and the masks by suffix; (W, None) without it (or at evaluation)."""
+        masks = {p.weight: dropout_mask(W[p.weight].shape, config.weight_drop, dropout_rng, W[p.weight].dtype)
+                 for p in self.cell_class.products if p.reads == "h"}
+        if any(m is None for m in masks.values()):
+            return W, None
+        return {**W, **{suffix: W[suffix] * m for suffix, m in masks.items()}}, masks
 
     def gradient_buffers(self, params: dict, k: int, dH: np.ndarray) -> tuple:
         """dAx (T, B, G*H), and per product a (T, B, rows*H) buffer for dL/d(out_t), or None for
