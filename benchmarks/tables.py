@@ -10,8 +10,10 @@ A table in README.md, README.ja.md or docs/*.md sits between two markers,
     | ... |
     <!-- /table -->
 
-and TABLES below says how each is made from the rows of a results file. The test
-(tests/test_tables.py) runs the check, and shows that one changed number in a row fails it.
+and TABLES below says how each is made from the rows of a results file. A figure in prose is
+marked the same way inside its sentence, `<!-- figure: NAME ARG... -->1.994–2.007<!-- /figure -->`,
+and FIGURES says how it is computed. The test (tests/test_tables.py) runs the check, and shows
+that one changed number in a row fails it.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 DOCUMENTS = [ROOT / "README.md", ROOT / "README.ja.md", *sorted((ROOT / "docs").glob("*.md"))]
 MARKED = re.compile(r"(<!-- table: ([\w-]+) -->\n)(.*?)(<!-- /table -->)", re.S)
+FIGURE = re.compile(r"(<!-- figure: ([\w-]+)((?: [^ >]+)*) -->)([^<\n]*)(<!-- /figure -->)")
 
 
 def rows(results: pathlib.Path, name: str) -> list[dict]:
@@ -613,13 +616,89 @@ TABLES = {
 }
 
 
+# ----------------------------------------------------------------------------- figures in prose
+def span(values, digits: int = 3) -> str:
+    """'1.994–2.007', or one value where they are all the same as shown."""
+    lo, hi = f"{min(values):.{digits}f}", f"{max(values):.{digits}f}"
+    return lo if lo == hi else f"{lo}–{hi}"
+
+
+def one_digit(x: float) -> str:
+    """A small difference to one significant digit, without an exponent: 0.00012 -> 0.0001."""
+    return f"{float(f'{x:.1g}'):f}".rstrip("0").rstrip(".")
+
+
+def sharing_figure(results: pathlib.Path, which: str, *windows: str) -> str:
+    """The shared or unshared network's losses over both seeds at these windows: at one, their
+    span; at two, the first's highest and the second's lowest ('between 500 and 750 windows')."""
+    got = rows(results, "sharing.jsonl")
+    key = "shared_val" if which == "shared" else "unshared_val"
+    at = [[r[key] for r in got if r["windows"] == int(n)] for n in windows]
+    return span(at[0]) if len(at) == 1 else f"{max(at[0]):.3f}–{min(at[1]):.3f}"
+
+
+def activation_figure(results: pathlib.Path, what: str, a: str, b: str | None = None) -> str:
+    """'span relu': the seeds' span of one activation; 'mean-gap tanh sigmoid': b's mean less a's."""
+    got = rows(results, "activations-trained.jsonl")
+    vals = {c: [r["val"] for r in got if r["cell"].split()[-1] == c] for c in (a, b) if c}
+    if what == "span":
+        return span(vals[a])
+    return f"{sum(vals[b]) / len(vals[b]) - sum(vals[a]) / len(vals[a]):.2f}"
+
+
+def makemore_figure(results: pathlib.Path, what: str, minutes: str = "") -> str:
+    """'gap M': how far charrnn's seeds lie below the best makemore model at M minutes; 'spread M':
+    between charrnn's two seeds; 'new charrnn|makemore': the share of new samples over both budgets."""
+    got = rows(results, "makemore.jsonl")
+    if what == "new":
+        return span([100 * r["new"] for r in got if r["who"] == minutes], 0) + "%"
+    here = [r for r in got if r["minutes"] == float(minutes)]
+    ours = [r["test"] for r in here if r["who"] == "charrnn"]
+    best = min(r["test"] for r in here if r["who"] == "makemore")
+    return span([best - v for v in ours]) if what == "gap" else one_digit(max(ours) - min(ours))
+
+
+def finetune_figure(results: pathlib.Path, what: str, text: str = "", minutes: str = "", who: str = "") -> str:
+    """'gap': the least and most by which fine-tuning was lower over every pair; 'spread': the
+    largest distance between two seeds; 'span TEXT MINUTES WHO': the seeds' span of one cell."""
+    got = rows(results, "finetune.jsonl")
+    cells_ = {}
+    for r in got:
+        cells_.setdefault((r["text"], r["minutes"], r["who"]), []).append(r["val"])
+    if what == "span":
+        return span(cells_[(text, float(minutes), who)])
+    if what == "spread":
+        return f"{max(max(v) - min(v) for v in cells_.values()):.2f}"
+    gaps = [s - f for (t, m, who_), fs in cells_.items() if who_ == "fine-tuned"
+            for f in fs for s in cells_[(t, m, "from scratch")]]
+    return f"{min(gaps):.2f} to {max(gaps):.2f}"
+
+
+FIGURES = {
+    "sharing": sharing_figure,
+    "activation": activation_figure,
+    "makemore": makemore_figure,
+    "finetune": finetune_figure,
+}
+
+
+def figure(results: pathlib.Path, name: str, args: str) -> str:
+    """FIGURES[name] of the marker's arguments; a last argument "ja" writes a span as Japanese
+    text does (1.994〜2.007)."""
+    args_ = args.split()
+    if args_[-1:] == ["ja"]:
+        return FIGURES[name](results, *args_[:-1]).replace("–", "〜").replace(" to ", "〜")
+    return FIGURES[name](results, *args_)
+
+
 def rewritten(text: str, results: pathlib.Path) -> str:
-    """The document with every marked table made anew from the rows."""
-    return MARKED.sub(lambda m: m.group(1) + TABLES[m.group(2)](results) + "\n" + m.group(4), text)
+    """The document with every marked table and figure made anew from the rows."""
+    text = MARKED.sub(lambda m: m.group(1) + TABLES[m.group(2)](results) + "\n" + m.group(4), text)
+    return FIGURE.sub(lambda m: m.group(1) + figure(results, m.group(2), m.group(3)) + m.group(5), text)
 
 
 def differences(results: pathlib.Path = RESULTS, documents=DOCUMENTS) -> list[str]:
-    """'document: table' for every marked table that differs from what its rows make."""
+    """'document: table' for every marked table or figure that differs from what its rows make."""
     out = []
     for doc in documents:
         text = doc.read_text(encoding="utf-8")
@@ -628,6 +707,11 @@ def differences(results: pathlib.Path = RESULTS, documents=DOCUMENTS) -> list[st
                 out.append(f"{doc.relative_to(ROOT)}: {m.group(2)} (no such table)")
             elif m.group(3) != TABLES[m.group(2)](results) + "\n":
                 out.append(f"{doc.relative_to(ROOT)}: {m.group(2)}")
+        for m in FIGURE.finditer(text):
+            if m.group(2) not in FIGURES:
+                out.append(f"{doc.relative_to(ROOT)}: figure {m.group(2)} (no such figure)")
+            elif m.group(4) != figure(results, m.group(2), m.group(3)):
+                out.append(f"{doc.relative_to(ROOT)}: figure {m.group(2)}{m.group(3)} ({m.group(4)!r})")
     return out
 
 

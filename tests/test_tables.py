@@ -67,3 +67,20 @@ def test_the_grid_compares_only_runs_on_the_same_cpu(tmp_path):
     _write(results, records)
     line = next(l for l in tables.recipe_grid(results).splitlines() if l.startswith("| numpy | 10 min |"))
     assert "not run" in line and "| — |" in line
+
+
+def test_every_prose_figure_is_what_its_rows_make_and_follows_them(tmp_path):
+    """A figure marked in a sentence (<!-- figure: ... -->) is computed from its rows: every kind
+    is used, the documents agree, and a changed row changes the figure and fails the check."""
+    used = {m.group(2) for doc in tables.DOCUMENTS for m in tables.FIGURE.finditer(doc.read_text(encoding="utf-8"))}
+    assert used == set(tables.FIGURES)
+    results = tmp_path / "results"
+    shutil.copytree(tables.RESULTS, results)
+    lines = (results / "sharing.jsonl").read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(line) for line in lines]
+    last = max(r["windows"] for r in rows)
+    before = tables.figure(results, "sharing", f" unshared {last}")
+    next(r for r in rows if r["windows"] == last)["unshared_val"] += 0.05
+    (results / "sharing.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    assert tables.figure(results, "sharing", f" unshared {last}") != before
+    assert any("figure sharing unshared" in d for d in tables.differences(results))
