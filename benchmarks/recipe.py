@@ -180,6 +180,7 @@ def bench(torch, name: str, budget: str, configs, results: pathlib.Path, extra=(
     V = len(data.vocab)
     rows = []
     machine = f"{cpu_model()}, {os.cpu_count()} cores"
+    started = provenance()  # the code the runs start from: a commit made while they run is not theirs
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, f"{name}.txt")
         pathlib.Path(path).write_text(text, encoding="utf-8")
@@ -194,7 +195,7 @@ def bench(torch, name: str, budget: str, configs, results: pathlib.Path, extra=(
         loss = one_stream_loss(torch, rnn, dec, data.val, V)
         rows.append({"who": "pytorch", "config": f"LSTM {label}", "steps": steps, "val": loss})
         print(f"{name} {budget} PyTorch LSTM {label}: {loss:.4f} ({steps} steps)", file=sys.stderr, flush=True)
-    record = {**provenance(), "corpus": name, "chars": len(text), "budget": budget, "seconds": seconds, "machine": machine,
+    record = {**started, "corpus": name, "chars": len(text), "budget": budget, "seconds": seconds, "machine": machine,
               "charrnn_args": list(extra), "torch_seed": torch_seed, "rows": rows,
               "command": " ".join(["python benchmarks/recipe.py", *sys.argv[1:]])}
     results.parent.mkdir(parents=True, exist_ok=True)
