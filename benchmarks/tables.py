@@ -674,7 +674,25 @@ def finetune_figure(results: pathlib.Path, what: str, text: str = "", minutes: s
     return f"{min(gaps):.2f} to {max(gaps):.2f}"
 
 
+def screening_figure(results: pathlib.Path, what: str, corpus: str, budget: str, seed: str, *options: str) -> str:
+    """A screening run of results/regularisation.jsonl (the newest with these options and seed):
+    'val' its loss, 'diff' its difference from the run without its options (screening_baseline),
+    'passes' its planned passes."""
+    found = None
+    for record in rows(results, "regularisation.jsonl"):
+        if (record["corpus"], record["budget"], seed_of(record), options_of(record)) == (corpus, budget, int(seed), options):
+            found = (record, next(r for r in record["rows"] if r["who"] == "charrnn"))
+    record, row = found
+    if what == "val":
+        return f"{row['val']:.3f}"
+    if what == "passes":
+        return passes_of(row)
+    base = screening_baseline(results, record, row)
+    return f"{row['val'] - base[1]['val']:+.3f}".replace("-", "−")
+
+
 FIGURES = {
+    "screening": screening_figure,
     "sharing": sharing_figure,
     "activation": activation_figure,
     "makemore": makemore_figure,
