@@ -675,9 +675,10 @@ def finetune_figure(results: pathlib.Path, what: str, text: str = "", minutes: s
 
 
 def screening_figure(results: pathlib.Path, what: str, corpus: str, budget: str, seed: str, *options: str) -> str:
-    """A screening run of results/regularisation.jsonl (the newest with these options and seed):
-    'val' its loss, 'diff' its difference from the run without its options (screening_baseline),
-    'passes' its planned passes."""
+    """A screening run of results/regularisation.jsonl (the newest with these options and seed,
+    written weight-decay=0.1: an HTML comment may not hold "--"): 'val' its loss, 'diff' its
+    difference from the run without its options (screening_baseline), 'passes' its planned passes."""
+    options = tuple(part for o in options for part in (f"--{o.split('=')[0]}", o.split("=")[1]))
     found = None
     for record in rows(results, "regularisation.jsonl"):
         if (record["corpus"], record["budget"], seed_of(record), options_of(record)) == (corpus, budget, int(seed), options):
