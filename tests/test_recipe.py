@@ -394,22 +394,25 @@ def test_a_run_planned_for_the_most_passes_ends_there_and_its_rate_decays_over_t
     assert f"at most 30 min or {recipe.MOST_PASSES} passes" in plateau.recipe.line()
 
 
-def test_a_time_budget_decays_the_weights_outside_the_small_text_branch_and_lists():
+def test_a_time_budget_decays_and_averages_the_weights_outside_the_small_text_branch_and_lists():
     timed = choose(**BIG, seconds=600, speeds=SPEEDS)
-    assert timed.values["weight_decay"] == recipe.WEIGHT_DECAY > 0 and "weight decay 0.1" in timed.line()
-    assert choose(**BIG, steps=1000).values["weight_decay"] == 0.0  # a step budget: unmeasured, left constant
-    branch = choose(**SMALL_TEXT, seconds=600, speeds=SPEEDS)
-    assert branch.values["dropout"] == recipe.LONG_DROPOUT and branch.values["weight_decay"] == 0.0
-    assert choose(**BIG, seconds=600, speeds=SPEEDS, list_of="a list of 9 items").values["weight_decay"] == 0.0
-    given = choose(**BIG, seconds=600, speeds=SPEEDS, given={"weight_decay": 0.0})
-    assert given.values["weight_decay"] == 0.0 and "weight decay" not in given.line()
-    assert "given: --weight-decay" in given.line()
+    assert timed.values["weight_decay"] == recipe.WEIGHT_DECAY > 0 and timed.values["average"] == recipe.AVERAGE > 0
+    assert "weight decay 0.1, average 0.998" in timed.line()
+    for r in (choose(**BIG, steps=1000),  # a step budget: unmeasured, left as it was
+              choose(**SMALL_TEXT, seconds=600, speeds=SPEEDS),  # the small-text branch
+              choose(**BIG, seconds=600, speeds=SPEEDS, list_of="a list of 9 items")):
+        assert r.values["weight_decay"] == r.values["average"] == 0.0 and "weight decay" not in r.line()
+    assert choose(**SMALL_TEXT, seconds=600, speeds=SPEEDS).values["dropout"] == recipe.LONG_DROPOUT
+    given = choose(**BIG, seconds=600, speeds=SPEEDS, given={"weight_decay": 0.0, "average": 0.99})
+    assert given.values["weight_decay"] == 0.0 and "weight decay" not in given.line() and "average 0.99," in given.line()
+    assert "given: --weight-decay, --average" in given.line()
 
 
 def test_a_recipe_saved_before_weight_decay_reads_as_it_was():
     old = choose(**BIG, seconds=600, speeds=SPEEDS).to_dict()
-    del old["values"]["weight_decay"]
-    old["chosen"].remove("weight_decay")
+    for key in ("weight_decay", "average"):
+        del old["values"][key]
+        old["chosen"].remove(key)
     r = recipe.Recipe.from_dict(old)
-    assert "weight decay" not in r.line() and "given" not in r.line()
-    assert "weight_decay" not in r.train_values()
+    assert "weight decay" not in r.line() and "average" not in r.line() and "given" not in r.line()
+    assert "weight_decay" not in r.train_values() and "average" not in r.train_values()

@@ -54,7 +54,7 @@ class TrainOptions:
 
 # the fields a fresh run's recipe chooses when they are left out (charrnn/training/recipe.py)
 RECIPE_MODEL_FIELDS = ("cell", "num_layers", "hidden_size", "dropout")
-RECIPE_TRAIN_FIELDS = ("batch_size", "seq_len", "lr", "lr_schedule", "eval_every", "weight_decay")
+RECIPE_TRAIN_FIELDS = ("batch_size", "seq_len", "lr", "lr_schedule", "eval_every", "weight_decay", "average")
 
 # how validation is monitored during training (`charrnn eval` reads the whole text as one stream):
 # the validation split's first MONITOR_CHARS characters, as up to MONITOR_STREAMS pieces side by

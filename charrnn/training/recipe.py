@@ -47,8 +47,9 @@ dropout keeps it level from 49 to 231 passes), and so are smaller texts, where i
 
 Regularisation follows E: a run that reads each character about once has nothing to overfit and
 trains without dropout; the more passes, the more dropout. A time budget's run also decays its
-weight matrices (WEIGHT_DECAY, decoupled, AdamW's), except in the small-text branch and for lists,
-where it is unmeasured (the runs: docs/recipe.md, "Regularisation past ten passes").
+weight matrices (WEIGHT_DECAY, decoupled, AdamW's) and evaluates and keeps a moving average of
+its weights (AVERAGE), except in the small-text branch and for lists, where neither is measured
+(the runs: docs/recipe.md, "Regularisation past ten passes").
 
 Evaluation follows the budget and E:
 about EVALS evaluations a run, more when the text is read many times (so that the best
@@ -90,13 +91,15 @@ LONG_DROPOUT = 0.5  # ... with this dropout
 LIST_PASSES = 15  # a list: the branch takes the largest one-layer candidate that reads it this often
 MOST_PASSES = 10  # a time budget of LONG_SECONDS or more ends after this many passes ...
 MOST_PASSES_FROM_CHARS = 400_000  # ... over a training text at least this long
-WEIGHT_DECAY = 0.1  # decoupled weight decay of a time budget's run, outside the small-text branch and lists
+WEIGHT_DECAY = 0.1  # decoupled weight decay of a time budget's run, outside the small-text branch and lists ...
+AVERAGE = 0.998  # ... and its weight averaging (the moving average's decay a step)
 
 
-def weight_decay_note(values: dict) -> str:
-    """", weight decay 0.1" where the run decays its weights (a recipe from before weight decay has none)."""
-    wd = values.get("weight_decay", 0.0)
-    return f", weight decay {wd:g}" if wd else ""
+def regularisation_note(values: dict) -> str:
+    """", weight decay 0.1, average 0.998" where the run decays or averages its weights (a recipe
+    from before either has neither)."""
+    wd, average = values.get("weight_decay", 0.0), values.get("average", 0.0)
+    return (f", weight decay {wd:g}" if wd else "") + (f", average {average:g}" if average else "")
 
 
 def describe_budget(seconds: float | None, steps: int | None, epochs: int | None) -> str:
@@ -118,7 +121,7 @@ class Recipe:
         return {k: self.values[k] for k in MODEL_FIELDS}
 
     def train_values(self) -> dict:
-        return {k: self.values[k] for k in TRAIN_FIELDS if k in self.values}  # weight_decay: not in older recipes
+        return {k: self.values[k] for k in TRAIN_FIELDS if k in self.values}  # weight_decay, average: not in older ones
 
     def line(self) -> str:
         """The one line printed at the start of a run and shown by `charrnn info`."""
@@ -127,7 +130,7 @@ class Recipe:
         given = [k for k in MODEL_FIELDS + TRAIN_FIELDS if k in v and k not in self.chosen and k not in self.kept]
         given_note = f"; given: {', '.join(flag(k) for k in given)}" if given else ""
         return (f"{model}, B={v['batch_size']}, T={v['seq_len']}, Adam {short_float(v['lr'])} {v['lr_schedule']}, "
-                f"dropout {v['dropout']:g}{weight_decay_note(v)}, eval every {v['eval_every']} steps ({self.reason}{given_note})")
+                f"dropout {v['dropout']:g}{regularisation_note(v)}, eval every {v['eval_every']} steps ({self.reason}{given_note})")
 
     def to_dict(self) -> dict:
         return {"values": dict(self.values), "chosen": list(self.chosen), "reason": self.reason,
@@ -205,8 +208,9 @@ def choose(*, train_chars: int, val_chars: int, vocab_size: int, seconds: float 
         "dropout": LONG_DROPOUT if branch else dropout_for(passes), "batch_size": B, "seq_len": T, "lr": LR,
         "lr_schedule": "cosine" if seconds is not None else "constant",
         "eval_every": eval_every_for(max(1, int(pick.chars // (B * T))), passes, eval_seconds, evals_over),
-        "weight_decay": WEIGHT_DECAY if seconds is not None and not branch and list_of is None else 0.0,
     }
+    measured_here = seconds is not None and not branch and list_of is None  # where both were measured
+    values.update(weight_decay=WEIGHT_DECAY if measured_here else 0.0, average=AVERAGE if measured_here else 0.0)
     if patience is not None:  # evaluations far enough apart that the noise of a few steps cannot end it
         values["eval_every"] = max(values["eval_every"], PLATEAU_EVAL)
     values.update({k: v for k, v in given.items() if k in values})

@@ -165,11 +165,11 @@ def check_recipe(recipe) -> None:
     known_keys(values, fields_, "train.recipe.values")
     for key in fields_:
         name, value = f"train.recipe.values.{key}", values.get(key)
-        if key == "weight_decay" and key not in values:  # a recipe from before weight decay
+        if key in ("weight_decay", "average") and key not in values:  # a recipe from before them
             continue
         if key in ("cell", "lr_schedule"):
             check(isinstance(value, str), name, f"must be a string, got {value!r}")
-        elif key in ("dropout", "lr", "weight_decay"):
+        elif key in ("dropout", "lr", "weight_decay", "average"):
             check(is_number(value) and value >= 0, name, f"must be a number >= 0, got {value!r}")
         else:
             count(value, name)
