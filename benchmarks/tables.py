@@ -215,7 +215,10 @@ def recipe_grid(results: pathlib.Path, japanese: bool = False) -> str:
         dropout = re.search(r"dropout ([0-9.]+)", row["config"]).group(1)
         passes = re.search(r"~([0-9.]+) passes(, then ends)?", row["config"])
         count = "10" if passes.group(2) else "~" + passes.group(1)
-        how = f"{model}, dropout {dropout}, " + (f"{count} 周" if japanese else f"{count} passes")
+        names = {"weight decay": "重み減衰", "average": "平均"} if japanese else {"weight decay": "weight decay", "average": "average"}
+        regularised = "".join(f", {names[name]} {value}" for name, value in regularisers(record, row).items()
+                              if name in names)  # the recipe's own, where the line names them
+        how = f"{model}, dropout {dropout}{regularised}, " + (f"{count} 周" if japanese else f"{count} passes")
         vals = {s: r["val"] for s, (_, r) in seeds.items()}
         cells = [f"{vals[s]:.3f}" if s in vals else "—" for s in (0, 1)]
         stock = best_stock(results, corpus, budget, cpu)
@@ -692,7 +695,17 @@ def screening_figure(results: pathlib.Path, what: str, corpus: str, budget: str,
     return f"{row['val'] - base[1]['val']:+.3f}".replace("-", "−")
 
 
+def default_figure(results: pathlib.Path, what: str, corpus: str, budget: str, seed: str, cpu: str) -> str:
+    """The newest run of charrnn's default (default_runs) on a CPU ("Intel", "AMD"): 'val' its
+    loss, 'passes' its planned passes."""
+    record, row = default_runs(results)[(corpus, budget, {"Intel": "Intel Xeon", "AMD": "AMD EPYC"}[cpu])][int(seed)]
+    if what == "val":
+        return f"{row['val']:.3f}"
+    return passes_of(row)
+
+
 FIGURES = {
+    "default": default_figure,
     "screening": screening_figure,
     "sharing": sharing_figure,
     "activation": activation_figure,
