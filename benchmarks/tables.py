@@ -177,13 +177,18 @@ def options_of(record: dict) -> tuple:
 def default_runs(results: pathlib.Path) -> dict:
     """(corpus, budget, CPU) -> {seed: (record, row)}: charrnn's default (no model option given),
     the newest run of each seed on each CPU (runs on two CPUs are not one setting: their steps
-    differ); a row that a change to the recipe made stale carries "superseded" and is left out."""
-    out = {}
+    differ); a row that a change to the recipe made stale carries "superseded" and is left out.
+    Seeds are one setting only if they trained with the same regularisation: where the recipe
+    took one up, an older seed without it leaves the row until it is run again."""
+    out, newest = {}, {}
     for record in recipe_records(results):
         for row in record["rows"]:
             if row["who"] == "charrnn" and not options_of(record) and "given:" not in row["config"] and not row.get("superseded"):
-                out.setdefault((record["corpus"], record["budget"], cpu_of(record)), {})[seed_of(record)] = (record, row)
-    return out
+                key = (record["corpus"], record["budget"], cpu_of(record))
+                out.setdefault(key, {})[seed_of(record)] = (record, row)
+                newest[key] = regularisers(record, row)
+    return {key: {seed: run for seed, run in seeds.items() if regularisers(*run) == newest[key]}
+            for key, seeds in out.items()}
 
 
 def best_stock(results: pathlib.Path, corpus: str, budget: str, cpu: str):
@@ -698,7 +703,10 @@ def screening_figure(results: pathlib.Path, what: str, corpus: str, budget: str,
 def default_figure(results: pathlib.Path, what: str, corpus: str, budget: str, seed: str, cpu: str) -> str:
     """The newest run of charrnn's default (default_runs) on a CPU ("Intel", "AMD"): 'val' its
     loss, 'passes' its planned passes."""
-    record, row = default_runs(results)[(corpus, budget, {"Intel": "Intel Xeon", "AMD": "AMD EPYC"}[cpu])][int(seed)]
+    found = default_runs(results)[(corpus, budget, {"Intel": "Intel Xeon", "AMD": "AMD EPYC"}[cpu])].get(int(seed))
+    if found is None:
+        return "not run yet"
+    record, row = found
     if what == "val":
         return f"{row['val']:.3f}"
     return passes_of(row)
