@@ -431,7 +431,7 @@ def pass_limit(results: pathlib.Path) -> str:
 
 # each regularisation option, and how the recipe line names it when the recipe chose it
 REGULARISERS = {"--weight-decay": "weight decay", "--average": "average", "--dropout-mask": "dropout mask",
-                "--weight-drop": "weight drop"}
+                "--weight-drop": "weight drop", "--input-dropout": "input dropout"}
 
 
 def regularisers(record: dict, row: dict) -> dict:

@@ -59,6 +59,9 @@ class ModelConfig:
     dropout_mask: str = option("step", "Dropout's masks: a new one at every time step (step), or one per window and "
                                        "stream, the same at all its steps (window: variational dropout, as AWD-LSTM).",
                                choices=DROPOUT_MASKS)
+    input_dropout: float = option(0.0, "Input dropout: each step of each stream reads no character with this "
+                                       f"chance, the others scaled up to match ({networks.taking('input_dropout')}); "
+                                       "training only.", low=0.0, high=1.0, open_high=True)
     weight_drop: float = option(0.0, "DropConnect on the recurrent weights: each window drops this fraction of "
                                      "the weights that read h_{t-1}, the same ones at every step (AWD-LSTM's weight "
                                      f"drop; {networks.taking('weight_drop')}); training only.",
@@ -106,8 +109,9 @@ class ModelConfig:
         d = dataclasses.asdict(self)
         if d["item_start"] is None:
             del d["item_start"]
-        if d["weight_drop"] == 0.0:  # as checkpoints were before DropConnect
-            del d["weight_drop"]
+        for name in ("weight_drop", "input_dropout"):  # off: as checkpoints were before them
+            if d[name] == 0.0:
+                del d[name]
         if d["dropout_mask"] == "step":  # as checkpoints were before window masks: older charrnn reads them
             del d["dropout_mask"]
         return d

@@ -65,7 +65,7 @@ def test_same_seed_same_weights(corpus_file, tmp_path, runs):
 
 @pytest.mark.parametrize("extra", [[], ["--dropout", "0.3", "--num-layers", "2", "--state-reset", "0.2"],
                                    ["--weight-decay", "0.1"], ["--average", "0.9"],
-                                   ["--weight-drop", "0.3", "--dropout-mask", "window"]])
+                                   ["--weight-drop", "0.3", "--dropout-mask", "window", "--input-dropout", "0.2"]])
 def test_resume_is_bit_for_bit(corpus_file, tmp_path, runs, extra):
     # the corpus has 5,400 training characters: 4 streams of 1,350 -> 67 windows of 20 per epoch,
     # so 40 + 40 steps crosses an epoch boundary (state reset) as well. The model is fixed: the

@@ -15,12 +15,12 @@ from conftest import NETWORKS, PANGRAMS, STATE_CARRYING, VARIANTS, float_state, 
 
 
 def small_problem(cell, activation, gate_activation, num_layers, dropout=0.0, seed=0, dropout_mask="step",
-                  weight_drop=0.0):
+                  weight_drop=0.0, input_dropout=0.0):
     V, H, T, B = 7, 5, 6, 3
     config = ModelConfig(
         vocab_size=V, hidden_size=H, num_layers=num_layers, cell=cell,
         activation=activation, gate_activation=gate_activation, dropout=dropout, dropout_mask=dropout_mask,
-        weight_drop=weight_drop,
+        weight_drop=weight_drop, input_dropout=input_dropout,
     )
     rng = np.random.default_rng(seed)
     params = init_params(config, rng, np.float64)
@@ -52,11 +52,12 @@ def test_gradient_check_with_dropout(cell, num_layers, per):
 
 
 @pytest.mark.parametrize("cell,num_layers", [(c, L) for c in NETWORKS if c != "jordan" for L in layer_counts(c)])
-def test_gradient_check_with_dropconnect(cell, num_layers):
-    """--weight-drop: the recurrent weights thinned once per window; every tensor's gradient checked,
-    with and without output dropout beside it."""
-    for dropout in (0.0, 0.3):
-        config, params, ids, state0 = small_problem(cell, "tanh", "sigmoid", num_layers, dropout=dropout, weight_drop=0.4)
+def test_gradient_check_with_dropconnect_and_input_dropout(cell, num_layers):
+    """--weight-drop (the recurrent weights thinned once per window) and --input-dropout (whole
+    input characters dropped): every tensor's gradient checked, each alone and with the others."""
+    for dropout, weight_drop, input_dropout in ((0.0, 0.4, 0.0), (0.3, 0.4, 0.0), (0.0, 0.0, 0.4), (0.3, 0.4, 0.4)):
+        config, params, ids, state0 = small_problem(cell, "tanh", "sigmoid", num_layers, dropout=dropout,
+                                                    weight_drop=weight_drop, input_dropout=input_dropout)
         results = check_gradients(params, config, ids, state0, dropout_seed=5)
         assert max(r.rel_error for r in results) < CHECK_TOLERANCE, [(r.name, r.rel_error) for r in results]
 
@@ -75,6 +76,25 @@ def test_dropconnect_thins_the_recurrent_weights_once_a_window_and_only_in_train
     assert np.array_equal(layer.W["bias_hh"], params["rnn.bias_hh_l0"])  # biases are not dropped
     with pytest.raises(ValueError, match="--weight-drop does not apply to the jordan network"):
         ModelConfig(vocab_size=7, cell="jordan", weight_drop=0.3)
+
+
+def test_input_dropout_drops_whole_characters_only_in_training():
+    """Where input dropout fires, layer 0 reads no character at that step: its input projection is
+    the bias alone; elsewhere the character's column, scaled by 1 / (1 - p)."""
+    config, params, ids, state0 = small_problem("lstm", "tanh", "sigmoid", 1, input_dropout=0.5)
+    net, x = config.network, ids[:-1]
+    _, _, tape = net.window_forward(params, config, x, state0, np.random.default_rng(4))
+    keep = tape.layers[0].input_keep  # (T, B, 1)
+    assert set(np.unique(keep)) == {0.0, 2.0}
+    ax = net.input_projection(params, 0, x, keep)
+    plain = net.input_projection(params, 0, x)
+    bias = params["rnn.bias_ih_l0"]
+    np.testing.assert_allclose(ax, (plain - bias) * keep + bias, rtol=1e-12)
+    assert np.allclose(ax[keep[..., 0] == 0], bias)
+    _, _, untouched = net.window_forward(params, config, x, state0)  # no rng: evaluation
+    assert untouched.layers[0].input_keep is None
+    with pytest.raises(ValueError, match="--input-dropout does not apply to the jordan network"):
+        ModelConfig(vocab_size=7, cell="jordan", input_dropout=0.3)
 
 
 @pytest.mark.parametrize("cell", NETWORKS)

@@ -110,7 +110,7 @@ def torch_module(config):
 NETWORK = StackedCells(
     name="gru", cell=GRUCell, prefix="rnn", torch=torch_module, label=gated_label("gru"),
     policy=Policy(
-        summary="gated recurrent unit", takes=frozenset({"activation", "gate_activation", "weight_drop"}),
+        summary="gated recurrent unit", takes=frozenset({"activation", "gate_activation", "weight_drop", "input_dropout"}),
         recipe_shapes=((1, 128), (1, 192), (1, 256), (1, 384), (1, 512), (2, 512)),
         gradient_path="besides the path through W_hh, h_(t-1) reaches h_t as z * h_(t-1): multiplied only by the "
                       "update gate, which training can hold near 1"),

@@ -94,7 +94,8 @@ class OutputRecurrent(Network):
     policy = Policy(
         summary="output-recurrent: hidden units read the last k outputs, no h-to-h weight",
         takes=frozenset({"activation", "context"}),
-        refusals={"gate_activation": "it has no gates", "weight_drop": "it has no recurrent weights"}, max_layers=1,
+        refusals={"gate_activation": "it has no gates", "weight_drop": "it has no recurrent weights",
+                  "input_dropout": "its inputs are its own previous outputs"}, max_layers=1,
         gradient_path="nothing crosses a step under teacher forcing: the last step's loss reaches only its own "
                       "hidden units (the window is one feed-forward batch)")
 

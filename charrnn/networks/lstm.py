@@ -152,7 +152,7 @@ def torch_module(config):
 NETWORK = StackedCells(
     name="lstm", cell=LSTMCell, prefix="rnn", torch=torch_module, label=gated_label("lstm"),
     policy=Policy(
-        summary="long short-term memory", takes=frozenset({"activation", "gate_activation", "weight_drop"}),
+        summary="long short-term memory", takes=frozenset({"activation", "gate_activation", "weight_drop", "input_dropout"}),
         fresh_variants=({}, {"gate_activation": "hard_sigmoid"}),
         gradient_path="the cell path c_(t-1) -> c_t is multiplied only by the forget gate, which training can hold "
                       "near 1 (row 'its cell path')"),

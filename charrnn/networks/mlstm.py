@@ -96,7 +96,7 @@ function cellStep(ax, prev, k, W, cfg) {
 NETWORK = StackedCells(
     name="mlstm", cell=MLSTMCell, prefix="mlstm", label=gated_label("mlstm"),
     policy=Policy(
-        summary="multiplicative LSTM (Krause et al. 2016)", takes=frozenset({"activation", "gate_activation", "weight_drop"}),
+        summary="multiplicative LSTM (Krause et al. 2016)", takes=frozenset({"activation", "gate_activation", "weight_drop", "input_dropout"}),
         gradient_path="as the lstm's, the cell path is multiplied only by the forget gate; h_(t-1) reaches the gates "
                       "through m_t = (W_mx x_t) * (W_mh h_(t-1)), a different map for each character",
         # at equal time it beat the GRU 1x512 that the rule chooses on tinyshakespeare at 5 minutes (two

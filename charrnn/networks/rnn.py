@@ -70,7 +70,7 @@ NETWORK = StackedCells(
     name="rnn", cell=RNNCell, prefix="rnn", torch=torch_module,
     label=lambda c: f"rnn {c.activation} {c.num_layers}x{c.hidden_size}",
     policy=Policy(
-        summary="vanilla (Elman) RNN", takes=frozenset({"activation", "weight_drop"}), refusals={"gate_activation": "it has no gates"},
+        summary="vanilla (Elman) RNN", takes=frozenset({"activation", "weight_drop", "input_dropout"}), refusals={"gate_activation": "it has no gates"},
         fresh_variants=({"activation": "tanh"}, {"activation": "sigmoid"}, {"activation": "relu"}),
         gradient_path="one step back multiplies the gradient by diag(act'(a_t)) W_hh: sigmoid's slope is at most 1/4, "
                       "so a sigmoid state shrinks it unless ||W_hh|| > 4; tanh (slope 1 at 0) shrinks it less"),

@@ -21,6 +21,9 @@ where PyTorch's `nn.LSTM(dropout=p)` puts it, and also before the decoder, so th
 regularises a one-layer model too. DropConnect (--weight-drop, training only; AWD-LSTM's weight
 drop) masks the recurrent weights instead, once per window: every step of the window reads
 h_{t-1} through the same thinned W = W_hh * M / (1 - p), and dL/dW_hh = (dL/dW) * M / (1 - p).
+Input dropout (--input-dropout, training only) drops whole input characters: where it fires, layer
+0 reads no character at that step (ax_t = b_ih for that stream), elsewhere the column it reads is
+scaled by 1 / (1 - p).
 
 A cell (rnn.py, gru.py, lstm.py, mlstm.py) provides:
 
@@ -90,6 +93,7 @@ class LayerTape:
     caches: list  # T per-step caches from cell.step_forward
     dropout_mask: np.ndarray | None  # (T, B, H), or (1, B, H) per window: this layer's output's, or None
     keep: np.ndarray | None = None  # (T, B, 1): 0 where a stream starts afresh at step t, else 1
+    input_keep: np.ndarray | None = None  # (T, B, 1): layer 0's input dropout, where it is on
     W: dict | None = None  # the recurrent tensors as the forward read them, where DropConnect thinned them
     connect: dict | None = None  # suffix -> DropConnect's mask of that weight (its shape), else None
 
@@ -202,11 +206,14 @@ class StackedCells(Network):
                 W[p.bias] = params[self.tensor(p.bias, k)]
         return W
 
-    def input_projection(self, params: dict, k: int, x: np.ndarray) -> np.ndarray:
+    def input_projection(self, params: dict, k: int, x: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
         """ax = x W_ih^T + b_ih for layer k, for any leading shape of x: a gather for layer 0
-        (x holds ids; onehot(x) W_ih^T is column x of W_ih), one product over all rows above."""
+        (x holds ids; onehot(x) W_ih^T is column x of W_ih), one product over all rows above;
+        `keep` (..., 1) scales what the input adds (input dropout), not the bias."""
         W_ih, b_ih = params[self.tensor("weight_ih", k)], params[self.tensor("bias_ih", k)]  # (G*H, D), (G*H,)
         ax = gather_columns(W_ih, x) if k == 0 else x @ W_ih.T  # (..., G*H)
+        if keep is not None:
+            ax *= keep
         ax += b_ih
         return ax
 
@@ -220,9 +227,10 @@ class StackedCells(Network):
         keep = None if resets is None or not resets.any() else (~resets)[..., None].astype(state0.dtype)  # (T, B, 1)
         final_state = np.empty_like(state0)
         layers = []
+        input_keep = dropout_mask(x.shape + (1,), config.input_dropout, dropout_rng, state0.dtype)  # (T, B, 1)
         for k in range(config.num_layers):
             W, connect = self.thinned(self.recurrent(params, k), config, dropout_rng)
-            ax = self.input_projection(params, k, x)  # (T, B, G*H), all steps at once
+            ax = self.input_projection(params, k, x, input_keep if k == 0 else None)  # (T, B, G*H), all steps at once
             h = np.empty((T + 1,) + state0.shape[2:], dtype=state0.dtype)  # (T+1, B, H)
             h[0] = state0[k, 0]
             state = tuple(state0[k, s] for s in range(S))
@@ -238,7 +246,7 @@ class StackedCells(Network):
             if mask is not None:
                 out = out * mask
             layers.append(LayerTape(x=x, h=h, caches=caches, dropout_mask=mask, keep=keep,
-                                    W=W if connect else None, connect=connect))
+                                    input_keep=input_keep if k == 0 else None, W=W if connect else None, connect=connect))
             x = out  # the next layer's input (or the decoder's)
         return x.reshape(T * B, -1), final_state, StackedTape(layers)
 
@@ -308,7 +316,8 @@ class StackedCells(Network):
         dAx2 = dAx.reshape(T * B, -1)
         grads[self.tensor("bias_ih", k)] = dAx2.sum(axis=0)
         if k == 0:  # one-hot inputs: column v collects the rows of the steps that read character v
-            grads[self.tensor("weight_ih", k)] = onehot_weight_gradient(dAx2, lt.x.reshape(-1), V)
+            read = dAx2 if lt.input_keep is None else dAx2 * lt.input_keep.reshape(-1, 1)  # a dropped input adds nothing
+            grads[self.tensor("weight_ih", k)] = onehot_weight_gradient(read, lt.x.reshape(-1), V)
         else:
             grads[self.tensor("weight_ih", k)] = dAx2.T @ lt.x.reshape(T * B, -1)  # sum_t dAx_t^T x_t
         return grads
