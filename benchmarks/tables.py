@@ -455,7 +455,10 @@ def screening_baseline(results: pathlib.Path, record: dict, row: dict):
     and CPU that trained with the screening run's regularisation less what it gave, and with no
     other option: charrnn's default of that day (superseded rows too: they were the default of their
     time), or a run given only regularisation options. (record, row) or None."""
-    given = {REGULARISERS[a] for a in options_of(record) if a in REGULARISERS}
+    args = options_of(record)
+    if any(a in REGULARISERS and args[i + 1] in ("0", "step") for i, a in enumerate(args)):
+        return None  # a control that turns one of the recipe's own off: its prose names what it is read against
+    given = {REGULARISERS[a] for a in args if a in REGULARISERS}
     wanted = {k: v for k, v in regularisers(record, row).items() if k not in given}
     found = None
     everyone = sorted([*recipe_records(results), *rows(results, "regularisation.jsonl")], key=lambda r: r.get("date", ""))
@@ -712,7 +715,23 @@ def default_figure(results: pathlib.Path, what: str, corpus: str, budget: str, s
     return passes_of(row)
 
 
+def md_figure(results: pathlib.Path, name: str, table: str, config: str, column: str, *where: str) -> str:
+    """A cell of a table a speed script printed (results/NAME, its TABLE-th table): the row whose
+    first cell is CONFIG (spaces written _), column COLUMN; with WHERE ("2=forward"), the span of
+    that column over every row whose other cells match, CONFIG "*" for any."""
+    body = md_tables(results / name)[int(table)][1:]
+    config = config.replace("_", " ")
+    wanted = [r for r in body if config in ("*", r[0])
+              and all(r[int(w.split("=")[0])] == w.split("=")[1] for w in where)]
+    cells_ = [r[int(column)] for r in wanted]
+    if len(cells_) == 1:
+        return shown(cells_[0])
+    values = sorted(float(c.rstrip("x")) for c in cells_)
+    return f"{values[0]:.2f}–{values[-1]:.2f}×"
+
+
 FIGURES = {
+    "md": md_figure,
     "default": default_figure,
     "screening": screening_figure,
     "sharing": sharing_figure,

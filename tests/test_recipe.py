@@ -396,13 +396,10 @@ def test_a_run_planned_for_the_most_passes_ends_there_and_its_rate_decays_over_t
 
 def test_a_time_budget_decays_and_averages_the_weights_outside_the_small_text_branch_and_lists():
     timed = choose(**BIG, seconds=600, speeds=SPEEDS)
-    steps = 600 * SPEEDS[tuple(timed.values[k] for k in ("cell", "num_layers", "hidden_size"))] / (32 * 100)
-    assert timed.values["weight_decay"] == recipe.WEIGHT_DECAY > 0
-    assert timed.values["average"] == recipe.average_for(steps) and 0.9 < timed.values["average"] < 1
-    assert f"weight decay 0.1, average {timed.values['average']:g}" in timed.line()
-    # the average spans about AVERAGE_SHARE of the run: longer runs average over more steps
-    assert recipe.average_for(2300) == 0.9978 and recipe.average_for(1000) < recipe.average_for(2300)
-    assert recipe.average_for(3) == 0.9 and recipe.average_for(1e7) == 0.9995
+    assert timed.values["weight_decay"] == recipe.WEIGHT_DECAY > 0 and timed.values["average"] == recipe.AVERAGE > 0
+    assert "weight decay 0.1, average 0.998" in timed.line()
+    quick = choose(**BIG, seconds=120, speeds=SPEEDS)  # the quick start: decay, no averaging
+    assert quick.values["weight_decay"] == recipe.WEIGHT_DECAY and quick.values["average"] == 0.0
     for r in (choose(**BIG, steps=1000),  # a step budget: unmeasured, left as it was
               choose(**SMALL_TEXT, seconds=600, speeds=SPEEDS),  # the small-text branch
               choose(**BIG, seconds=600, speeds=SPEEDS, list_of="a list of 9 items")):

@@ -160,9 +160,10 @@ def average_into(average: dict, params: dict, decay: float, step: int) -> None:
 
         avg <- b avg + (1 - b) p,     b = min(decay, (1 + step) / (10 + step))
 
-    The average spans about 1 / (1 - decay) recent updates; early on b is smaller, so the
-    average does not drag the random initial weights along (TensorFlow's ExponentialMovingAverage
-    with num_updates). The updates' noise averages out, as averaged SGD's does (Polyak and
+    Up to step ~9 / (1 - decay) the second term is the smaller: the average spans about the
+    last ninth of the steps so far, so it never drags the random initial weights along
+    (TensorFlow's ExponentialMovingAverage with num_updates); from there on, about the last
+    1 / (1 - decay) steps (decay 0.998: from step ~4,500 on, the last ~500). The updates' noise averages out, as averaged SGD's does (Polyak and
     Juditsky 1992; AWD-LSTM evaluates with averaged weights)."""
     b = min(decay, (1.0 + step) / (10.0 + step))
     for name, p in params.items():

@@ -47,9 +47,10 @@ dropout keeps it level from 49 to 231 passes), and so are smaller texts, where i
 
 Regularisation follows E: a run that reads each character about once has nothing to overfit and
 trains without dropout; the more passes, the more dropout. A time budget's run also decays its
-weight matrices (WEIGHT_DECAY, decoupled, AdamW's) and evaluates and keeps a moving average of
-its weights over about AVERAGE_SHARE of its planned steps (average_for), except in the small-text branch and for lists, where neither is measured
-(the runs: docs/recipe.md, "Regularisation past ten passes").
+weight matrices (WEIGHT_DECAY, decoupled, AdamW's), and from LONG_SECONDS on it evaluates and
+keeps a moving average of its weights (AVERAGE), except in the small-text branch and for lists,
+where neither is measured (the runs: docs/recipe.md, "Regularisation past ten passes"); on the
+2-minute quick start the average was not shown to be no worse.
 
 Evaluation follows the budget and E:
 about EVALS evaluations a run, more when the text is read many times (so that the best
@@ -92,13 +93,7 @@ LIST_PASSES = 15  # a list: the branch takes the largest one-layer candidate tha
 MOST_PASSES = 10  # a time budget of LONG_SECONDS or more ends after this many passes ...
 MOST_PASSES_FROM_CHARS = 400_000  # ... over a training text at least this long
 WEIGHT_DECAY = 0.1  # decoupled weight decay of a time budget's run, outside the small-text branch and lists ...
-AVERAGE_SHARE = 0.2  # ... and its weight averaging, over about this share of the run's planned steps
-
-
-def average_for(steps: float) -> float:
-    """The moving average's decay a step that spans about AVERAGE_SHARE of the planned steps
-    (1 / (1 - decay) steps): 0.998 for a 10-minute run of ~2,300 steps; within 0.9 .. 0.9995."""
-    return round(min(max(1.0 - 1.0 / (AVERAGE_SHARE * max(steps, 1.0)), 0.9), 0.9995), 4)
+AVERAGE = 0.998  # ... and, from LONG_SECONDS on, its weight averaging (ground/optim.average_into's decay)
 
 
 def regularisation_note(values: dict) -> str:
@@ -217,7 +212,7 @@ def choose(*, train_chars: int, val_chars: int, vocab_size: int, seconds: float 
     }
     measured_here = seconds is not None and not branch and list_of is None  # where both were measured
     values.update(weight_decay=WEIGHT_DECAY if measured_here else 0.0,
-                  average=average_for(pick.chars / (B * T)) if measured_here else 0.0)
+                  average=AVERAGE if measured_here and seconds >= LONG_SECONDS else 0.0)
     if patience is not None:  # evaluations far enough apart that the noise of a few steps cannot end it
         values["eval_every"] = max(values["eval_every"], PLATEAU_EVAL)
     values.update({k: v for k, v in given.items() if k in values})
