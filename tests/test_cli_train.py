@@ -239,6 +239,11 @@ def test_averaging_keeps_the_average_as_best_and_the_weights_beside_it_in_last(c
         assert np.array_equal(last.params[n], raw.params[n]), n
         assert np.array_equal(best.params[n], last.average[n]), n
     assert not np.array_equal(last.average["decoder.weight"], last.params["decoder.weight"])
+    # it follows the weights: far nearer the trained weights than the random start is
+    from charrnn.model import init_params
+    start = init_params(last.config, np.random.default_rng(2), np.float32)
+    far = lambda a, b: sum(float(np.sum((a[n] - b[n]) ** 2)) for n in a)  # noqa: E731
+    assert far(last.average, last.params) < 0.25 * far(start, last.params)
     val = np.asarray(last.vocab.encode(corpus_file.read_text(encoding="utf-8")))[-600:]
     assert evaluate_stream(best.params, best.config, val)[0] != evaluate_stream(last.params, last.config, val)[0]
     assert last.train.history[-1]["val_loss"] == pytest.approx(last.train.best_val_loss)
