@@ -730,7 +730,27 @@ def md_figure(results: pathlib.Path, name: str, table: str, config: str, column:
     return f"{values[0]:.2f}–{values[-1]:.2f}×"
 
 
+def elementwise_figure(results: pathlib.Path, what: str, kind: str, *where: str) -> str:
+    """The element-wise prototypes (results/elementwise.jsonl): 'ratios KIND TARGET' each speed
+    run's ratio to the GRU ("1.21× and 1.23×", TARGET with _ for spaces); 'ratio-span KIND' their
+    span over every target; 'gap KIND [CORPUS]' the span over seeds (and corpora) of its loss less
+    the recipe's GRU's of the same seed; 'spread gru CORPUS' the GRU's two seeds' distance."""
+    got = rows(results, "elementwise.jsonl")
+    speed = [r for r in got if r["what"] == "speed" and r.get("version") is None and "--chunk" not in r.get("command", "")]
+    if what == "ratios":
+        return " and ".join(f"{r['ratio']:.2f}×" for r in speed if r["kind"] == kind and r["target"] == where[0].replace("_", " "))
+    if what == "ratio-span":
+        return span([r["ratio"] for r in speed if r["kind"] == kind], 2) + "×"
+    equal = [r for r in got if r["what"] == "equal-time" and (not where or r["corpus"] == where[0])]
+    gru = {(r["corpus"], r["seed"]): r["val"] for r in equal if r["kind"] not in ("mingru", "qrnn1", "qrnn2")}
+    if what == "spread":
+        vals = [v for (c, _), v in gru.items()]
+        return one_digit(max(vals) - min(vals)) if max(vals) - min(vals) < 0.001 else f"{max(vals) - min(vals):.3f}"
+    return span([r["val"] - gru[(r["corpus"], r["seed"])] for r in equal if r["kind"] == kind], 2 if not where else 3)
+
+
 FIGURES = {
+    "elementwise": elementwise_figure,
     "md": md_figure,
     "default": default_figure,
     "screening": screening_figure,
