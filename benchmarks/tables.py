@@ -507,7 +507,7 @@ def md_tables(path: pathlib.Path) -> list[list[list[str]]]:
             continue
         elif line.startswith("|") and current is not None:
             current.append(cells(line))
-        else:
+        elif not line.startswith("#"):  # a script's "#" note inside a table does not end it
             current = None
     return tables
 
@@ -591,6 +591,39 @@ def inspect_after_training(results: pathlib.Path) -> str:
     return "\n".join(out)
 
 
+def compare_torch_training(results: pathlib.Path) -> str:
+    """charrnn's step against PyTorch's, the default six configurations (compare_torch.py)."""
+    table = md_tables(results / "compare-torch.md")[0]
+    return md_table("| " + " | ".join(table[0]) + " |", table[1:])
+
+
+def compare_torch_sampling(results: pathlib.Path) -> str:
+    """charrnn's sampling loop against the same loop in PyTorch (compare_torch.py)."""
+    table = md_tables(results / "compare-torch.md")[1]
+    body = [[r[0].replace("1 sample(s)", "1 sample").replace("32 sample(s)", "32 samples"), *r[1:]] for r in table[1:]]
+    return md_table("| sampling | charrnn chars/s | PyTorch chars/s | ratio |", body)
+
+
+def throughput(results: pathlib.Path) -> str:
+    """charrnn's training step alone (throughput.py)."""
+    table = md_tables(results / "throughput.md")[0]
+    return md_table("| config | chars/s (median) | p10 .. p90 |", table[1:])
+
+
+def threads(results: pathlib.Path) -> str:
+    """All cores against one BLAS thread, with one core kept busy and idle (throughput.py --threads-compare)."""
+    busy, idle = md_tables(results / "threads.md")[:2]
+    alone = {r[0]: r for r in idle[1:]}
+
+    def median(cell: str) -> str:
+        return cell.split(" (")[0]
+
+    return md_table("| config | one core busy: all cores | one core busy: 1 thread | 1 thread / all | idle: all cores | "
+                    "idle: 1 thread | 1 thread / all |",
+                    [[r[0], median(r[1]), median(r[2]), r[3], median(alone[r[0]][1]), median(alone[r[0]][2]), alone[r[0]][3]]
+                     for r in busy[1:]])
+
+
 TABLES = {
     "makemore": makemore,
     "makemore-ja": lambda results: makemore(results, japanese=True),
@@ -624,6 +657,10 @@ TABLES = {
     "keep-freed-memory": keep_freed_memory,
     "product-order": product_order,
     "train-10m": train_10m,
+    "compare-torch-training": compare_torch_training,
+    "compare-torch-sampling": compare_torch_sampling,
+    "throughput": throughput,
+    "threads": threads,
 }
 
 
