@@ -37,7 +37,7 @@ class TrainState:
     def averaged(self, decay: float) -> None:
         """After an update: fold the weights into their average (--average; ground/optim.py)."""
         if decay:
-            if self.average is None:  # a run resumed with --average given for the first time
+            if self.average is None:  # the first update of a run that averages (or of a resume that starts to)
                 self.average = {k: p.copy() for k, p in self.params.items()}
             average_into(self.average, self.params, decay, self.optimizer.t)
 
@@ -51,8 +51,7 @@ class TrainState:
         rng = np.random.default_rng(o.seed)
         params = init_params(plan.config, rng, dtype) if plan.init_params is None else cast_params(plan.init_params, dtype)
         return cls(params=params, optimizer=make_optimizer(o.optimizer, o.lr, o.weight_decay), rng=rng,
-                   carried=zero_state(plan.config, plan.batch_size, dtype),
-                   average={k: p.copy() for k, p in params.items()} if o.average else None)
+                   carried=zero_state(plan.config, plan.batch_size, dtype))
 
     @classmethod
     def of(cls, plan: RunPlan) -> "TrainState":
