@@ -752,19 +752,60 @@ def default_figure(results: pathlib.Path, what: str, corpus: str, budget: str, s
     return passes_of(row)
 
 
+def run_figure(results: pathlib.Path, what: str, corpus: str, budget: str, seed: str, model: str, *options: str) -> str:
+    """The newest charrnn run of the recipe files (charrnn_run) with these options (written
+    cell=mlstm, as screening's) and a model line starting with MODEL ("GRU", "MLSTM", "*" for
+    any): 'val' the validation split read as one stream, 'monitored' the loss the run monitored."""
+    options = tuple(part for o in options for part in (f"--{o.split('=')[0]}", o.split("=")[1]))
+    record, row = charrnn_run(results, corpus, budget, options, "" if model == "*" else model, int(seed))
+    return f"{row[what]:.3f}"
+
+
 def md_figure(results: pathlib.Path, name: str, table: str, config: str, column: str, *where: str) -> str:
     """A cell of a table a speed script printed (results/NAME, its TABLE-th table): the row whose
     first cell is CONFIG (spaces written _), column COLUMN; with WHERE ("2=forward"), the span of
-    that column over every row whose other cells match, CONFIG "*" for any."""
-    body = md_tables(results / name)[int(table)][1:]
-    config = config.replace("_", " ")
-    wanted = [r for r in body if config in ("*", r[0])
-              and all(r[int(w.split("=")[0])] == w.split("=")[1] for w in where)]
+    that column over every row whose other cells match, CONFIG "*" for any. TABLE and CONFIG may
+    name several, "0,1": the span over all of them."""
+    tables_ = md_tables(results / name)
+    body = [r for t in table.split(",") for r in tables_[int(t)][1:]]
+    configs = config.replace("_", " ").split(",")
+    wanted = [r for r in body if (configs == ["*"] or r[0] in configs)
+              and all(r[int(w.split("=", 1)[0])] == w.split("=", 1)[1].replace("_", " ") for w in where)]
     cells_ = [r[int(column)] for r in wanted]
     if len(cells_) == 1:
         return shown(cells_[0])
     values = sorted(float(c.rstrip("x")) for c in cells_)
     return f"{values[0]:.2f}–{values[-1]:.2f}×"
+
+
+NUMBER = re.compile(r"[−-]?\d[\d,]*(?:\.\d+)?")
+
+
+def holds(cell: str, wanted: str) -> bool:
+    cell, wanted = cell.replace("**", ""), wanted.replace("_", " ")
+    return wanted[1:] in cell if wanted.startswith("~") else cell == wanted
+
+
+def cell_figure(results: pathlib.Path, table: str, column: str, *where: str) -> str:
+    """A cell of one of TABLES, as the table shows it: column COLUMN (from 0) of the row whose cells
+    hold what WHERE says ("2=0": cell 2 is "0"; "1=~steps_1500": it contains "steps 1500"; bold
+    ignored); COLUMN "3-4" gives column 3's first number less column 4's, the span over the rows
+    (those with both); a last "#N" keeps only the
+    cell's N-th number (from 0). Where several rows match, the span of that number over them."""
+    *where, pick = where if where and where[-1].startswith("#") else (*where, None)
+    body = [cells(line) for line in TABLES[table](results).splitlines()[2:]]
+    wanted = [r for r in body if all(holds(r[int(w.split("=", 1)[0])], w.split("=", 1)[1]) for w in where)]
+    if "-" in column:  # "3-4": column 3's first number less column 4's, the span over the rows
+        a, b = (int(c) for c in column.split("-"))
+        first = lambda cell: float(NUMBER.findall(cell.replace("**", ""))[0].replace(",", ""))  # noqa: E731
+        return span([first(r[a]) - first(r[b]) for r in wanted if NUMBER.findall(r[a]) and NUMBER.findall(r[b])])
+    got = [r[int(column)].replace("**", "") for r in wanted]
+    if pick is not None:
+        got = [NUMBER.findall(c)[int(pick[1:])] for c in got]
+    if len(got) == 1:
+        return got[0]
+    numbers = sorted(got, key=lambda c: float(c.replace(",", "").replace("−", "-")))
+    return numbers[0] if numbers[0] == numbers[-1] else f"{numbers[0]}–{numbers[-1]}"
 
 
 def elementwise_figure(results: pathlib.Path, what: str, kind: str, *where: str) -> str:
@@ -786,7 +827,33 @@ def elementwise_figure(results: pathlib.Path, what: str, kind: str, *where: str)
     return span([r["val"] - gru[(r["corpus"], r["seed"])] for r in equal if r["kind"] == kind], 2 if not where else 3)
 
 
+def networks_figure(results: pathlib.Path, what: str, *args: str) -> str:
+    """The networks grid (results/networks.jsonl): 'margin CELL' how far CELL's mean lies below the
+    nearest other cell's, the span over the rows; 'share CELL OTHER' CELL's chars/s as a
+    share of OTHER's (medians), the span over the rows; 'run CORPUS BUDGET CELL SEED FIELD' one
+    run's field."""
+    got = [r for r in rows(results, "networks.jsonl") if r.get("val") is not None]
+    if what == "run":
+        corpus, budget, cell, seed, field = args
+        r = next(r for r in got if (r["corpus"], r["budget"], r["cell"], r["seed"]) == (corpus, budget, cell, int(seed)))
+        return f"{r[field]:,.0f}" if isinstance(r[field], float) and r[field] > 100 else f"{r[field]:,}" if isinstance(r[field], int) else f"{r[field]:.3f}"
+    groups = {}
+    for r in got:
+        groups.setdefault((r["corpus"], r["budget"], r["hidden"]), {}).setdefault(r["cell"], []).append(r)
+    if what == "margin":
+        mean = statistics.mean
+        gaps = [min(mean(v["val"] for v in g[c]) for c in g if c != args[0]) - mean(v["val"] for v in g[args[0]])
+                for g in groups.values()]
+        return f"{min(gaps):.2f} to {max(gaps):.2f}"
+    shares = [statistics.median(v["chars_per_sec"] for v in g[args[0]]) / statistics.median(v["chars_per_sec"] for v in g[args[1]])
+              for g in groups.values()]
+    return f"{100 * min(shares):.0f}–{100 * max(shares):.0f}%"
+
+
 FIGURES = {
+    "run": run_figure,
+    "networks": networks_figure,
+    "cell": cell_figure,
     "elementwise": elementwise_figure,
     "md": md_figure,
     "default": default_figure,

@@ -84,3 +84,36 @@ def test_every_prose_figure_is_what_its_rows_make_and_follows_them(tmp_path):
     (results / "sharing.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     assert tables.figure(results, "sharing", f" unshared {last}") != before
     assert any("figure sharing unshared" in d for d in tables.differences(results))
+
+
+@pytest.mark.parametrize("name, args, file, change", [
+    # a cell of a generated table, one number of it and a difference of two columns
+    ("cell", "exposure 5 1=~steps 2=0.25 #0", "exposure.jsonl", lambda r: r.update(val=r["val"] + 0.5)
+     if r["p"] == 0.25 and "steps" in r["budget"] else None),
+    ("networks", "margin mlstm", "networks.jsonl", lambda r: r.update(val=r["val"] - 0.2) if r["cell"] == "mlstm" else None),
+    ("run", "val tinyshakespeare 30m 0 GRU", "recipe.jsonl",
+     lambda r: [x.update(val=x["val"] + 0.1) for x in r["rows"] if x["who"] == "charrnn"]
+     if r["corpus"] == "tinyshakespeare" and r["budget"] == "30m" else None),
+])
+def test_a_figure_follows_the_row_it_reads(tmp_path, name, args, file, change):
+    results = tmp_path / "results"
+    shutil.copytree(tables.RESULTS, results)
+    before = tables.figure(results, name, args)
+    rows = [json.loads(line) for line in (results / file).read_text(encoding="utf-8").splitlines() if line.strip()]
+    for r in rows:
+        change(r)
+    (results / file).write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    assert tables.figure(results, name, args) != before
+
+
+def test_a_cell_figure_reads_the_table_as_shown():
+    table = "| a | b | c |\n|---|---|---|\n| x one | **1.500** (1.4..1.6) | 1.250 |\n| y | 2.000 | 1.000 |\n"
+    tables.TABLES["_probe"] = lambda results: table
+    try:
+        assert tables.cell_figure(tables.RESULTS, "_probe", "1", "0=~one", "#0") == "1.500"
+        assert tables.cell_figure(tables.RESULTS, "_probe", "1", "0=~one", "#2") == "1.6"
+        assert tables.cell_figure(tables.RESULTS, "_probe", "2") == "1.000–1.250"
+        assert tables.cell_figure(tables.RESULTS, "_probe", "1-2") == "0.250–1.000"
+        assert tables.cell_figure(tables.RESULTS, "_probe", "2", "0=y") == "1.000"
+    finally:
+        del tables.TABLES["_probe"]
