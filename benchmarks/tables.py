@@ -753,12 +753,30 @@ def default_figure(results: pathlib.Path, what: str, corpus: str, budget: str, s
 
 
 def run_figure(results: pathlib.Path, what: str, corpus: str, budget: str, seed: str, model: str, *options: str) -> str:
-    """The newest charrnn run of the recipe files (charrnn_run) with these options (written
-    cell=mlstm, as screening's) and a model line starting with MODEL ("GRU", "MLSTM", "*" for
-    any): 'val' the validation split read as one stream, 'monitored' the loss the run monitored."""
-    options = tuple(part for o in options for part in (f"--{o.split('=')[0]}", o.split("=")[1]))
-    record, row = charrnn_run(results, corpus, budget, options, "" if model == "*" else model, int(seed))
-    return f"{row[what]:.3f}"
+    """The newest charrnn run of the recipe files with these options (written cell=mlstm, as
+    screening's) and a model line starting with MODEL ("GRU", "MLSTM", "*" for any); among OPTIONS,
+    "cpu=AMD" (or Intel) keeps runs on that CPU and "!weight_decay" those whose line lacks
+    "weight decay". WHAT: 'val' the validation split read as one stream, 'monitored' the loss the
+    run monitored, 'wall' its seconds, 'LSTM_2x256_B=32' that stock PyTorch script's loss beside it."""
+    cpu = next((o.split("=")[1] for o in options if o.startswith("cpu=")), None)
+    lacks = [o[1:].replace("_", " ") for o in options if o.startswith("!")]
+    options = tuple(part for o in options if not o.startswith(("cpu=", "!"))
+                    for part in (f"--{o.split('=')[0]}", o.split("=")[1]))
+    found = None
+    for record in recipe_records(results):
+        if (record["corpus"], record["budget"], options_of(record), seed_of(record)) != (corpus, budget, options, int(seed)) \
+                or (cpu is not None and not cpu_of(record).startswith(cpu)):
+            continue
+        for row in record["rows"]:
+            if row["who"] == "charrnn" and row["config"].startswith("" if model == "*" else model) \
+                    and not any(text in row["config"] for text in lacks):
+                found = (record, row)
+    record, row = found
+    if what in ("val", "monitored"):
+        return f"{row[what]:.3f}"
+    if what == "wall":
+        return f"{row['wall']:.1f}"
+    return f"{next(r['val'] for r in record['rows'] if r['config'] == what.replace('_', ' ')):.3f}"
 
 
 def md_figure(results: pathlib.Path, name: str, table: str, config: str, column: str, *where: str) -> str:
@@ -774,8 +792,30 @@ def md_figure(results: pathlib.Path, name: str, table: str, config: str, column:
     cells_ = [r[int(column)] for r in wanted]
     if len(cells_) == 1:
         return shown(cells_[0])
+    if all(c.endswith("%") for c in cells_):
+        return span([float(c.rstrip("%")) for c in cells_], 0) + "%"
     values = sorted(float(c.rstrip("x")) for c in cells_)
     return f"{values[0]:.2f}–{values[-1]:.2f}×"
+
+
+def note_figure(results: pathlib.Path, name: str, after: str, n: str) -> str:
+    """A number a speed script printed in a "#" note of results/NAME: the N-th (from 0) after the
+    first occurrence of AFTER (spaces written _) in such a line, with its "x" shown as ×."""
+    after = after.replace("_", " ")
+    line = next(line for line in (results / name).read_text(encoding="utf-8").splitlines()
+                if line.startswith("#") and after in line)
+    rest = line[line.index(after) + len(after):]
+    found = re.findall(r"\d[\d,]*(?:\.\d+)?x?", rest)[int(n)]
+    return found[:-1] + "×" if found.endswith("x") else found
+
+
+def bound_cut_figure(results: pathlib.Path, config: str, faster: str = "1.3") -> str:
+    """How much of the time outside the matrix products a step must lose to run FASTER times as
+    fast, from the products' share of the step in the newest throughput-bound run: a step of
+    time 1 = s + (1 - s) needs (1 - 1/FASTER) / (1 - s) of the part 1 - s cut."""
+    body = md_tables(results / "throughput-bound.md")[0][1:]
+    share = float(next(r for r in body if r[0] == config.replace("_", " "))[3].rstrip("%")) / 100
+    return f"{100 * (1 - 1 / float(faster)) / (1 - share):.0f}%"
 
 
 NUMBER = re.compile(r"[−-]?\d[\d,]*(?:\.\d+)?")
@@ -851,6 +891,8 @@ def networks_figure(results: pathlib.Path, what: str, *args: str) -> str:
 
 
 FIGURES = {
+    "note": note_figure,
+    "bound-cut": bound_cut_figure,
     "run": run_figure,
     "networks": networks_figure,
     "cell": cell_figure,
