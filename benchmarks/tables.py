@@ -422,8 +422,9 @@ def pass_limit(results: pathlib.Path) -> str:
              ("tinyshakespeare", "30m", 1, "30 min, seed 1", None),
              ("pydoc", "5m", 0, "5 min", dict(ends=False, passes="19"))]
     for corpus, budget, seed, label, before in cases:
-        b = charrnn_run(results, corpus, budget, seed=seed, **before) if before else None
-        w = charrnn_run(results, corpus, budget, seed=seed, ends=True)
+        # the limit's own runs, all on the AMD EPYC: a later run on another CPU is not one of them
+        b = charrnn_run(results, corpus, budget, seed=seed, cpu="AMD EPYC", **before) if before else None
+        w = charrnn_run(results, corpus, budget, seed=seed, ends=True, cpu="AMD EPYC")
         better = b is not None and b[1]["val"] < w[1]["val"]
         out.append(f"| {corpus} | {label} | {shown(b, better)} | {shown(w, not better)} |")
     return "\n".join(out)
@@ -755,12 +756,14 @@ def default_figure(results: pathlib.Path, what: str, corpus: str, budget: str, s
 def run_figure(results: pathlib.Path, what: str, corpus: str, budget: str, seed: str, model: str, *options: str) -> str:
     """The newest charrnn run of the recipe files with these options (written cell=mlstm, as
     screening's) and a model line starting with MODEL ("GRU", "MLSTM", "*" for any); among OPTIONS,
-    "cpu=AMD" (or Intel) keeps runs on that CPU and "!weight_decay" those whose line lacks
-    "weight decay". WHAT: 'val' the validation split read as one stream, 'monitored' the loss the
+    "cpu=AMD" (or Intel) keeps runs on that CPU, "!weight_decay" those whose line lacks "weight
+    decay" and "~then_ends" those whose line holds "then ends". WHAT: 'val' the validation split
+    read as one stream ('val4' to four decimals), 'monitored' the loss the
     run monitored, 'wall' its seconds, 'LSTM_2x256_B=32' that stock PyTorch script's loss beside it."""
     cpu = next((o.split("=")[1] for o in options if o.startswith("cpu=")), None)
     lacks = [o[1:].replace("_", " ") for o in options if o.startswith("!")]
-    options = tuple(part for o in options if not o.startswith(("cpu=", "!"))
+    holds_ = [o[1:].replace("_", " ") for o in options if o.startswith("~")]
+    options = tuple(part for o in options if not o.startswith(("cpu=", "!", "~"))
                     for part in (f"--{o.split('=')[0]}", o.split("=")[1]))
     found = None
     for record in recipe_records(results):
@@ -769,11 +772,11 @@ def run_figure(results: pathlib.Path, what: str, corpus: str, budget: str, seed:
             continue
         for row in record["rows"]:
             if row["who"] == "charrnn" and row["config"].startswith("" if model == "*" else model) \
-                    and not any(text in row["config"] for text in lacks):
+                    and not any(text in row["config"] for text in lacks) and all(text in row["config"] for text in holds_):
                 found = (record, row)
     record, row = found
-    if what in ("val", "monitored"):
-        return f"{row[what]:.3f}"
+    if what in ("val", "monitored", "val4"):
+        return f"{row[what[:3] if what == 'val4' else what]:.{4 if what == 'val4' else 3}f}"
     if what == "wall":
         return f"{row['wall']:.1f}"
     return f"{next(r['val'] for r in record['rows'] if r['config'] == what.replace('_', ' ')):.3f}"
