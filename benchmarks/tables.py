@@ -737,6 +737,9 @@ def screening_figure(results: pathlib.Path, what: str, corpus: str, budget: str,
         return f"{row['val']:.3f}"
     if what == "passes":
         return passes_of(row)
+    if what in ("stock", "vs-stock"):  # the best stock script of this text, budget and CPU, from any run
+        stock = best_stock(results, corpus, budget, cpu_of(record))[0]
+        return f"{stock:.3f}" if what == "stock" else f"{row['val'] - stock:+.3f}".replace("-", "−")
     base = screening_baseline(results, record, row)
     return f"{row['val'] - base[1]['val']:+.3f}".replace("-", "−")
 
@@ -759,7 +762,8 @@ def run_figure(results: pathlib.Path, what: str, corpus: str, budget: str, seed:
     "cpu=AMD" (or Intel) keeps runs on that CPU, "!weight_decay" those whose line lacks "weight
     decay" and "~then_ends" those whose line holds "then ends". WHAT: 'val' the validation split
     read as one stream ('val4' to four decimals), 'monitored' the loss the
-    run monitored, 'wall' its seconds, 'LSTM_2x256_B=32' that stock PyTorch script's loss beside it."""
+    run monitored, 'wall' its seconds, 'passes' its planned passes, 'stock' the best stock script's loss for
+    its text, budget and CPU and 'vs-stock' its own less that, 'LSTM_2x256_B=32' that stock PyTorch script's loss beside it."""
     cpu = next((o.split("=")[1] for o in options if o.startswith("cpu=")), None)
     lacks = [o[1:].replace("_", " ") for o in options if o.startswith("!")]
     holds_ = [o[1:].replace("_", " ") for o in options if o.startswith("~")]
@@ -771,7 +775,7 @@ def run_figure(results: pathlib.Path, what: str, corpus: str, budget: str, seed:
                 or (cpu is not None and not cpu_of(record).startswith(cpu)):
             continue
         for row in record["rows"]:
-            if row["who"] == "charrnn" and row["config"].startswith("" if model == "*" else model) \
+            if row["who"] == "charrnn" and row["config"].startswith("" if model == "*" else model.replace("_", " ")) \
                     and not any(text in row["config"] for text in lacks) and all(text in row["config"] for text in holds_):
                 found = (record, row)
     record, row = found
@@ -779,7 +783,26 @@ def run_figure(results: pathlib.Path, what: str, corpus: str, budget: str, seed:
         return f"{row[what[:3] if what == 'val4' else what]:.{4 if what == 'val4' else 3}f}"
     if what == "wall":
         return f"{row['wall']:.1f}"
+    if what == "passes":
+        return passes_of(row)
+    if what in ("stock", "vs-stock"):  # the best stock script of this text, budget and CPU, from any run
+        stock = best_stock(results, corpus, budget, cpu_of(record))[0]
+        return f"{stock:.3f}" if what == "stock" else f"{row['val'] - stock:+.3f}".replace("-", "−")
     return f"{next(r['val'] for r in record['rows'] if r['config'] == what.replace('_', ' ')):.3f}"
+
+
+def stock_figure(results: pathlib.Path, what: str, corpus: str, budget: str, config: str, *options: str) -> str:
+    """The newest run of one stock PyTorch script (CONFIG "2x256_B=32") for a text and budget in
+    the recipe files; OPTIONS "seed=1" (its torch seed, 0 if not given) and "cpu=AMD". WHAT: 'val'
+    its loss, 'steps' its steps."""
+    seed = int(next((o.split("=")[1] for o in options if o.startswith("seed=")), 0))
+    cpu = next((o.split("=")[1] for o in options if o.startswith("cpu=")), None)
+    found = None
+    for record in recipe_records(results):
+        if (record["corpus"], record["budget"], record.get("torch_seed", 0)) == (corpus, budget, seed) \
+                and (cpu is None or cpu_of(record).startswith(cpu)):
+            found = next((r for r in record["rows"] if r["config"] == "LSTM " + config.replace("_", " ")), found)
+    return f"{found['val']:.3f}" if what == "val" else f"{found['steps']:,}"
 
 
 def md_figure(results: pathlib.Path, name: str, table: str, config: str, column: str, *where: str) -> str:
@@ -873,7 +896,8 @@ def elementwise_figure(results: pathlib.Path, what: str, kind: str, *where: str)
 def networks_figure(results: pathlib.Path, what: str, *args: str) -> str:
     """The networks grid (results/networks.jsonl): 'margin CELL' how far CELL's mean lies below the
     nearest other cell's, the span over the rows; 'share CELL OTHER' CELL's chars/s as a
-    share of OTHER's (medians), the span over the rows; 'run CORPUS BUDGET CELL SEED FIELD' one
+    share of OTHER's (medians), the span over the rows; 'spread CORPUS [BUDGET CELL]' how far apart
+    one cell's seeds land, the span over the cells; 'run CORPUS BUDGET CELL SEED FIELD' one
     run's field."""
     got = [r for r in rows(results, "networks.jsonl") if r.get("val") is not None]
     if what == "run":
@@ -883,6 +907,10 @@ def networks_figure(results: pathlib.Path, what: str, *args: str) -> str:
     groups = {}
     for r in got:
         groups.setdefault((r["corpus"], r["budget"], r["hidden"]), {}).setdefault(r["cell"], []).append(r)
+    if what == "spread":  # 'spread CORPUS [BUDGET CELL]': the distance between seeds of one cell, the span over cells
+        spreads = [max(v["val"] for v in runs) - min(v["val"] for v in runs) for (c, b, _), g in groups.items()
+                   for cell, runs in g.items() if c == args[0] and len(runs) > 1 and args[1:] in ((), (b, cell))]
+        return span(spreads)
     if what == "margin":
         mean = statistics.mean
         gaps = [min(mean(v["val"] for v in g[c]) for c in g if c != args[0]) - mean(v["val"] for v in g[args[0]])
@@ -894,6 +922,7 @@ def networks_figure(results: pathlib.Path, what: str, *args: str) -> str:
 
 
 FIGURES = {
+    "stock": stock_figure,
     "note": note_figure,
     "bound-cut": bound_cut_figure,
     "run": run_figure,
