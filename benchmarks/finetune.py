@@ -40,6 +40,7 @@ SHAKESPEARE = ROOT.parent / "shared" / "data" / "tinyshakespeare.txt"
 RESULTS = ROOT / "benchmarks" / "results" / "finetune.jsonl"
 WORK = pathlib.Path(tempfile.gettempdir()) / "charrnn-finetune"
 TEXTS = {"same": "shakespeare-heldout-100k", "other": "pydoc-80k"}
+PARENT_FIELDS = ("best_val_loss", "val_unigram", "steps", "epochs", "elapsed", "chars_per_sec", "recipe")
 
 
 def small_text(kind: str) -> str:
@@ -57,10 +58,17 @@ def charrnn(*args) -> dict:
     return json.loads(r.stdout)
 
 
-def pretrain(work: pathlib.Path) -> None:
+def pretrain(work: pathlib.Path, results: pathlib.Path) -> None:
+    """Train the parent and append its row (the run's summary, what the documents quote of it) to
+    finetune-parent.jsonl beside the results file."""
     out = work / "parent"
+    started = provenance()
     summary = charrnn("train", SHAKESPEARE, "--time", "10m", "--seed", "0", "--out", out, "--json", "--progress", "none")
     (work / "parent.json").write_text(json.dumps(summary))
+    row = {**{k: summary[k] for k in PARENT_FIELDS}, **started,
+           "command": "charrnn train tinyshakespeare --time 10m --seed 0"}
+    with open(results.parent / "finetune-parent.jsonl", "a", encoding="utf-8") as f:
+        f.write(json.dumps(row) + "\n")
     print(json.dumps(summary), file=sys.stderr)
 
 
@@ -104,7 +112,7 @@ def main():
         print(tables.finetune(path.parent, path.name))  # the README's table, as tables.py makes it
         return
     if args.pretrain:
-        pretrain(work)
+        pretrain(work, pathlib.Path(args.results))
     if args.text:
         for row in run_pair(args.text, args.minutes, args.seed, work):
             row.update(provenance())

@@ -709,7 +709,10 @@ def makemore_figure(results: pathlib.Path, what: str, minutes: str = "") -> str:
 
 def finetune_figure(results: pathlib.Path, what: str, text: str = "", minutes: str = "", who: str = "") -> str:
     """'gap': the least and most by which fine-tuning was lower over every pair; 'spread': the
-    largest distance between two seeds; 'span TEXT MINUTES WHO': the seeds' span of one cell."""
+    largest distance between two seeds; 'span TEXT MINUTES WHO': the seeds' span of one cell;
+    'parent': the parent's own best validation loss, as its run monitored it (finetune-parent.jsonl)."""
+    if what == "parent":
+        return f"{rows(results, 'finetune-parent.jsonl')[-1]['best_val_loss']:.3f}"
     got = rows(results, "finetune.jsonl")
     cells_ = {}
     for r in got:
