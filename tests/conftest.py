@@ -171,11 +171,13 @@ def resealed(data: bytes) -> bytes:
     return struct.pack("<Q", len(raw)) + raw + data[8 + n :]
 
 
-def checkpoint_with_training_state(cell="lstm", hidden_size=6, num_layers=2, batch_size=3):
+def checkpoint_with_training_state(cell="lstm", hidden_size=6, num_layers=2, batch_size=3, stepped=True,
+                                   with_plan=False):
     """A checkpoint as the trainer writes it (TrainState.to_checkpoint), with a complete
     training state, the optimiser state of one Adam step and a carried state with something in
     it (of whatever form the network keeps), built in memory. A network with fewer layers than
-    asked gets as many as it can have."""
+    asked gets as many as it can have. `stepped=False`: as a run writes it when its budget ended
+    before its first step (no optimiser state yet). `with_plan`: (checkpoint, plan)."""
     from charrnn.corpus.streams import Corpus
     from charrnn.model import ModelConfig
     from charrnn.training.budget import Budget
@@ -191,10 +193,11 @@ def checkpoint_with_training_state(cell="lstm", hidden_size=6, num_layers=2, bat
                    corpus=corpus, config=config, options=TrainOptions(batch_size=batch_size, seq_len=10),
                    budget=Budget(end_step=5), batch_size=batch_size, out_dir="unused", prior=None, val_unigram=1.5)
     state = TrainState.fresh(plan)
-    state.optimizer.step(state.params, {k: np.ones_like(v) for k, v in state.params.items()})
-    state.step, state.history = 1, [{"step": 1, "elapsed": 0.5, "train_loss": 3.0, "val_loss": 2.0}]
-    state.carried = config.network.cast_state(random_state(config, batch_size, np.random.default_rng(7)), np.float32)
-    return state.to_checkpoint(plan)
+    if stepped:
+        state.optimizer.step(state.params, {k: np.ones_like(v) for k, v in state.params.items()})
+        state.step, state.history = 1, [{"step": 1, "elapsed": 0.5, "train_loss": 3.0, "val_loss": 2.0}]
+        state.carried = config.network.cast_state(random_state(config, batch_size, np.random.default_rng(7)), np.float32)
+    return (state.to_checkpoint(plan), plan) if with_plan else state.to_checkpoint(plan)
 
 
 @pytest.fixture(scope="module")

@@ -35,6 +35,32 @@ def test_round_trip(tmp_path, cell):
     assert [p.name for p in tmp_path.iterdir()] == ["c.safetensors"]  # no temporary left behind
 
 
+def test_a_run_that_ended_before_its_first_step_loads_and_resumes(tmp_path):
+    """A time budget that ends before the first step (a run started on a busy machine) saves
+    checkpoints with no optimiser state yet: they load, and a resume's first step is bit for bit
+    a fresh run's first step."""
+    from charrnn.training.state import TrainState
+
+    ck, plan = checkpoint_with_training_state(stepped=False, with_plan=True)
+    assert ck.train.optimizer_steps == 0 and ck.optim_state == {}
+    checkpoint.save(ck, tmp_path / "c.safetensors")
+    back = checkpoint.load(tmp_path / "c.safetensors")
+    resumed, fresh = TrainState.from_checkpoint(back, plan), TrainState.fresh(plan)
+    grads = {k: np.full_like(v, 0.5) for k, v in fresh.params.items()}
+    for state in (resumed, fresh):
+        state.optimizer.step(state.params, grads)
+    for name in fresh.params:
+        assert np.array_equal(resumed.params[name], fresh.params[name])
+
+
+def test_optimiser_state_before_the_first_step_is_refused(tmp_path):
+    ck = checkpoint_with_training_state(stepped=False)
+    ck.optim_state = {f"{name}/exp_avg": np.zeros_like(p) for name, p in ck.params.items()}
+    checkpoint.save(ck, tmp_path / "c.safetensors")
+    with pytest.raises(CheckpointError, match="optimiser state before the first step"):
+        checkpoint.load(tmp_path / "c.safetensors")
+
+
 def test_weights_are_plain_safetensors_under_pytorch_names(tmp_path):
     from safetensors.numpy import load_file
 

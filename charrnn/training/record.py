@@ -268,7 +268,10 @@ def check_train(train, params: dict, optim_state: dict, carried_batch: int | Non
     check(carried_batch is not None, "train/state", "the carried hidden state is missing")
     check(carried_batch == record.batch_size, "train/state",
           f"holds {carried_batch} streams, train.batch_size says {record.batch_size}")
-    for name in params:
-        for slot in OPTIMIZERS[record.options.optimizer].slots:
-            check(f"{name}/{slot}" in optim_state, f"optim/{name}/{slot}", "missing optimiser state")
+    if record.optimizer_steps:  # before its first step an optimiser has no state (a budget that ended first)
+        for name in params:
+            for slot in OPTIMIZERS[record.options.optimizer].slots:
+                check(f"{name}/{slot}" in optim_state, f"optim/{name}/{slot}", "missing optimiser state")
+    else:
+        check(not optim_state, f"optim/{next(iter(optim_state), '')}", "optimiser state before the first step")
     return record
