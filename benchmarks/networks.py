@@ -54,7 +54,7 @@ def run_one(corpus: str, budget: str, variant: str, hidden: int, seed: int, thre
         t = ck.train
         chars = t.step * t.batch_size * t.options.seq_len
     return {"corpus": corpus, "budget": budget, "cell": variant, "hidden": hidden, "seed": seed, "threads": threads,
-            "val": t.best_val_loss, "steps": t.step, "chars_per_sec": chars / max(t.elapsed, 1e-9), "wall": wall,
+            "val": t.best_val_loss, "val_unigram": t.val_unigram, "steps": t.step, "chars_per_sec": chars / max(t.elapsed, 1e-9), "wall": wall,
             "recipe": recipe, "error": error, "command": " ".join(["charrnn", *command]), **provenance()}
 
 

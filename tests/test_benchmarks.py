@@ -274,3 +274,20 @@ def test_the_elementwise_prototypes_are_sized_to_the_gru():
     for kind, layers in ew.LAYERS.items():
         H = ew.width_for(kind, layers, gru_1x128, 65)
         assert abs(ew.param_count(kind, layers, H, 65) - gru_1x128) / gru_1x128 < 0.03
+
+
+def test_trained_views_records_the_units_and_the_loss_by_position(tmp_path):
+    """A tiny run of the script behind the neurons and by-position figures: one row, with each
+    property's best units (r inside its interval) and the by-position buckets; --table reads it."""
+    results = tmp_path / "r.jsonl"
+    r = run("trained_views.py", "--corpus", "pydoc-80k", "--budget", "3s", "--by-position",
+            "--work", str(tmp_path / "work"), "--results", str(results))
+    assert r.returncode == 0, r.stderr
+    row = json.loads(results.read_text())
+    assert row["corpus"] == "pydoc-80k" and row["steps"] >= 0 and "commit" in row
+    assert "column" in row["ranking"] and "brackets" in row["ranking"]
+    for units in row["ranking"].values():
+        assert all(u["low"] <= u["r"] <= u["high"] for u in units)
+    assert (tmp_path / "work" / "pydoc-80k" / "best.safetensors").exists()
+    r = run("trained_views.py", "--table", "--results", str(results))
+    assert r.returncode == 0 and r.stdout.count("\n| ") == len(row["by_position"]["buckets"])
