@@ -625,6 +625,48 @@ def threads(results: pathlib.Path) -> str:
                      for r in busy[1:]])
 
 
+def by_position(results: pathlib.Path) -> str:
+    """The loss by position in a stream from a zero state, past the trained length (the newest
+    row of results/trained-views.jsonl that has one; trained_views.py --by-position)."""
+    import trained_views
+
+    return trained_views.by_position_table([r for r in rows(results, "trained-views.jsonl") if "by_position" in r][-1])
+
+
+def views_figure(results: pathlib.Path, what: str, corpus: str, prop: str = "") -> str:
+    """The newest trained_views.py row of a corpus: 'unit|r|interval PROPERTY' its best unit for a
+    property, that unit's r ("+0.71") or interval ("+0.70 .. +0.72"); 'steps', 'val', 'unigram'
+    the run's; 'span-from POSITION' the span of the by-position losses from that bucket on."""
+    row = [r for r in rows(results, "trained-views.jsonl") if r["corpus"] == corpus][-1]
+    if what in ("unit", "r", "interval"):
+        u = row["ranking"][prop][0]
+        signed = lambda x: f"{x:+.2f}".replace("-", "−")  # noqa: E731
+        return {"unit": u["unit"], "r": signed(u["r"]), "interval": f"{signed(u['low'])} .. {signed(u['high'])}"}[what]
+    if what == "steps":
+        return f"{row['steps']:,}"
+    if what in ("val", "unigram"):
+        return f"{row['val' if what == 'val' else 'val_unigram']:.2f}"
+    return span([b["loss"] for b in row["by_position"]["buckets"] if b["positions"][0] >= int(prop)], 2)
+
+
+JORDAN_LABELS = {"jordan": "jordan, k = 1 (the document's network: one character back)",
+                 "jordan --context 8": "jordan, k = 8 (a fixed window of 8 characters)", "rnn": "rnn (tanh)"}
+
+
+def jordan(results: pathlib.Path) -> str:
+    """The output-recurrent network against the hidden-state ones, at equal time, one seed
+    (networks.py --results results/jordan.jsonl): the newest run of each, the lowest in bold."""
+    newest = {r["cell"]: r for r in rows(results, "jordan.jsonl")}
+    best = min(r["val"] for r in newest.values())
+    out = ["| model | steps | chars/s | best validation loss (nats/char) |", "|---|---:|---:|---:|"]
+    for variant, r in newest.items():
+        label = JORDAN_LABELS.get(variant, JORDAN_LABELS.get(variant.split()[0], variant.split()[0]))
+        val = f"**{r['val']:.3f}**" if r["val"] == best else f"{r['val']:.3f}"
+        out.append(f"| {label} | {r['steps']:,} | {r['chars_per_sec']:,.0f} | {val} |")
+    out.append(f"| counting characters (the unigram baseline) | | | {next(iter(newest.values()))['val_unigram']:.3f} |")
+    return "\n".join(out)
+
+
 TABLES = {
     "makemore": makemore,
     "makemore-ja": lambda results: makemore(results, japanese=True),
@@ -794,6 +836,14 @@ def run_figure(results: pathlib.Path, what: str, corpus: str, budget: str, seed:
     return f"{next(r['val'] for r in record['rows'] if r['config'] == what.replace('_', ' ')):.3f}"
 
 
+def seeds_figure(results: pathlib.Path, budget: str, model: str, *corpora: str) -> str:
+    """How far apart the default's seeds 0 and 1 (run_figure's newest, no options given, line
+    without "given") land at BUDGET, the span over CORPORA."""
+    gaps = [abs(float(run_figure(results, "val4", c, budget, "1", model, "!given"))
+                - float(run_figure(results, "val4", c, budget, "0", model, "!given"))) for c in corpora]
+    return span(gaps)
+
+
 def stock_figure(results: pathlib.Path, what: str, corpus: str, budget: str, config: str, *options: str) -> str:
     """The newest run of one stock PyTorch script (CONFIG "2x256_B=32") for a text and budget in
     the recipe files; OPTIONS "seed=1" (its torch seed, 0 if not given) and "cpu=AMD". WHAT: 'val'
@@ -925,6 +975,7 @@ def networks_figure(results: pathlib.Path, what: str, *args: str) -> str:
 
 
 FIGURES = {
+    "seeds": seeds_figure,
     "stock": stock_figure,
     "note": note_figure,
     "bound-cut": bound_cut_figure,
