@@ -658,16 +658,19 @@ def jordan(results: pathlib.Path) -> str:
     (networks.py --results results/jordan.jsonl): the newest run of each, the lowest in bold."""
     newest = {r["cell"]: r for r in rows(results, "jordan.jsonl")}
     best = min(r["val"] for r in newest.values())
-    out = ["| model | steps | chars/s | best validation loss (nats/char) |", "|---|---:|---:|---:|"]
+    out = ["| model | steps | chars/s | passes | best validation loss (nats/char) |", "|---|---:|---:|---|---:|"]
     for variant, r in newest.items():
         label = JORDAN_LABELS.get(variant, JORDAN_LABELS.get(variant.split()[0], variant.split()[0]))
         val = f"**{r['val']:.3f}**" if r["val"] == best else f"{r['val']:.3f}"
-        out.append(f"| {label} | {r['steps']:,} | {r['chars_per_sec']:,.0f} | {val} |")
-    out.append(f"| counting characters (the unigram baseline) | | | {next(iter(newest.values()))['val_unigram']:.3f} |")
+        planned = re.search(r"~([0-9.]+) passes(, then ends)?", r["recipe"])
+        passes = f"{planned.group(1)}, then ends" if planned.group(2) else f"~{planned.group(1)} in the budget"
+        out.append(f"| {label} | {r['steps']:,} | {r['chars_per_sec']:,.0f} | {passes} | {val} |")
+    out.append(f"| counting characters (the unigram baseline) | | | | {next(iter(newest.values()))['val_unigram']:.3f} |")
     return "\n".join(out)
 
 
 TABLES = {
+    "jordan": jordan,
     "makemore": makemore,
     "makemore-ja": lambda results: makemore(results, japanese=True),
     "lists-explore": lists_explore,
