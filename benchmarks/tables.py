@@ -671,6 +671,7 @@ def jordan(results: pathlib.Path) -> str:
 
 TABLES = {
     "jordan": jordan,
+    "by-position": by_position,
     "makemore": makemore,
     "makemore-ja": lambda results: makemore(results, japanese=True),
     "lists-explore": lists_explore,
@@ -978,6 +979,7 @@ def networks_figure(results: pathlib.Path, what: str, *args: str) -> str:
 
 
 FIGURES = {
+    "views": views_figure,
     "seeds": seeds_figure,
     "stock": stock_figure,
     "note": note_figure,

@@ -94,6 +94,12 @@ def test_every_prose_figure_is_what_its_rows_make_and_follows_them(tmp_path):
     ("run", "val tinyshakespeare 30m 0 GRU", "recipe.jsonl",
      lambda r: [x.update(val=x["val"] + 0.1) for x in r["rows"] if x["who"] == "charrnn"]
      if r["corpus"] == "tinyshakespeare" and r["budget"] == "30m" else None),
+    ("stock", "val tinyshakespeare 30m 2x256_B=32", "recipe.jsonl",
+     lambda r: [x.update(val=x["val"] + 0.1) for x in r["rows"] if x["who"] == "pytorch"]
+     if r["corpus"] == "tinyshakespeare" and r["budget"] == "30m" else None),
+    ("seeds", "5m MLSTM shakespeare-60k pydoc-80k", "recipe-seeds.jsonl",
+     lambda r: [x.update(val=x["val"] + 0.1) for x in r["rows"] if x["who"] == "charrnn"]
+     if r["corpus"] == "pydoc-80k" and r["budget"] == "5m" else None),
 ])
 def test_a_figure_follows_the_row_it_reads(tmp_path, name, args, file, change):
     results = tmp_path / "results"
