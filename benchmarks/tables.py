@@ -786,9 +786,6 @@ def screening_figure(results: pathlib.Path, what: str, corpus: str, budget: str,
         return f"{row['val']:.3f}"
     if what == "passes":
         return passes_of(row)
-    if what in ("stock", "vs-stock"):  # the best stock script of this text, budget and CPU, from any run
-        stock = best_stock(results, corpus, budget, cpu_of(record))[0]
-        return f"{stock:.3f}" if what == "stock" else f"{row['val'] - stock:+.3f}".replace("-", "−")
     base = screening_baseline(results, record, row)
     return f"{row['val'] - base[1]['val']:+.3f}".replace("-", "−")
 

@@ -94,6 +94,9 @@ def test_every_prose_figure_is_what_its_rows_make_and_follows_them(tmp_path):
     ("run", "val tinyshakespeare 30m 0 GRU", "recipe.jsonl",
      lambda r: [x.update(val=x["val"] + 0.1) for x in r["rows"] if x["who"] == "charrnn"]
      if r["corpus"] == "tinyshakespeare" and r["budget"] == "30m" else None),
+    ("run", "vs-stock tinyshakespeare 10m 0 MLSTM cpu=AMD !weight_decay", "recipe.jsonl",
+     lambda r: [x.update(val=x["val"] + 0.1) for x in r["rows"] if x["who"] == "pytorch"]
+     if r["corpus"] == "tinyshakespeare" and r["budget"] == "10m" else None),
     ("stock", "val tinyshakespeare 30m 2x256_B=32", "recipe.jsonl",
      lambda r: [x.update(val=x["val"] + 0.1) for x in r["rows"] if x["who"] == "pytorch"]
      if r["corpus"] == "tinyshakespeare" and r["budget"] == "30m" else None),
