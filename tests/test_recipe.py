@@ -348,6 +348,15 @@ def test_a_run_with_no_budget_neither_measures_nor_trains_a_replacement(tmp_path
 
 
 # ---------------------------------------------------------------------- large text, long budget
+def test_epochs_given_beside_a_time_budget_are_the_limit_the_line_names():
+    """--epochs with --time replaces the pass limit (the plan still follows MOST_PASSES): the line
+    says where the run ends, not the limit it no longer has."""
+    got = choose(**BIG, seconds=3600, epochs=18, speeds=SPEEDS)
+    assert f"~{recipe.MOST_PASSES} passes planned, then ends after the 18 given (--epochs)" in got.line()
+    assert "overfit" not in got.line()
+    assert got.values == choose(**BIG, seconds=3600, speeds=SPEEDS).values
+
+
 def test_a_large_text_and_a_long_budget_end_after_the_most_passes_measured_to_help():
     """On tinyshakespeare 30 minutes (20 passes) ended worse than 10 (5.7) for the mLSTM, as for
     the GRU; so a long budget on a large text plans MOST_PASSES and ends there."""

@@ -272,7 +272,9 @@ def describe(text: str, seconds, steps, epochs, passes: float, full_passes: floa
         cap = describe_budget(seconds, steps, epochs).replace(" budget", "") + (f" or {most:g} passes" if most else "")
         return f"{text}, until {patience} evaluations find no better validation loss, at most {cap}"
     reason = f"{text}, {describe_budget(seconds, steps, epochs)}, ~{shown_passes} passes"
-    if most is not None:
+    if most is not None and epochs is not None:  # --epochs beside --time replaces the limit (plan.plan_fresh)
+        reason += f" planned, then ends after the {epochs:g} given (--epochs)"
+    elif most is not None:
         reason += (f", then ends: the budget would read it ~{full_passes:.0f} times, "
                    f"and more than {MOST_PASSES} passes overfit a text this size")
     return reason
