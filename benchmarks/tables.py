@@ -341,21 +341,29 @@ def elementwise_equal_time(results: pathlib.Path) -> str:
 
 
 def charrnn_run(results: pathlib.Path, corpus: str, budget: str, args=(), model: str = "", seed: int = 0,
-                ends: bool | None = None, passes: str | None = None, cpu: str | None = None):
+                ends: bool | None = None, passes: str | None = None, cpu: str | None = None, lacks=(), holds=()):
     """The newest charrnn run of the recipe files with these options (`args`, besides --seed), its
     model line starting with `model`; `ends`: whether it ended at the 10-pass limit; `passes`: its
-    planned passes; `cpu`: measured on it. (record, row) or None."""
+    planned passes; `cpu`: measured on one whose name starts so; `lacks`, `holds`: texts its line
+    must not, must hold. (record, row) or None."""
     found = None
     for record in recipe_records(results):
         if (record["corpus"], record["budget"], options_of(record), seed_of(record)) != (corpus, budget, tuple(args), seed) \
-                or cpu not in (None, cpu_of(record)):
+                or not cpu_of(record).startswith(cpu or ""):
             continue
         for row in record["rows"]:
             planned = re.search(r"~([0-9.]+) passes(, then ends)?", row.get("config", ""))
             if row["who"] == "charrnn" and row["config"].startswith(model) and planned \
-                    and (ends is None or bool(planned.group(2)) == ends) and passes in (None, planned.group(1)):
+                    and (ends is None or bool(planned.group(2)) == ends) and passes in (None, planned.group(1)) \
+                    and not any(t in row["config"] for t in lacks) and all(t in row["config"] for t in holds):
                 found = (record, row)
     return found
+
+
+def cli_options(written) -> tuple:
+    """Options as a marker writes them (an HTML comment may not hold "--"): weight-decay=0.1 ->
+    ("--weight-decay", "0.1")."""
+    return tuple(part for o in written for part in (f"--{o.split('=')[0]}", o.split("=")[1]))
 
 
 def passes_of(row: dict) -> str:
@@ -776,7 +784,7 @@ def screening_figure(results: pathlib.Path, what: str, corpus: str, budget: str,
     """A screening run of results/regularisation.jsonl (the newest with these options and seed,
     written weight-decay=0.1: an HTML comment may not hold "--"): 'val' its loss, 'diff' its
     difference from the run without its options (screening_baseline), 'passes' its planned passes."""
-    options = tuple(part for o in options for part in (f"--{o.split('=')[0]}", o.split("=")[1]))
+    options = cli_options(options)
     found = None
     for record in rows(results, "regularisation.jsonl"):
         if (record["corpus"], record["budget"], seed_of(record), options_of(record)) == (corpus, budget, int(seed), options):
@@ -810,21 +818,12 @@ def run_figure(results: pathlib.Path, what: str, corpus: str, budget: str, seed:
     read as one stream ('val4' to four decimals), 'monitored' the loss the
     run monitored, 'wall' its seconds, 'passes' its planned passes, 'stock' the best stock script's loss for
     its text, budget and CPU and 'vs-stock' its own less that, 'LSTM_2x256_B=32' that stock PyTorch script's loss beside it."""
-    cpu = next((o.split("=")[1] for o in options if o.startswith("cpu=")), None)
-    lacks = [o[1:].replace("_", " ") for o in options if o.startswith("!")]
-    holds_ = [o[1:].replace("_", " ") for o in options if o.startswith("~")]
-    options = tuple(part for o in options if not o.startswith(("cpu=", "!", "~"))
-                    for part in (f"--{o.split('=')[0]}", o.split("=")[1]))
-    found = None
-    for record in recipe_records(results):
-        if (record["corpus"], record["budget"], options_of(record), seed_of(record)) != (corpus, budget, options, int(seed)) \
-                or (cpu is not None and not cpu_of(record).startswith(cpu)):
-            continue
-        for row in record["rows"]:
-            if row["who"] == "charrnn" and row["config"].startswith("" if model == "*" else model.replace("_", " ")) \
-                    and not any(text in row["config"] for text in lacks) and all(text in row["config"] for text in holds_):
-                found = (record, row)
-    record, row = found
+    record, row = charrnn_run(
+        results, corpus, budget, cli_options(o for o in options if not o.startswith(("cpu=", "!", "~"))),
+        "" if model == "*" else model.replace("_", " "), int(seed),
+        cpu=next((o.split("=")[1] for o in options if o.startswith("cpu=")), None),
+        lacks=[o[1:].replace("_", " ") for o in options if o.startswith("!")],
+        holds=[o[1:].replace("_", " ") for o in options if o.startswith("~")])
     if what in ("val", "monitored", "val4"):
         return f"{row[what[:3] if what == 'val4' else what]:.{4 if what == 'val4' else 3}f}"
     if what == "wall":

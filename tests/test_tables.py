@@ -86,23 +86,22 @@ def test_every_prose_figure_is_what_its_rows_make_and_follows_them(tmp_path):
     assert any("figure sharing unshared" in d for d in tables.differences(results))
 
 
+def _raised(who, corpus, budget):
+    """A change to a recipe record: its `who` rows' losses up by 0.1, for one text and budget."""
+    return lambda r: [x.update(val=x["val"] + 0.1) for x in r["rows"] if x["who"] == who] \
+        if r["corpus"] == corpus and r["budget"] == budget else None
+
+
 @pytest.mark.parametrize("name, args, file, change", [
     # a cell of a generated table, one number of it and a difference of two columns
     ("cell", "exposure 5 1=~steps 2=0.25 #0", "exposure.jsonl", lambda r: r.update(val=r["val"] + 0.5)
      if r["p"] == 0.25 and "steps" in r["budget"] else None),
     ("networks", "margin mlstm", "networks.jsonl", lambda r: r.update(val=r["val"] - 0.2) if r["cell"] == "mlstm" else None),
-    ("run", "val tinyshakespeare 30m 0 GRU", "recipe.jsonl",
-     lambda r: [x.update(val=x["val"] + 0.1) for x in r["rows"] if x["who"] == "charrnn"]
-     if r["corpus"] == "tinyshakespeare" and r["budget"] == "30m" else None),
+    ("run", "val tinyshakespeare 30m 0 GRU", "recipe.jsonl", _raised("charrnn", "tinyshakespeare", "30m")),
     ("run", "vs-stock tinyshakespeare 10m 0 MLSTM cpu=AMD !weight_decay", "recipe.jsonl",
-     lambda r: [x.update(val=x["val"] + 0.1) for x in r["rows"] if x["who"] == "pytorch"]
-     if r["corpus"] == "tinyshakespeare" and r["budget"] == "10m" else None),
-    ("stock", "val tinyshakespeare 30m 2x256_B=32", "recipe.jsonl",
-     lambda r: [x.update(val=x["val"] + 0.1) for x in r["rows"] if x["who"] == "pytorch"]
-     if r["corpus"] == "tinyshakespeare" and r["budget"] == "30m" else None),
-    ("seeds", "5m MLSTM shakespeare-60k pydoc-80k", "recipe-seeds.jsonl",
-     lambda r: [x.update(val=x["val"] + 0.1) for x in r["rows"] if x["who"] == "charrnn"]
-     if r["corpus"] == "pydoc-80k" and r["budget"] == "5m" else None),
+     _raised("pytorch", "tinyshakespeare", "10m")),
+    ("stock", "val tinyshakespeare 30m 2x256_B=32", "recipe.jsonl", _raised("pytorch", "tinyshakespeare", "30m")),
+    ("seeds", "5m MLSTM shakespeare-60k pydoc-80k", "recipe-seeds.jsonl", _raised("charrnn", "pydoc-80k", "5m")),
 ])
 def test_a_figure_follows_the_row_it_reads(tmp_path, name, args, file, change):
     results = tmp_path / "results"
