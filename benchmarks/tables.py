@@ -30,6 +30,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import networks  # noqa: E402  (the networks grid's own --table)
 import exposure  # noqa: E402  (the exposure grid's own --table)
 import recipe as recipe_bench  # noqa: E402  (the recipe grid's own --table, for a day's runs)
+import trained_views  # noqa: E402  (the by-position table's own reading of its row)
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -636,8 +637,6 @@ def threads(results: pathlib.Path) -> str:
 def by_position(results: pathlib.Path) -> str:
     """The loss by position in a stream from a zero state, past the trained length (the newest
     row of results/trained-views.jsonl that has one; trained_views.py --by-position)."""
-    import trained_views
-
     return trained_views.by_position_table([r for r in rows(results, "trained-views.jsonl") if "by_position" in r][-1])
 
 
