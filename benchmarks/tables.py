@@ -35,7 +35,7 @@ import trained_views  # noqa: E402  (the by-position table's own reading of its 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 DOCUMENTS = [ROOT / "README.md", ROOT / "README.ja.md", *sorted((ROOT / "docs").glob("*.md"))]
-MARKED = re.compile(r"(<!-- table: ([\w-]+) -->\n)(.*?)(<!-- /table -->)", re.S)
+MARKED = re.compile(r"(<!-- table: ([\w-]+)((?: [^ >]+)*) -->\n)(.*?)(<!-- /table -->)", re.S)
 FIGURE = re.compile(r"(<!-- figure: ([\w-]+)((?: [^ >]+)*) -->)([^<\n]*)(<!-- /figure -->)")
 
 
@@ -676,7 +676,44 @@ def jordan(results: pathlib.Path) -> str:
     return "\n".join(out)
 
 
+def walkthrough_step(results: pathlib.Path, name: str, step: str) -> dict:
+    """Step STEP of the newest recorded run of walkthrough NAME (results/walkthroughs.jsonl,
+    benchmarks/walkthrough.py)."""
+    row = [r for r in rows(results, "walkthroughs.jsonl") if r["walkthrough"] == name][-1]
+    return next(s for s in row["steps"] if s["step"] == step)
+
+
+def output(results: pathlib.Path, name: str, step: str, *options: str) -> str:
+    """What step STEP of walkthrough NAME printed, as a code block: its stdout, or with
+    'stderr' its stderr; 'lines=1-7,12,-1' keeps those lines (from 1; -1 the last), with '...' a
+    line '...' where lines were left out between them; 'grep=REGEX' the lines
+    REGEX finds (\\s for a space); each line's trailing spaces and the blank lines at the end dropped."""
+    got = walkthrough_step(results, name, step)
+    lines = got["stderr" if "stderr" in options else "stdout"].splitlines()
+    for option in options:
+        if option.startswith("lines="):
+            spans = [(len(lines) + 1 + int(part),) * 2 if part.startswith("-") else tuple(int(n) for n in part.split("-"))
+                     for part in option[6:].split(",")]
+            kept = [i for i in range(1, len(lines) + 1) if any(s[0] <= i <= s[-1] for s in spans)]
+            gap = "..." in options  # a line '...' where lines were left out between the spans
+            lines = [out for k, i in enumerate(kept)
+                     for out in ((["..."] if gap and k and i != kept[k - 1] + 1 else []) + [lines[i - 1]])]
+        elif option.startswith("grep="):
+            lines = [line for line in lines if re.search(option[5:], line)]
+    return "```\n" + "\n".join(line.rstrip() for line in lines).strip("\n") + "\n```"
+
+
+def output_figure(results: pathlib.Path, name: str, step: str, pattern: str, *options: str) -> str:
+    """A figure from what step STEP of walkthrough NAME printed: the first group of PATTERN's
+    first match in its stdout ('stderr': its stderr; '#N': the N-th match, -1 the last)."""
+    got = walkthrough_step(results, name, step)
+    found = re.findall(pattern, got["stderr" if "stderr" in options else "stdout"])
+    pick = next((int(o[1:]) for o in options if o.startswith("#")), 0)
+    return found[pick]
+
+
 TABLES = {
+    "output": output,
     "jordan": jordan,
     "by-position": by_position,
     "makemore": makemore,
@@ -974,6 +1011,7 @@ def networks_figure(results: pathlib.Path, what: str, *args: str) -> str:
 
 
 FIGURES = {
+    "output": output_figure,
     "views": views_figure,
     "seeds": seeds_figure,
     "stock": stock_figure,
@@ -1002,9 +1040,14 @@ def figure(results: pathlib.Path, name: str, args: str) -> str:
     return FIGURES[name](results, *args_)
 
 
+def marked_table(results: pathlib.Path, name: str, args: str) -> str:
+    """TABLES[name] of the marker's arguments (most tables take none)."""
+    return TABLES[name](results, *args.split())
+
+
 def rewritten(text: str, results: pathlib.Path) -> str:
     """The document with every marked table and figure made anew from the rows."""
-    text = MARKED.sub(lambda m: m.group(1) + TABLES[m.group(2)](results) + "\n" + m.group(4), text)
+    text = MARKED.sub(lambda m: m.group(1) + marked_table(results, m.group(2), m.group(3)) + "\n" + m.group(5), text)
     return FIGURE.sub(lambda m: m.group(1) + figure(results, m.group(2), m.group(3)) + m.group(5), text)
 
 
@@ -1016,8 +1059,8 @@ def differences(results: pathlib.Path = RESULTS, documents=DOCUMENTS) -> list[st
         for m in MARKED.finditer(text):
             if m.group(2) not in TABLES:
                 out.append(f"{doc.relative_to(ROOT)}: {m.group(2)} (no such table)")
-            elif m.group(3) != TABLES[m.group(2)](results) + "\n":
-                out.append(f"{doc.relative_to(ROOT)}: {m.group(2)}")
+            elif m.group(4) != marked_table(results, m.group(2), m.group(3)) + "\n":
+                out.append(f"{doc.relative_to(ROOT)}: {m.group(2)}{m.group(3)}")
         for m in FIGURE.finditer(text):
             if m.group(2) not in FIGURES:
                 out.append(f"{doc.relative_to(ROOT)}: figure {m.group(2)} (no such figure)")

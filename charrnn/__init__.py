@@ -9,7 +9,7 @@ The Python interface (docs/python.md):
     summary = charrnn.train("corpus.txt", time="2m")   # what `charrnn train --json` gives
 
 Importing charrnn changes no process-wide setting. The command line keeps freed memory for the
-next window (glibc's malloc; 1.12-1.13x faster training in two runs, docs/benchmarks.md): call
+next window (glibc's malloc; what it is worth: docs/benchmarks.md): call
 `charrnn.keep_freed_memory()` once to have the same in a script.
 """
 

@@ -293,3 +293,25 @@ def test_trained_views_records_the_units_and_the_loss_by_position(tmp_path):
     assert (tmp_path / "work" / "pydoc-80k" / "best.safetensors").exists()
     r = run("trained_views.py", "--table", "--results", str(results))
     assert r.returncode == 0 and r.stdout.count("\n| ") == len(row["by_position"]["buckets"])
+
+
+def test_a_walkthrough_records_what_each_command_printed(tmp_path, monkeypatch):
+    """benchmarks/walkthrough.py runs a document's commands in one fresh directory, in order, and
+    keeps each one's output as printed there (paths as the document writes them); a command that
+    fails stops it with that command named."""
+    walkthrough = bench_module("walkthrough")
+    monkeypatch.setitem(walkthrough.WALKTHROUGHS, "tiny", [
+        ("train", "charrnn train --steps 2 --eval-every 1 --hidden-size 8 --out runs/t --ascii"),
+        ("info", "charrnn info runs/t/best.safetensors"),
+    ])
+    work = tmp_path / "work"
+    work.mkdir()
+    row = walkthrough.run("tiny", work)
+    assert [s["step"] for s in row["steps"]] == ["train", "info"] and all(s["rc"] == 0 for s in row["steps"])
+    assert "runs/t/best.safetensors" in row["steps"][0]["stdout"] and row["steps"][0]["stderr"].startswith("recipe: ")
+    assert row["walkthrough"] == "tiny" and row["cpu"] and row["date"]
+    monkeypatch.setitem(walkthrough.WALKTHROUGHS, "broken", [("eval", "charrnn eval runs/none.safetensors x.txt")])
+    again = tmp_path / "again"
+    again.mkdir()
+    with pytest.raises(SystemExit, match="broken/eval failed"):
+        walkthrough.run("broken", again)

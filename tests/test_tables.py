@@ -125,3 +125,37 @@ def test_a_cell_figure_reads_the_table_as_shown():
         assert tables.cell_figure(tables.RESULTS, "_probe", "2", "0=y") == "1.000"
     finally:
         del tables.TABLES["_probe"]
+
+
+def test_a_walkthrough_excerpt_is_the_newest_recorded_run(tmp_path):
+    """The output a document shows of a trained model (`<!-- table: output NAME STEP ... -->`, and
+    figures read from it) is what benchmarks/walkthrough.py recorded: a newer run of the
+    walkthrough, with other output, fails the check until the documents are rewritten."""
+    results = tmp_path / "results"
+    shutil.copytree(tables.RESULTS, results)
+    rows = [json.loads(line) for line in (results / "walkthroughs.jsonl").read_text(encoding="utf-8").splitlines()]
+    newest = next(r for r in reversed(rows) if r["walkthrough"] == "ja")
+    step = next(s for s in newest["steps"] if s["step"] == "train")
+    best = tables.figure(results, "output", r"ja train best\svalidation\sloss\s+\|\s([\d.]+)")
+    assert best in step["stdout"] and best in tables.output(results, "ja", "train", "lines=1-11")
+    step["stdout"] = step["stdout"].replace(best, "9.8765")
+    with open(results / "walkthroughs.jsonl", "a", encoding="utf-8") as f:
+        f.write(json.dumps(newest, ensure_ascii=False) + "\n")
+    assert tables.figure(results, "output", r"ja train best\svalidation\sloss\s+\|\s([\d.]+)") == "9.8765"
+    changed = tables.differences(results)
+    assert any("output ja train lines=1-11" in d for d in changed)
+    assert any("figure output ja train best" in d for d in changed)
+
+
+def test_a_walkthrough_excerpt_keeps_the_lines_asked_for(tmp_path):
+    results = tmp_path / "results"
+    results.mkdir()
+    row = {"walkthrough": "w", "steps": [{"step": "s", "stdout": "one  \ntwo\nthree\nfour\n\n", "stderr": "recipe: x\nstep 1 (1%) best\nstep 2 (2%)\nstep 3 (3%) best\n"}]}
+    (results / "walkthroughs.jsonl").write_text(json.dumps(row) + "\n", encoding="utf-8")
+    assert tables.output(results, "w", "s") == "```\none\ntwo\nthree\nfour\n```"
+    assert tables.output(results, "w", "s", "lines=1-2,4") == "```\none\ntwo\nfour\n```"
+    assert tables.output(results, "w", "s", "lines=1,-2", "...") == "```\none\n...\nfour\n```"  # -1 is the blank line
+    assert tables.output(results, "w", "s", "grep=^t") == "```\ntwo\nthree\n```"
+    assert tables.output(results, "w", "s", "stderr", "lines=1") == "```\nrecipe: x\n```"
+    assert tables.figure(results, "output", r"w s step\s(\d+)\s\([^\n]*best stderr #-1") == "3"
+    assert tables.figure(results, "output", r"w s step\s(\d+)\s\([^\n]*best stderr") == "1"

@@ -4,11 +4,9 @@ A training step allocates tens of megabytes of window-wide arrays (the input pro
 gates' gradients, the logits: e.g. ax is T*B*3H floats, 19.6 MB for a GRU 1x512 at B=32) and
 frees them at the end of the step. glibc's malloc serves arrays that large with fresh mmap()
 pages and returns them on free() (or trims the heap top back to the system), so the next step
-touches brand-new pages again: 100 steps of `charrnn train --cell gru --hidden-size 512` took
-2.8 million page faults on this project's machine, each one a kernel entry and a zeroed 4 KB
-page (68 thousand with this setting; training 1.12-1.13x faster in two runs,
-docs/benchmarks.md). Raising the two thresholds below keeps those pages in the process, and the
-next window reuses them.
+touches brand-new pages again, each fault a kernel entry and a zeroed 4 KB page. Raising the two
+thresholds below keeps those pages in the process, and the next window reuses them (what that
+measured: docs/benchmarks.md, "What the process's memory cost").
 
 The cost is that the process keeps its peak memory until it exits (a training run keeps it
 anyway, one window after another). Only the command line calls this: it sets up the process,
