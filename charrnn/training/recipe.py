@@ -37,9 +37,9 @@ with the same dropout, beat it again; the runs: docs/recipe.md); a run with no b
 keeps the rule's choice, unreplaced.
 
 A large text and a long time budget meet the other limit: a model that fits the text by the rule
-reads it many times and, as the cosine's rate falls, learns it by heart: on tinyshakespeare and
-pydoc every model tried ended worse after 20 to 35 passes than after 6 to 16 (the runs:
-docs/recipe.md, "Large texts at long budgets"). So for a time budget of LONG_SECONDS or more on a
+reads it many times and, as the cosine's rate falls, learns it by heart: without the weight decay
+and averaging below, more passes ended worse, and with them no better (docs/recipe.md, "Large
+texts at long budgets" and "Regularisation past ten passes"). So for a time budget of LONG_SECONDS or more on a
 text of MOST_PASSES_FROM_CHARS characters or more, the run is planned for at most MOST_PASSES
 passes, its schedule decays over them, and it ends there, before the budget: more time never
 plans a run that the measurements say ends worse. The small-text branch is exempt (its heavy
@@ -276,7 +276,7 @@ def describe(text: str, seconds, steps, epochs, passes: float, full_passes: floa
         reason += f" planned, then ends after the {epochs:g} given (--epochs)"
     elif most is not None:
         reason += (f", then ends: the budget would read it ~{full_passes:.0f} times, "
-                   f"and more than {MOST_PASSES} passes overfit a text this size")
+                   f"and more than {MOST_PASSES} passes have not paid on a text this size")
     return reason
 
 
