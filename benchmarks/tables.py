@@ -676,6 +676,22 @@ def jordan(results: pathlib.Path) -> str:
     return "\n".join(out)
 
 
+def quickstart_repeat(results: pathlib.Path) -> str:
+    """The quick start's run (pydoc, 2 minutes, seed 0) made again with one command, one run after
+    another, as the default and with options given (results/quickstart-repeat.jsonl): how far runs
+    of one seed land apart, each setting's runs in the order they ran, then their median and span."""
+    got = rows(results, "quickstart-repeat.jsonl")
+    body = []
+    for options in dict.fromkeys(options_of(r) for r in got):
+        runs = [r for r in got if options_of(r) == options]
+        given = f"`{' '.join(options)}`" if options else "the default"
+        body += [[given, f"{cpu_of(r)}, {r['date']}", r["commit"], passes_of(r["rows"][0]),
+                  f"{r['rows'][0]['val']:.3f}"] for r in runs]
+        vals = [r["rows"][0]["val"] for r in runs]
+        body.append([given, "", "", f"{len(runs)} runs", f"**{statistics.median(vals):.3f}** median, {span(vals)}"])
+    return md_table("| options given | CPU, date | commit | passes planned | validation loss (one stream) |", body)
+
+
 def walkthrough_step(results: pathlib.Path, name: str, step: str) -> dict:
     """Step STEP of the newest recorded run of walkthrough NAME (results/walkthroughs.jsonl,
     benchmarks/walkthrough.py)."""
@@ -714,6 +730,7 @@ def output_figure(results: pathlib.Path, name: str, step: str, pattern: str, *op
 
 TABLES = {
     "output": output,
+    "quickstart-repeat": quickstart_repeat,
     "jordan": jordan,
     "by-position": by_position,
     "makemore": makemore,

@@ -102,6 +102,9 @@ def _raised(who, corpus, budget):
      _raised("pytorch", "tinyshakespeare", "10m")),
     ("stock", "val tinyshakespeare 30m 2x256_B=32", "recipe.jsonl", _raised("pytorch", "tinyshakespeare", "30m")),
     ("seeds", "5m MLSTM shakespeare-60k pydoc-80k", "recipe-seeds.jsonl", _raised("charrnn", "pydoc-80k", "5m")),
+    # the quick start run again: a median over the default's runs alone
+    ("cell", "quickstart-repeat 4 0=the_default 3=~runs #0", "quickstart-repeat.jsonl",
+     lambda r: [x.update(val=x["val"] + 0.5) for x in r["rows"]] if r["charrnn_args"] == ["--seed", "0"] else None),
 ])
 def test_a_figure_follows_the_row_it_reads(tmp_path, name, args, file, change):
     results = tmp_path / "results"
