@@ -10,7 +10,7 @@ each printed, so that the output a document shows of a trained model is a record
 Appends one row to results/walkthroughs.jsonl: the walkthrough's name, where and when it ran
 (provenance), and for each step its command, exit status, seconds, stdout and stderr. The
 documents show excerpts of it through benchmarks/tables.py (`output` tables and figures).
-`ja` needs data/ja-messages.txt (`python data/japanese_messages.py`), the others
+`ja` needs data/ja-messages.txt (`python data/japanese_messages.py`), `exposure` and `plateau`
 ../shared/data/tinyshakespeare.txt; `data/` of this checkout and that file are linked into the
 walkthrough's directory (and the file is the named corpus there), so each command finds what
 it names as the documents write it.
@@ -61,7 +61,6 @@ WALKTHROUGHS = {
 }
 JA = ROOT / "data" / "ja-messages.txt"
 NEEDS = {"ja": (JA, "python data/japanese_messages.py makes it"),  # what each needs, and how it is had
-         "quickstart": (ROOT / "data", "the checkout's data/ folder"),
          "exposure": (SHARED, "the benchmarks read tinyshakespeare there"),
          "plateau": (SHARED, "the benchmarks read tinyshakespeare there")}
 
@@ -71,11 +70,9 @@ def run(name: str, work: pathlib.Path) -> dict:
     (work / "data").symlink_to(ROOT / "data", target_is_directory=True)
     env = {**os.environ, "PATH": f"{pathlib.Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
            "COLUMNS": "200"}  # rich's tables as wide as the documents show them, not a pipe's 80
-    if SHARED.exists():  # the named corpus from the shared copy, as the other benchmarks read it, not a download
-        (work / "corpora").mkdir()
-        (work / "corpora" / SHARED.name).symlink_to(SHARED)
-        env["CHARRNN_DATA"] = str(work / "corpora")
-        (work / SHARED.name).symlink_to(SHARED)  # where `head -c 3000 tinyshakespeare.txt` finds it
+    if SHARED.exists():  # the named corpus is the shared copy, as the other benchmarks read it, not a download;
+        (work / SHARED.name).symlink_to(SHARED)  # and `head -c 3000 tinyshakespeare.txt` finds it
+        env["CHARRNN_DATA"] = str(work)
     row = {"walkthrough": name, **provenance(), "steps": []}
     for step, command in WALKTHROUGHS[name]:
         print(f"{name}/{step}: {command}", file=sys.stderr)
@@ -93,7 +90,7 @@ def main():
     ap.add_argument("walkthrough", choices=sorted(WALKTHROUGHS))
     ap.add_argument("--results", type=pathlib.Path, default=RESULTS)
     args = ap.parse_args()
-    need, how = NEEDS[args.walkthrough]
+    need, how = NEEDS.get(args.walkthrough, (ROOT, ""))
     if not need.exists():
         raise SystemExit(f"{need} is missing: {how}")
     with tempfile.TemporaryDirectory(prefix="charrnn-walkthrough-") as work:
