@@ -90,9 +90,8 @@ def main():
     ap.add_argument("walkthrough", choices=sorted(WALKTHROUGHS))
     ap.add_argument("--results", type=pathlib.Path, default=RESULTS)
     args = ap.parse_args()
-    need, how = NEEDS.get(args.walkthrough, (ROOT, ""))
-    if not need.exists():
-        raise SystemExit(f"{need} is missing: {how}")
+    if args.walkthrough in NEEDS and not NEEDS[args.walkthrough][0].exists():
+        raise SystemExit(f"{NEEDS[args.walkthrough][0]} is missing: {NEEDS[args.walkthrough][1]}")
     with tempfile.TemporaryDirectory(prefix="charrnn-walkthrough-") as work:
         row = run(args.walkthrough, pathlib.Path(work))
     with open(args.results, "a", encoding="utf-8") as f:
